@@ -1,0 +1,139 @@
+"""A blocking client of the app's control channel (`talker --callto`, the native host).
+
+Standard library only, and cheap to import: it sits on the `talker --callto` path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import time
+
+from common import locations
+from common.i18n import tr
+from common.protocol import JsonLines, ProtocolError, request
+
+
+class ControlError(Exception):
+    """The app answered with an error, or could not be reached. str() is one sentence."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class AppNotRunning(ControlError):
+    def __init__(self):
+        super().__init__("app_not_running", tr("app.not_running"))
+
+
+def _open_socket(timeout: float) -> tuple[socket.socket, str | None]:
+    run_dir = locations.runtime_dir()
+    try:
+        if locations.control_transport() == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            sock.connect(str(run_dir / locations.CONTROL_SOCKET))
+            return sock, None
+        with open(run_dir / locations.CONTROL_PORT_FILE, encoding="utf-8") as f:
+            info = json.load(f)
+        sock = socket.create_connection(("127.0.0.1", int(info["port"])), timeout=timeout)
+        return sock, str(info["secret"])
+    except (OSError, ValueError, KeyError):
+        # No socket, nobody listening, or a stale port file: the app is not running.
+        raise AppNotRunning() from None
+
+
+class ControlClient:
+    def __init__(self, sock: socket.socket, secret: str | None, client: str):
+        self._sock = sock
+        self._proto = JsonLines()
+        self._ids = itertools.count(1)
+        self._inbox: list[dict] = []
+        self._hello = request("0", "hello", client=client, **({"secret": secret} if secret else {}))
+
+    @classmethod
+    def connect(cls, *, client: str = "cli", timeout: float = 5.0) -> ControlClient:
+        sock, secret = _open_socket(timeout)
+        self = cls(sock, secret, client)
+        # The hello is sent with the first request, saving a round trip.
+        self._proto.send(self._hello)
+        return self
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, action: str, **fields: object) -> str:
+        rid = str(next(self._ids))
+        self._proto.send(request(rid, action, **fields))
+        try:
+            self._sock.sendall(self._proto.data_to_send())
+        except OSError:
+            raise AppNotRunning() from None
+        return rid
+
+    def request(self, action: str, *, timeout: float = 10.0, **fields: object) -> dict:
+        """Send one request and wait for its reply; the result, or ControlError."""
+        rid = self.send(action, **fields)
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, message in enumerate(self._inbox):
+                if message.get("id") == "0" and not message.get("ok"):
+                    raise _error(message)  # the hello was refused
+                if message.get("id") == rid:
+                    del self._inbox[i]
+                    if message.get("ok"):
+                        return message.get("result") or {}
+                    raise _error(message)
+            self._receive(deadline)
+
+    def next_event(self, timeout: float) -> dict | None:
+        """The next event after a subscribe, or None after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, message in enumerate(self._inbox):
+                if "event" in message:
+                    return self._inbox.pop(i)
+            try:
+                self._receive(deadline)
+            except ControlError as e:
+                if e.code == "timeout":
+                    return None
+                raise
+
+    def _receive(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ControlError("timeout", tr("app.no_reply"))
+        self._sock.settimeout(remaining)
+        try:
+            data = self._sock.recv(65536)
+        except socket.timeout:
+            raise ControlError("timeout", tr("app.no_reply")) from None
+        except OSError:
+            raise AppNotRunning() from None
+        if not data:
+            self._proto.receive_eof()
+        else:
+            self._proto.receive_data(data)
+        for item in self._proto.events_received():
+            if isinstance(item, ProtocolError):
+                raise ControlError("internal", tr("app.bad_message", detail=item.detail))
+            self._inbox.append(item)
+        if not data:
+            raise ControlError("app_not_running", tr("app.refused"))
+
+
+def _error(message: dict) -> ControlError:
+    err = message.get("error") or {}
+    return ControlError(str(err.get("code", "internal")), str(err.get("message", tr("app.internal"))))

@@ -1,0 +1,167 @@
+"""What may be dialed: one definition for `talker --callto`, links, the dial field and the browser.
+
+A link or an argument can only ever mean "dial this number". `parse()` takes the text a user
+gave (a bare number, `tel:`, `callto:`, `sip:`/`sips:`) and returns the number, or raises
+InvalidTarget with one readable sentence. It is standard-library only, because the
+`talker --callto` path runs it before anything else. `normalise()` turns a parsed number into
+the dial string the PBX expects (E.164 for phone numbers, digits for extensions); it needs
+`phonenumbers` and runs in the app.
+
+Refused: empty input; anything starting with "-"; control and format characters; `?` headers;
+`;` parameters other than RFC 3966's `ext` and `phone-context`; more than MAX_DIGITS digits; a
+number with letters; letters alone, unless they are a name the PBX publishes (the app checks).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from common.i18n import tr
+
+MAX_INPUT_CHARS = 256
+MAX_DIGITS = 32
+# Numbers this short are PBX extensions or service codes, dialed as they are.
+MAX_EXTENSION_DIGITS = 6
+DEFAULT_REGION = "RU"
+
+ALLOWED_PARAMETERS = ("ext", "phone-context")
+SCHEMES = ("tel", "callto", "sip", "sips")
+
+# Visual separators of RFC 3966 §5.1.1 and the ones people type.
+_SEPARATORS = re.compile(r"[\s\-.()/\u00a0\u2010-\u2015\u2212]")
+_NUMBER = re.compile(r"\+?[0-9*#]+")
+_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
+_PARAM_VALUE = re.compile(r"[A-Za-z0-9+\-.*#()]{0,64}")
+
+
+class InvalidTarget(ValueError):
+    """Not something Talker will dial. `code` is the control-channel error code."""
+
+    code = "invalid_number"
+
+    def __init__(self, key: str, **params: object):
+        super().__init__(tr(key, **params))
+        self.key = key
+
+
+@dataclass(frozen=True)
+class DialTarget:
+    number: str                    # "+74951234567", "84951234567", "102", "*43", or a name
+    is_name: bool = False          # letters only: valid only if the PBX knows the name
+    extension: str | None = None   # RFC 3966 "ext": dialed as DTMF once the call connects
+
+
+def _check_characters(text: str) -> None:
+    for ch in text:
+        # Cc: C0/C1 controls; Cf: format characters such as bidi overrides that hide text.
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in " ":
+            raise InvalidTarget("target.control")
+
+
+def parse(raw: str) -> DialTarget:
+    if not isinstance(raw, str):
+        raise InvalidTarget("target.empty")
+    if len(raw) > MAX_INPUT_CHARS:
+        raise InvalidTarget("target.too_long")
+    _check_characters(raw)
+    text = raw.strip()
+    if not text:
+        raise InvalidTarget("target.empty")
+    if text.startswith("-"):
+        raise InvalidTarget("target.option", target=_shorten(text))
+
+    scheme, sep, rest = text.partition(":")
+    scheme = scheme.lower()
+    if sep and scheme in SCHEMES:
+        if "?" in rest:
+            raise InvalidTarget("target.headers")
+        rest = unquote(rest)
+        _check_characters(rest)
+        if "?" in rest:
+            raise InvalidTarget("target.headers")
+        if scheme == "callto":
+            rest = rest.removeprefix("//")
+        if scheme in ("sip", "sips"):
+            user, params = _split_sip(rest)
+        else:
+            user, params = _split_params(rest)
+    else:
+        if "?" in text:
+            raise InvalidTarget("target.headers")
+        user, params = _split_params(text)
+
+    extension = params.get("ext")
+    number = _SEPARATORS.sub("", user)
+    if not number:
+        raise InvalidTarget("target.empty")
+    if _NAME.fullmatch(number.lower()) and not any(c.isdigit() for c in number):
+        return DialTarget(number.lower(), is_name=True)
+    if not any(c.isdigit() for c in number):
+        raise InvalidTarget("target.no_digits", target=_shorten(user))
+    if not _NUMBER.fullmatch(number):
+        bad = next(c for c in number if not (c.isdigit() or c in "+*#"))
+        raise InvalidTarget("target.bad_characters", target=_shorten(user), char=bad)
+    digits = sum(c.isdigit() for c in number)
+    if digits > MAX_DIGITS:
+        raise InvalidTarget("target.too_many_digits", max=MAX_DIGITS)
+    if extension is not None:
+        extension = _SEPARATORS.sub("", extension)
+        if not extension.isdigit() or not extension.isascii() or len(extension) > MAX_DIGITS:
+            raise InvalidTarget("target.parameter", param="ext")
+    return DialTarget(number, extension=extension)
+
+
+def _split_params(text: str) -> tuple[str, dict[str, str]]:
+    head, *params = text.split(";")
+    found: dict[str, str] = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        name = name.strip().lower()
+        if name not in ALLOWED_PARAMETERS or name in found or not _PARAM_VALUE.fullmatch(value):
+            raise InvalidTarget("target.parameter", param=_shorten(name or param, 24))
+        found[name] = value
+    return head, found
+
+
+def _split_sip(text: str) -> tuple[str, dict[str, str]]:
+    """`102@host`, `+7495...;ext=1@host;...`: only the user part is kept, the host is ours."""
+    userinfo, at, hostpart = text.rpartition("@")
+    if not at:
+        userinfo, hostpart = text, ""
+    user, params = _split_params(userinfo)
+    # URI parameters after the host (";transport=", ";method=", ...) are refused as well:
+    # a link may not steer how or where the call goes.
+    _, host_params = _split_params(hostpart)
+    for name, value in host_params.items():
+        if name in params:
+            raise InvalidTarget("target.parameter", param=name)
+        params[name] = value
+    user = user.split(":", 1)[0]  # a "user:password" never reaches the dial string
+    return user, params
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def normalise(target: DialTarget, region: str = DEFAULT_REGION) -> str:
+    """The dial string for the PBX: E.164 for phone numbers, as typed for extensions/codes."""
+    number = target.number
+    if target.is_name:
+        return number
+    if "*" in number or "#" in number:
+        return number  # a service code (*43, *21#): the PBX interprets it
+    if not number.startswith("+") and len(number) <= MAX_EXTENSION_DIGITS:
+        return number
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, region.upper())
+    except phonenumbers.NumberParseException:
+        raise InvalidTarget("target.impossible", target=number, region=region.upper()) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidTarget("target.impossible", target=number, region=region.upper())
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,217 @@
+"""`talker-pbx demo`: a whole small company on this machine, on loopback, in one command.
+
+Kamailio with a generated config and a SQLite database; the demo employees; a phone for each
+colleague (headless SIP agents: 100 echoes, 102 answers after a few rings and echoes, 103 rings
+until you give up); and the Talker app, configured through its own CLI and logged in as the
+administrator 101. Ctrl-C (or quitting the app) stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from common.control_client import AppNotRunning, ControlClient, ControlError
+from pbx import directory
+from pbx.db import Employee
+from pbx.instance import PbxError, PbxInstance
+from pbx.kamailio.supervisor import KamailioProcess
+
+
+@dataclass(frozen=True)
+class DemoEmployee:
+    extension: str
+    name: str
+    admin: bool = False
+    phone: tuple[str, ...] | None = None   # agent options; None: no phone (the app is the phone)
+    dial_name: str | None = None           # a name the app may dial instead of the extension
+
+
+DEMO_COMPANY = (
+    DemoEmployee("101", "Anna Ivanova", admin=True),
+    DemoEmployee("102", "Boris Petrov", phone=("--auto-answer", "4", "--echo")),
+    DemoEmployee("103", "Vera Sidorova", phone=()),
+    DemoEmployee("100", "Echo test", phone=("--auto-answer", "0", "--echo"), dial_name="echo"),
+)
+APP_USER = DEMO_COMPANY[0]
+
+
+def _port_free(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(address: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def ensure_company(pbx: PbxInstance) -> None:
+    with pbx.sessions() as s:
+        existing = set(s.scalars(select(Employee.extension)))
+    for e in DEMO_COMPANY:
+        if e.extension not in existing:
+            directory.add_employee(pbx, name=e.name, extension=e.extension, is_admin=e.admin)
+
+
+class DemoPhone:
+    """One colleague's phone: a SIP agent whose events are printed for the person at the demo."""
+
+    def __init__(self, employee: DemoEmployee, password: str, domain: str, server: str):
+        self.employee = employee
+        env = dict(os.environ, TALKER_AGENT_PASSWORD=password)
+        cmd = [sys.executable, "-m", "tray.sip.agent", "--user", employee.extension, "--domain", domain,
+               "--server", server, "--display-name", employee.name, "--control", "stdio", *employee.phone]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env, text=True)
+        self.registered = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        who = f"{self.employee.extension} {self.employee.name}"
+        for line in self.proc.stdout:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if ev.get("event") == "registration" and ev.get("state") == "registered":
+                self.registered.set()
+            elif ev.get("event") == "call":
+                caller = ev.get("remote_name") or ev.get("remote_number")
+                state = ev.get("state")
+                if state == "incoming":
+                    print(f"  [{who}] rings: call from {caller}", flush=True)
+                elif state == "connected":
+                    print(f"  [{who}] answered", flush=True)
+                elif state == "ended":
+                    print(f"  [{who}] call ended ({ev.get('code')} {ev.get('reason')})", flush=True)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write('{"cmd": "quit"}\n')
+                self.proc.stdin.flush()
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+def _talker(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tray.cli", *args], input=stdin, text=True,
+                          capture_output=True, timeout=30)
+
+
+def _quit_running_app() -> None:
+    try:
+        with ControlClient.connect(client="cli") as c:
+            c.request("quit")
+    except ControlError:
+        return
+    for _ in range(100):
+        try:
+            ControlClient.connect(client="cli").close()
+        except AppNotRunning:
+            return
+        time.sleep(0.05)
+
+
+def _wait_registered(proc: subprocess.Popen, timeout: float) -> dict | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with ControlClient.connect(client="cli") as c:
+                status = c.request("status")
+            if status["registration"]["state"] == "registered":
+                return status
+        except ControlError:
+            pass
+        time.sleep(0.1)
+    return None
+
+
+def run_demo(data_dir: Path, ns) -> int:
+    from pbx.cli import kamailio_settings, supervise, _stop_on_signals
+
+    pbx = PbxInstance.init(data_dir)
+    ensure_company(pbx)
+    if not _port_free(ns.listen, ns.sip_port):
+        port = _free_port(ns.listen)
+        print(f"Port {ns.sip_port} is taken: the demo PBX uses {port} instead.")
+        ns.sip_port = port
+    server = f"{ns.listen}:{ns.sip_port}"
+    kamailio = KamailioProcess(kamailio_settings(pbx, ns))
+    kamailio.start()
+    print(f"Demo PBX {pbx.domain} is up: SIP on {server}, data in {pbx.data_dir}")
+
+    phones = [DemoPhone(e, directory.sip_password(pbx, e.extension), pbx.domain, server)
+              for e in DEMO_COMPANY if e.phone is not None]
+    app: subprocess.Popen | None = None
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        for phone in phones:
+            if not phone.registered.wait(10):
+                raise PbxError(f"The demo phone {phone.employee.extension} did not register.")
+        if not ns.no_app:
+            app = _start_app(pbx, server)
+        _print_welcome(pbx, server, app is not None)
+        threading.Thread(target=supervise, args=(kamailio, stop), daemon=True).start()
+        while not stop.wait(0.5):
+            if app is not None and app.poll() is not None:
+                print("Talker quit: stopping the demo PBX.")
+                break
+    finally:
+        if app is not None and app.poll() is None:
+            _quit_running_app()
+            try:
+                app.wait(10)
+            except subprocess.TimeoutExpired:
+                app.kill()
+        for phone in phones:
+            phone.stop()
+        kamailio.stop()
+    return 0
+
+
+def _start_app(pbx: PbxInstance, server: str) -> subprocess.Popen:
+    names = [f"--name={e.dial_name}={e.extension}" for e in DEMO_COMPANY if e.dial_name]
+    done = _talker("--configure-account", f"{APP_USER.extension}@{pbx.domain}", "--server", server,
+                   "--display-name", APP_USER.name, *names,
+                   stdin=directory.sip_password(pbx, APP_USER.extension) + "\n")
+    if done.returncode != 0:
+        raise PbxError(f"The app could not be configured: {done.stderr.strip()}")
+    _quit_running_app()  # it may be running with another account
+    app = subprocess.Popen([sys.executable, "-m", "tray"], stdin=subprocess.DEVNULL)
+    if _wait_registered(app, 15) is None:
+        raise PbxError("The Talker app did not register with the demo PBX: see its log.")
+    return app
+
+
+def _print_welcome(pbx: PbxInstance, server: str, with_app: bool) -> None:
+    lines = [
+        "",
+        f"Talker demo: the app is registered as {APP_USER.extension}@{pbx.domain} ({APP_USER.name})."
+        if with_app else f"Talker demo PBX on {server} (no app started).",
+        "Try, in another terminal:",
+        "  talker --callto=102        Boris answers after a few rings and echoes you",
+        "  talker --callto=echo       the echo test (extension 100) answers at once",
+        "  talker callto:103          Vera's phone rings until you hang up",
+        "  talker --status            the registration and the calls",
+        "Ctrl-C stops the demo.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

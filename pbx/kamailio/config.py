@@ -1,0 +1,92 @@
+"""Kamailio's configuration, generated from kamailio.cfg.tmpl for one PBX run."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbx.db import kamailio_db_module, kamailio_db_url
+
+HERE = Path(__file__).parent
+TEMPLATE = HERE / "kamailio.cfg.tmpl"
+ROUTING_SCRIPT = HERE / "routing.py"
+ROUTING_CONFIG_ENV = "TALKER_ROUTING_CONFIG"
+
+_PLACEHOLDER = re.compile(r"\{\{ *([a-z_]+) *\}\}")
+
+
+@dataclass(frozen=True)
+class KamailioSettings:
+    run_dir: Path
+    database_url: str
+    domain: str
+    listen_address: str = "127.0.0.1"
+    sip_port: int = 5060
+    tcp: bool = False
+    children: int = 4
+    log_level: int = 1  # 1 = errors and warnings; 2 = info; 3 = debug
+    # DESIGN.md: ring timeout 0 = forever is bounded by the PBX-wide maximum call-setup time.
+    max_call_setup_s: int = 600
+
+    @property
+    def config_path(self) -> Path:
+        return self.run_dir / "kamailio.cfg"
+
+    @property
+    def routing_config_path(self) -> Path:
+        return self.run_dir / "routing.json"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.run_dir / "kamailio.pid"
+
+    @property
+    def ctl_socket(self) -> Path:
+        return self.run_dir / "kamailio.ctl"
+
+
+def render_template(template: str, values: dict[str, object]) -> str:
+    missing = sorted({m.group(1) for m in _PLACEHOLDER.finditer(template)} - values.keys())
+    if missing:
+        raise KeyError(f"no value for template placeholders: {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
+
+
+def write_config(settings: KamailioSettings) -> None:
+    """Write kamailio.cfg and the routing script's parameters into the run directory."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tcp_listen = (f"listen=tcp:{settings.listen_address}:{settings.sip_port}"
+                  if settings.tcp else "")
+    values = {
+        "log_level": settings.log_level,
+        "log_prefix": "{$mt $hdr(CSeq) $ci} ",
+        "children": settings.children,
+        "disable_tcp": "no" if settings.tcp else "yes",
+        "listen_address": settings.listen_address,
+        "sip_port": settings.sip_port,
+        "tcp_listen": tcp_listen,
+        "domain": settings.domain,
+        "rundir": settings.run_dir,
+        "db_module": kamailio_db_module(settings.database_url),
+        "db_url": kamailio_db_url(settings.database_url),
+        # Nonces are signed with a per-run secret: after a restart, clients simply re-authenticate.
+        "auth_secret": secrets.token_hex(16),
+        # tm's timers are in milliseconds; the INVITE timer can never outlast the call-setup cap.
+        "fr_inv_timer_ms": settings.max_call_setup_s * 1000,
+        "max_inv_lifetime_ms": settings.max_call_setup_s * 1000,
+        "routing_script": ROUTING_SCRIPT,
+    }
+    text = render_template(TEMPLATE.read_text(), values)
+    _write_private(settings.config_path, text)
+    routing = {"domain": settings.domain, "account_table": "sip_account"}
+    _write_private(settings.routing_config_path, json.dumps(routing, indent=2) + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o600)  # the database URL may carry a password
+    tmp.replace(path)

@@ -1,0 +1,112 @@
+"""Fixtures shared by every test: isolation first (STYLE.md point 9), then real servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.audio import write_tone
+from tests.support.pbx import TestPbx
+from tests.support.peer import Peer
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own HOME, config, runtime and state directories, in English, with
+    secrets in a user-only file (no OS keyring here), and no display: child processes inherit
+    all of it."""
+    home = tmp_path / "home"
+    run = tmp_path / "run"
+    for d in (home, run):
+        d.mkdir(mode=0o700)
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_RUNTIME_DIR": str(run),
+        "TALKER_SECRET_BACKEND": "file",
+        "TALKER_LANG": "en",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("DISPLAY", "WAYLAND_DISPLAY", "TALKER_RUNTIME_DIR", "TALKER_CONFIG_DIR",
+                "TALKER_STATE_DIR", "TALKER_CONTROL_TRANSPORT", "TALKER_PBX_DATA", "PYSTRAY_BACKEND"):
+        monkeypatch.delenv(key, raising=False)
+    return home
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which("kamailio") is None:
+        skip = pytest.mark.skip(reason="Kamailio is not installed (scripts/test installs it)")
+        for item in items:
+            if "kamailio" in item.fixturenames:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path):
+    """A running PBX: its own SQLite database and Kamailio on a free loopback port."""
+    pbx = TestPbx(tmp_path / "pbx").start()
+    try:
+        yield pbx
+    finally:
+        pbx.stop()
+
+
+@pytest.fixture
+def tones(tmp_path: Path) -> dict[str, Path]:
+    """Two distinct tones: the app speaks one, the peer the other."""
+    return {"app": write_tone(tmp_path / "tone-app.wav", 1000.0, 3.0),
+            "peer": write_tone(tmp_path / "tone-peer.wav", 1600.0, 3.0)}
+
+
+@pytest.fixture
+def peers(tmp_path: Path):
+    """Start phones on the PBX: `peers(pbx, "102", "Boris Petrov", options=(...))`."""
+    started: list[Peer] = []
+
+    def start(pbx: TestPbx, extension: str, name: str = "", *, options: tuple[str, ...] = (),
+              play: Path | None = None, register: bool = True) -> Peer:
+        creds = pbx.add_employee(extension, name or f"Peer {extension}")
+        peer = Peer(pbx, extension, creds.password, workdir=tmp_path, display_name=name,
+                    options=options, play=play)
+        started.append(peer)
+        if register:
+            peer.wait_registered()
+        return peer
+
+    try:
+        yield start
+    finally:
+        for peer in started:
+            peer.stop()
+
+
+@pytest.fixture
+def talker_app(tmp_path: Path):
+    """Start the real app logged in to the PBX: `talker_app(pbx, "101", "Anna Ivanova")`."""
+    from tests.support.app import App, configure_account
+
+    started: list[App] = []
+
+    def start(pbx: TestPbx, extension: str = "101", name: str = "Anna Ivanova", *,
+              play: Path | None = None, names: dict[str, str] | None = None,
+              extra_env: dict[str, str] | None = None, register: bool = True) -> App:
+        creds = pbx.add_employee(extension, name, admin=True)
+        configure_account(pbx, extension, creds.password, display_name=name, names=names)
+        app = App(tmp_path, play=play, extra_env=extra_env)
+        started.append(app)
+        if register:
+            app.wait_registered()
+        return app
+
+    try:
+        yield start
+    finally:
+        for app in started:
+            app.quit()

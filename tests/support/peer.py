@@ -1,0 +1,125 @@
+"""A real phone for a test: a pjsua2 user agent in a process of its own (tray/sip/agent.py),
+registered to the test PBX, driven over its stdin/stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.support.pbx import TestPbx
+
+
+class Peer:
+    def __init__(self, pbx: TestPbx, extension: str, password: str, *, workdir: Path,
+                 display_name: str = "", options: tuple[str, ...] = (), play: Path | None = None):
+        self.extension = extension
+        self.record_dir = workdir / f"peer-{extension}-rec"
+        self.record_dir.mkdir(parents=True, exist_ok=True)
+        self.stderr_path = workdir / f"peer-{extension}.log"
+        cmd = [sys.executable, "-m", "tray.sip.agent", "--user", extension, "--domain", pbx.domain,
+               "--server", pbx.server, "--control", "stdio", "--record-dir", str(self.record_dir),
+               "--log-level", "INFO", *options]
+        if display_name:
+            cmd += ["--display-name", display_name]
+        if play is not None:
+            cmd += ["--play", str(play)]
+        env = dict(os.environ, TALKER_AGENT_PASSWORD=password)
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     env=env, text=True, bufsize=1)
+        self.events: list[dict] = []
+        self._queue: queue.Queue[dict] = queue.Queue()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                ev = {"event": "garbage", "line": line}
+            with self._lock:
+                self.events.append(ev)
+            self._queue.put(ev)
+
+    # --- waiting for what a user would notice ------------------------------------------
+    def wait_for(self, predicate, timeout: float = 10.0, what: str = "an event") -> dict:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            for ev in self.events:
+                if predicate(ev):
+                    return ev
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"peer {self.extension}: no {what} within {timeout} s; "
+                                     f"events: {self.events[-8:]}")
+            try:
+                ev = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if predicate(ev):
+                return ev
+
+    def wait_registered(self, timeout: float = 10.0) -> dict:
+        return self.wait_for(lambda e: e.get("event") == "registration" and e.get("state") == "registered",
+                             timeout, "registration")
+
+    def wait_call(self, state: str, timeout: float = 10.0, after: int = 0) -> dict:
+        """The first call event in `state`, among the events from index `after` on."""
+        def match(e):
+            return e.get("event") == "call" and e.get("state") == state
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                for ev in self.events[after:]:
+                    if match(ev):
+                        return ev
+            if time.monotonic() > deadline:
+                raise AssertionError(f"peer {self.extension}: no call '{state}' within {timeout} s; "
+                                     f"events: {self.events[-8:]}")
+            time.sleep(0.02)
+
+    def calls(self, state: str | None = None) -> list[dict]:
+        with self._lock:
+            return [e for e in self.events if e.get("event") == "call" and (state is None or e["state"] == state)]
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.events)
+
+    # --- driving it ----------------------------------------------------------------------
+    def command(self, cmd: str, timeout: float = 10.0, **fields) -> dict:
+        start = self.mark()
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **fields}) + "\n")
+        self.proc.stdin.flush()
+        def match(e):
+            return e.get("reply") == cmd
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for ev in self.events[start:]:
+                    if match(ev):
+                        return ev
+            time.sleep(0.01)
+        raise AssertionError(f"peer {self.extension}: no reply to {cmd}")
+
+    def recordings(self) -> list[Path]:
+        return sorted(self.record_dir.glob("*.wav"))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write('{"cmd": "quit"}\n')
+                self.proc.stdin.flush()
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr.close()

@@ -1,0 +1,5 @@
+import sys
+
+from tray.app import main
+
+sys.exit(main())

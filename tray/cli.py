@@ -1,0 +1,208 @@
+"""`talker`: start the app, or hand it a number to dial.
+
+    talker                           start Talker (in the foreground)
+    talker --callto=NUMBER           dial in the running Talker (starting it if need be)
+    talker tel:+74951234567          the same for tel:, callto:, sip: and sips: links
+    talker --status | --quit
+    talker --configure-account USER@DOMAIN --server HOST[:PORT]   (password on stdin)
+
+The dial path imports only the standard library and common/: the number is checked here, sent
+over the control channel, and the process exits as soon as the app has the INVITE out. Exit
+codes: 0 done, 1 failed (app or PBX), 2 not a number Talker will dial (or bad usage).
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LINK_SCHEMES = ("tel:", "callto:", "sip:", "sips:")
+# Waiting for a newly started app: its control channel, then its reply (which waits for the
+# registration, CALL_WAIT_FOR_REGISTRATION_S in tray/app.py).
+APP_START_TIMEOUT_S = 15.0
+CALL_REPLY_TIMEOUT_S = 20.0
+USAGE_ERROR_CODES = ("invalid_number", "unknown_name")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    target = _dial_target(args)
+    if target is not None:
+        return dial(target)
+    return _full_cli(args)
+
+
+def _dial_target(args: list[str]) -> str | None:
+    """The fast path's argument, if that is all there is."""
+    if len(args) == 1:
+        arg = args[0]
+        if arg.startswith("--callto="):
+            return arg[len("--callto="):]
+        if arg.lower().startswith(LINK_SCHEMES):
+            return arg
+    if len(args) == 2 and args[0] == "--callto":
+        return args[1]
+    return None
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"talker: {message}", file=sys.stderr)
+    return code
+
+
+def dial(target: str) -> int:
+    from common import dialstring
+    from common.control_client import AppNotRunning, ControlClient, ControlError
+
+    try:
+        dialstring.parse(target)
+    except dialstring.InvalidTarget as e:
+        return _fail(str(e), EXIT_USAGE)
+    try:
+        try:
+            client = ControlClient.connect(client="cli")
+        except AppNotRunning:
+            client = _start_app_and_connect()
+        with client:
+            client.request("call", target=target, timeout=CALL_REPLY_TIMEOUT_S)
+    except ControlError as e:
+        return _fail(str(e), EXIT_USAGE if e.code in USAGE_ERROR_CODES else EXIT_FAILED)
+    return EXIT_OK
+
+
+def _start_app_and_connect():
+    """Start Talker in the background and connect once its control channel is up."""
+    import subprocess
+    import time
+
+    from common.control_client import AppNotRunning, ControlClient, ControlError
+    from common.i18n import tr
+
+    kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                    "stderr": subprocess.DEVNULL, "close_fds": True}
+    if sys.platform == "win32":
+        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True
+    proc = subprocess.Popen([sys.executable, "-m", "tray"], **kwargs)
+    deadline = time.monotonic() + APP_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            return ControlClient.connect(client="cli")
+        except AppNotRunning:
+            pass
+        code = proc.poll()
+        if code is not None:
+            # It may have lost a start race to another instance: that one will answer soon.
+            if code == 0:
+                time.sleep(0.05)
+                continue
+            raise ControlError("app_not_running", tr("app.start_failed", detail=f"exit code {code}"))
+        time.sleep(0.02)
+    raise ControlError("app_not_running", tr("app.start_failed", detail=tr("app.no_reply")))
+
+
+def _full_cli(args: list[str]) -> int:
+    import argparse
+
+    from common.i18n import tr
+
+    p = argparse.ArgumentParser(prog="talker", description=tr("cli.description"))
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--callto", metavar="NUMBER", help="dial NUMBER in the running Talker")
+    group.add_argument("--status", action="store_true", help="print the registration and the calls")
+    group.add_argument("--quit", action="store_true", help="make the running Talker exit")
+    group.add_argument("--configure-account", metavar="USER@DOMAIN",
+                       help="save the SIP account (the password is read from stdin)")
+    p.add_argument("--server", metavar="HOST[:PORT]", help="the PBX's SIP proxy, with --configure-account")
+    p.add_argument("--display-name", default="", help="with --configure-account")
+    p.add_argument("--region", help="default region for national numbers, e.g. RU")
+    p.add_argument("--name", action="append", default=[], metavar="NAME=EXTENSION",
+                   help="a name that may be dialed instead of the extension (repeatable)")
+    p.add_argument("link", nargs="?", help="a tel:, callto:, sip: or sips: link to dial")
+    ns = p.parse_args(args)
+
+    if ns.link is not None:
+        if ns.callto is not None or ns.status or ns.quit or ns.configure_account:
+            p.error("a link cannot be combined with other options")
+        if not ns.link.lower().startswith(LINK_SCHEMES):
+            p.error(f"{ns.link!r} is not a tel:, callto:, sip: or sips: link")
+        return dial(ns.link)
+    if ns.callto is not None:
+        return dial(ns.callto)
+    if ns.status:
+        return _status()
+    if ns.quit:
+        return _request_quit()
+    if ns.configure_account:
+        return _configure_account(p, ns)
+    from tray.app import main as app_main
+
+    return app_main()
+
+
+def _status() -> int:
+    import json
+
+    from common.control_client import ControlClient, ControlError
+
+    try:
+        with ControlClient.connect(client="cli") as client:
+            status = client.request("status")
+    except ControlError as e:
+        return _fail(str(e), EXIT_FAILED)
+    print(json.dumps(status, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _request_quit() -> int:
+    from common.control_client import ControlClient, ControlError
+
+    try:
+        with ControlClient.connect(client="cli") as client:
+            client.request("quit")
+    except ControlError as e:
+        return _fail(str(e), EXIT_FAILED)
+    return EXIT_OK
+
+
+def _configure_account(p, ns) -> int:
+    import getpass
+
+    from common.i18n import tr
+    from tray import settings as settings_mod
+    from tray.secret_store import open_store, sip_password_key
+
+    user, at, domain = ns.configure_account.rpartition("@")
+    if not at or not user or not domain:
+        p.error("--configure-account takes USER@DOMAIN")
+    if not ns.server:
+        p.error("--configure-account needs --server HOST[:PORT]")
+    names = {}
+    for item in ns.name:
+        name, eq, number = item.partition("=")
+        if not eq:
+            p.error(f"--name takes NAME=EXTENSION, not {item!r}")
+        names[name.strip().lower()] = number.strip()
+    account = settings_mod.AccountSettings(user, domain, ns.server, ns.display_name)
+    if sys.stdin.isatty():
+        password = getpass.getpass(tr("cli.password_prompt", account=account.aor))
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        return _fail(tr("cli.no_password"), EXIT_USAGE)
+    try:
+        current = settings_mod.load()
+        new = settings_mod.Settings(account=account, region=(ns.region or current.region).upper(),
+                                    names=names or current.names)
+        new.validate()
+        open_store().set(sip_password_key(account.aor), password)
+        settings_mod.save(new)
+    except settings_mod.SettingsError as e:
+        return _fail(str(e), EXIT_USAGE)
+    print(tr("cli.configured", account=account.aor))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

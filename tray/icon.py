@@ -1,0 +1,146 @@
+"""The tray icon: a badge for the state, a tooltip, and the menu (status line and Quit for now).
+
+pystray picks its backend per platform (PYSTRAY_BACKEND overrides). Without a graphical session
+there is no backend: the app then runs without an icon and says so. pystray's "dummy" backend
+(tests) has no event loop: the app runs its own wait loop and the menu stays inspectable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from common.i18n import tr
+
+log = logging.getLogger(__name__)
+
+# Badge colours per state: what a glance at the tray should tell.
+BADGES = {
+    "registered": (46, 160, 67),     # green
+    "registering": (230, 168, 23),   # amber
+    "offline": (140, 140, 140),      # grey
+    "failed": (214, 45, 45),         # red
+    "in_call": (36, 115, 230),       # blue
+    "ringing": (245, 124, 0),        # orange
+}
+
+
+@dataclass(frozen=True)
+class IconState:
+    badge: str                 # a key of BADGES
+    account: str | None
+    status: str                # "Registered", "Error", ...
+    detail: str | None = None  # the last error, the other party, ...
+
+    @property
+    def tooltip(self) -> str:
+        parts = [tr("tray.title")]
+        if self.account:
+            parts.append(self.account)
+        parts.append(self.status)
+        text = " — ".join(parts)
+        if self.detail:
+            text += f"\n{self.detail}"
+        return text[:127]  # Windows caps tooltips at 128 characters
+
+
+@cache
+def render(badge: str, size: int = 64):
+    """The icon image: a handset on a round tile, with a state badge at the bottom right."""
+    from PIL import Image, ImageDraw
+
+    scale = 4  # draw large, then downsample: smooth edges without anti-aliasing primitives
+    s = size * scale
+    img = Image.new("RGBA", (s, s), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.ellipse((0, 0, s - 1, s - 1), fill=(33, 82, 160, 255))
+    # Handset: a thick arc with an earpiece and a mouthpiece at its ends.
+    cx, cy, r = s * 0.5, s * 0.5, s * 0.27
+    w = int(s * 0.11)
+    d.arc((cx - r, cy - r, cx + r, cy + r), start=100, end=260, fill=(255, 255, 255, 255), width=w)
+    for angle in (100, 260):
+        a = math.radians(angle)
+        ex, ey = cx + r * math.cos(a), cy + r * math.sin(a)
+        pr = s * 0.1
+        d.rounded_rectangle((ex - pr * 0.2, ey - pr, ex + pr * 1.6, ey + pr), radius=pr * 0.6,
+                            fill=(255, 255, 255, 255))
+    br = s * 0.2
+    bx, by = s - br - s * 0.02, s - br - s * 0.02
+    d.ellipse((bx - br, by - br, bx + br, by + br), fill=(*BADGES[badge], 255),
+              outline=(255, 255, 255, 255), width=int(s * 0.04))
+    return img.resize((size, size), Image.LANCZOS)
+
+
+def load_pystray():
+    """pystray, or None when this session has no tray (no display)."""
+    try:
+        import pystray
+    except Exception as e:  # Xlib raises its own errors without a display
+        log.warning("%s (%s)", tr("tray.no_display"), e)
+        return None
+    return pystray
+
+
+class TrayIcon:
+    def __init__(self, pystray, on_quit: Callable[[], None]):
+        self._pystray = pystray
+        self._on_quit = on_quit
+        self._state = IconState("offline", None, tr("reg.offline"))
+        self._stopped = threading.Event()
+        self.icon = pystray.Icon("talker", render("offline"), tr("tray.title"), menu=self._menu())
+        # The dummy backend (tests) implements no event loop of its own.
+        self.has_event_loop = type(self.icon).__module__ != "pystray._base"
+
+    def _menu(self):
+        ps = self._pystray
+        return ps.Menu(
+            ps.MenuItem(lambda _item: self._status_line(), None, enabled=False),
+            ps.Menu.SEPARATOR,
+            ps.MenuItem(tr("tray.quit"), lambda _icon, _item: self._on_quit()),
+        )
+
+    def _status_line(self) -> str:
+        st = self._state
+        line = f"{st.account}: {st.status}" if st.account else st.status
+        return f"{line} — {st.detail}" if st.detail else line
+
+    @property
+    def state(self) -> IconState:
+        return self._state
+
+    def update(self, state: IconState) -> None:
+        if state == self._state:
+            return
+        self._state = state
+        self.icon.icon = render(state.badge)
+        self.icon.title = state.tooltip
+        try:
+            self.icon.update_menu()
+        except NotImplementedError:
+            pass
+
+    def notify(self, message: str, title: str | None = None) -> None:
+        try:
+            self.icon.notify(message, title or tr("tray.title"))
+        except (NotImplementedError, Exception) as e:  # no notification service here
+            log.debug("notification not shown: %s", e)
+
+    def run(self, setup: Callable[[], None]) -> None:
+        """Block on the main thread until stop()."""
+        if self.has_event_loop:
+            def _setup(icon):
+                icon.visible = True
+                setup()
+            self.icon.run(setup=_setup)
+        else:
+            setup()
+            self._stopped.wait()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.has_event_loop:
+            self.icon.stop()

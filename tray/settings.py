@@ -1,0 +1,100 @@
+"""The app's settings file and the secrets kept beside it (through tray/secret_store.py).
+
+settings.json holds nothing secret. Writes are atomic (temp file + rename), so a crash or a bad
+value never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from common import locations
+from common.dialstring import DEFAULT_REGION
+
+SETTINGS_FILE = "settings.json"
+_SERVER_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
+_USER_RE = re.compile(r"^[A-Za-z0-9._+*#-]{1,64}$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    username: str
+    domain: str
+    server: str           # host[:port] of the PBX's SIP proxy
+    display_name: str = ""
+
+    @property
+    def aor(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+    def validate(self) -> None:
+        if not _USER_RE.match(self.username):
+            raise SettingsError(f"{self.username!r} is not a SIP user name")
+        if not _SERVER_RE.match(self.domain) or ":" in self.domain.strip("[]"):
+            raise SettingsError(f"{self.domain!r} is not a SIP domain")
+        if not _SERVER_RE.match(self.server):
+            raise SettingsError(f"{self.server!r} is not host[:port]")
+        if len(self.display_name) > 64 or any(c in self.display_name for c in '"\\\r\n'):
+            raise SettingsError("the display name may not contain quotes or line breaks")
+
+
+@dataclass(frozen=True)
+class Settings:
+    account: AccountSettings | None = None
+    region: str = DEFAULT_REGION
+    # Names the PBX publishes for dialing (`talker --callto=echo`): name → extension.
+    names: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.account is not None:
+            self.account.validate()
+        if not re.fullmatch(r"[A-Z]{2}", self.region):
+            raise SettingsError(f"{self.region!r} is not a two-letter region code")
+        for name, number in self.names.items():
+            if not _NAME_RE.match(name) or not number.isdigit():
+                raise SettingsError(f"{name!r} → {number!r} is not a name → extension pair")
+
+
+def settings_path() -> Path:
+    return locations.config_dir() / SETTINGS_FILE
+
+
+def load() -> Settings:
+    try:
+        data = json.loads(settings_path().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as e:
+        raise SettingsError(f"{settings_path()} cannot be read: {e}") from None
+    try:
+        account = data.get("account")
+        settings = Settings(
+            account=AccountSettings(**account) if account else None,
+            region=data.get("region", DEFAULT_REGION),
+            names=dict(data.get("names", {})),
+        )
+    except TypeError as e:
+        raise SettingsError(f"{settings_path()} has an unexpected shape: {e}") from None
+    settings.validate()
+    return settings
+
+
+def save(settings: Settings) -> None:
+    settings.validate()  # nothing invalid is ever written
+    path = settings_path()
+    locations.ensure_private_dir(path.parent)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(asdict(settings), f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    tmp.replace(path)

@@ -1,0 +1,614 @@
+"""The SIP engine: pjsua2 on one thread of its own.
+
+Every pjsua2 object is created, used and destroyed on the engine's thread; other threads hand it
+work through `submit()`, which returns a Future. pjsua2 runs with no worker threads of its own
+(threadCnt = 0): the engine thread polls it with libHandleEvents(). To pick up posted work at
+once instead of at the next poll timeout, a poster sends a CRLF keep-alive datagram to the
+engine's own SIP UDP transport: pjsip drops it as a keep-alive (RFC 5626 §3.5.1), and the poll
+returns.
+
+The engine knows nothing about the UI or the control channel. It reports what happens through
+an `EngineListener`, called on the engine thread; listeners must hand off and return quickly.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import enum
+import gc
+import heapq
+import itertools
+import logging
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pjsua2 as pj
+
+from common.i18n import tr
+from tray.sip.uri import parse_name_addr
+
+log = logging.getLogger(__name__)
+
+# Registration backoff after a network failure: 1, 2, 4, ... seconds, at most this.
+MAX_RETRY_S = 30.0
+# Codes after which retrying with the same credentials is pointless.
+_AUTH_FAILURE_CODES = {401, 403, 407}
+
+
+class RegistrationState(str, enum.Enum):
+    OFFLINE = "offline"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILED = "failed"
+
+
+class CallState(str, enum.Enum):
+    CALLING = "calling"        # our INVITE is out, nothing back yet
+    INCOMING = "incoming"      # someone calls us; we ring
+    RINGING = "ringing"        # the other side rings (180/183)
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    domain: str
+    password: str = field(repr=False)
+    server: str                # host[:port] of the registrar/proxy
+    display_name: str = ""
+    expires_s: int = 120
+
+    @property
+    def aor(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+
+@dataclass(frozen=True)
+class RegistrationEvent:
+    state: RegistrationState
+    account: str | None
+    code: int | None = None
+    reason: str | None = None          # one sentence for the user, None when all is well
+    retry_in_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    call_id: str
+    direction: str                     # "in" | "out"
+    state: CallState
+    remote_number: str
+    remote_name: str
+    code: int | None = None            # last SIP status seen
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Where call audio comes from and goes to.
+
+    `device`: "system" (the OS sound device, falling back to none when there is none) or
+    "null". `play_file`: a WAV file sent into every call instead of the microphone, looped.
+    `record_dir`: every call's received audio is also written to call-<id>.wav there. `echo`:
+    send every call's audio back to it (the demo's echo peer).
+    """
+
+    device: str = "system"
+    play_file: Path | None = None
+    record_dir: Path | None = None
+    echo: bool = False
+
+
+class EngineListener(Protocol):
+    def registration_changed(self, event: RegistrationEvent) -> None: ...
+    def call_changed(self, event: CallEvent) -> None: ...
+
+
+class EngineError(Exception):
+    """A request the engine cannot carry out; str() is one sentence for the user."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class _Account(pj.Account):
+    def __init__(self, engine: SipEngine):
+        super().__init__()
+        self._engine = engine
+
+    def onRegState(self, prm):
+        self._engine._on_reg_state(prm)
+
+    def onIncomingCall(self, prm):
+        self._engine._on_incoming_call(self, prm.callId)
+
+
+class _Call(pj.Call):
+    def __init__(self, engine: SipEngine, account: pj.Account, call_id: str, direction: str,
+                 pj_call_id: int = pj.PJSUA_INVALID_ID):
+        super().__init__(account, pj_call_id)
+        self._engine = engine
+        self.talker_id = call_id
+        self.direction = direction
+        self.state: CallState | None = None
+        self.dtmf_on_answer: str | None = None
+        self.media: list[Any] = []  # players/recorders tied to this call: keep them alive
+
+    def onCallState(self, prm):
+        self._engine._on_call_state(self)
+
+    def onCallMediaState(self, prm):
+        self._engine._on_call_media_state(self)
+
+
+class SipEngine:
+    def __init__(self, listener: EngineListener, *, bind_address: str = "127.0.0.1",
+                 sip_port: int = 0, audio: AudioConfig = AudioConfig(),
+                 user_agent: str = "Talker", pj_log_level: int = 0, idle_poll_ms: int = 500):
+        self._listener = listener
+        self._bind_address = bind_address
+        self._sip_port = sip_port
+        self._audio = audio
+        self._user_agent = user_agent
+        self._pj_log_level = pj_log_level
+        self._idle_poll_ms = idle_poll_ms
+
+        self._jobs: queue.SimpleQueue[tuple[Callable, tuple, concurrent.futures.Future]] = queue.SimpleQueue()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stopping = False
+        self._wake_socket = socket.socket(socket.AF_INET6 if ":" in bind_address else socket.AF_INET,
+                                          socket.SOCK_DGRAM)
+        self._wake_address: tuple[str, int] | None = None
+
+        # Owned by the engine thread only.
+        self._ep: pj.Endpoint | None = None
+        self._account: _Account | None = None
+        self._account_settings: Account | None = None
+        self._reg_state = RegistrationState.OFFLINE
+        self._retry_s = 1.0
+        self._retry_timer: int | None = None
+        self._calls: dict[str, _Call] = {}
+        self._call_ids = itertools.count(1)
+        self._cancelled_timers: set[int] = set()
+
+    # --- lifecycle (any thread) -----------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise EngineError("engine", "The SIP engine did not start in time.")
+        if self._start_error is not None:
+            raise EngineError("engine", f"The SIP engine could not start: {self._start_error}")
+
+    @property
+    def local_sip_address(self) -> tuple[str, int] | None:
+        return self._wake_address
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Hang up, unregister (bounded), and destroy pjsua2 on its own thread."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        try:
+            self.submit(self._shutdown).result(timeout)
+        except (concurrent.futures.TimeoutError, EngineError):
+            log.warning("SIP engine shutdown took too long")
+        self._thread.join(timeout)
+        self._wake_socket.close()
+
+    # --- posting work (any thread) --------------------------------------------------------
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        if self._stopping or self._thread is None or not self._thread.is_alive():
+            fut.set_exception(EngineError("engine", "The SIP engine is not running."))
+            return fut
+        self._jobs.put((fn, args, fut))
+        self._wake()
+        return fut
+
+    def _wake(self) -> None:
+        if self._wake_address is not None and threading.current_thread() is not self._thread:
+            try:
+                self._wake_socket.sendto(b"\r\n\r\n", self._wake_address)
+            except OSError:
+                pass  # the poll times out soon anyway
+
+    # --- the API, as futures --------------------------------------------------------------
+    def set_account(self, account: Account | None) -> concurrent.futures.Future:
+        return self.submit(self._set_account, account)
+
+    def make_call(self, number: str, dtmf: str | None = None) -> concurrent.futures.Future:
+        """Call a number or extension on the account's PBX; the Future gives the call id.
+        `dtmf` digits (an RFC 3966 extension) are sent once the call is answered."""
+        return self.submit(self._make_call, number, dtmf)
+
+    def answer(self, call_id: str | None = None) -> concurrent.futures.Future:
+        return self.submit(self._answer, call_id)
+
+    def decline(self, call_id: str | None = None, code: int = 603) -> concurrent.futures.Future:
+        return self.submit(self._hangup, call_id, code, "in")
+
+    def hangup(self, call_id: str | None = None) -> concurrent.futures.Future:
+        return self.submit(self._hangup, call_id, None, None)
+
+    def registration_state(self) -> concurrent.futures.Future:
+        return self.submit(lambda: self._reg_state)
+
+    # --- engine thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._create_endpoint()
+        except BaseException as e:  # reported to start()
+            self._start_error = e
+            self._started.set()
+            return
+        self._started.set()
+        while True:
+            self._run_jobs()
+            if self._ep is None:
+                break
+            self._run_timers()
+            wait_ms = self._idle_poll_ms
+            if self._timers:
+                wait_ms = max(0, min(wait_ms, int((self._timers[0][0] - time.monotonic()) * 1000) + 1))
+            self._ep.libHandleEvents(wait_ms)
+
+    def _run_jobs(self) -> None:
+        while True:
+            try:
+                fn, args, fut = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as e:
+                if not isinstance(e, EngineError):
+                    log.exception("SIP engine job %s failed", getattr(fn, "__name__", fn))
+                fut.set_exception(e)
+
+    def _call_later(self, delay_s: float, fn: Callable[[], None]) -> int:
+        handle = next(self._timer_seq)
+        heapq.heappush(self._timers, (time.monotonic() + delay_s, handle, fn))
+        return handle
+
+    def _cancel_timer(self, handle: int | None) -> None:
+        if handle is not None:
+            self._cancelled_timers.add(handle)
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, handle, fn = heapq.heappop(self._timers)
+            if handle in self._cancelled_timers:
+                self._cancelled_timers.discard(handle)
+                continue
+            try:
+                fn()
+            except Exception:
+                log.exception("SIP engine timer failed")
+
+    def _create_endpoint(self) -> None:
+        ep = pj.Endpoint()
+        with _stdout_silenced():
+            # pjlib prints its banner on stdout before any log setting applies; stdout may be
+            # a protocol channel (tray/sip/agent.py).
+            ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = False
+        cfg.uaConfig.userAgent = self._user_agent
+        cfg.logConfig.level = self._pj_log_level
+        cfg.logConfig.consoleLevel = self._pj_log_level
+        cfg.medConfig.threadCnt = 1
+        ep.libInit(cfg)
+        tcfg = pj.TransportConfig()
+        tcfg.boundAddress = self._bind_address
+        tcfg.port = self._sip_port
+        transport_id = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+        ep.libStart()
+        if self._audio.device == "null" or ep.audDevManager().getDevCount() == 0:
+            ep.audDevManager().setNullDev()
+        host, port = ep.transportGetInfo(transport_id).localName.rsplit(":", 1)
+        self._wake_address = (host.strip("[]"), int(port))
+        self._ep = ep
+        log.info("SIP engine listening on %s:%s (pjsip %s)", host, port, ep.libVersion().full)
+
+    def _shutdown(self) -> None:
+        self._stopping = True
+        ep = self._ep
+        if ep is None:
+            return
+        self._hangup_all()
+        if self._account is not None:
+            self._drop_account(unregister=True)
+        # Give the un-REGISTER and BYEs a moment to leave and be answered.
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and (self._calls or self._reg_state == RegistrationState.REGISTERED):
+            ep.libHandleEvents(20)
+        self._calls.clear()
+        # pjsua2 objects still referenced from Python after libDestroy() trip pjlib assertions
+        # when they are collected: drop them all first.
+        gc.collect()
+        ep.libDestroy()
+        self._ep = None
+
+    def _hangup_all(self) -> None:
+        # A helper of its own so that no local variable keeps a _Call alive past libDestroy().
+        for call in list(self._calls.values()):
+            self._terminate(call, None)
+
+    # --- registration -------------------------------------------------------------------
+    def _set_account(self, account: Account | None) -> None:
+        if self._account is not None:
+            self._drop_account(unregister=True)
+        self._account_settings = account
+        self._retry_s = 1.0
+        if account is None:
+            self._report_registration(RegistrationState.OFFLINE)
+            return
+        cfg = pj.AccountConfig()
+        uri = f"sip:{account.username}@{account.domain}"
+        cfg.idUri = f'"{account.display_name}" <{uri}>' if account.display_name else uri
+        cfg.regConfig.registrarUri = f"sip:{account.server}"
+        cfg.regConfig.timeoutSec = account.expires_s
+        cfg.regConfig.retryIntervalSec = 0      # the engine backs off itself, see _on_reg_state
+        cfg.regConfig.firstRetryIntervalSec = 0
+        cfg.regConfig.registerOnAdd = True
+        cfg.sipConfig.proxies.append(f"sip:{account.server};lr")
+        cfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", account.username, 0, account.password))
+        cfg.mediaConfig.transportConfig.boundAddress = self._bind_address
+        self._account = _Account(self)
+        self._report_registration(RegistrationState.REGISTERING)
+        self._account.create(cfg)
+
+    def _drop_account(self, *, unregister: bool) -> None:
+        self._cancel_timer(self._retry_timer)
+        self._retry_timer = None
+        acc, self._account = self._account, None
+        if acc is None:
+            return
+        if unregister and self._reg_state == RegistrationState.REGISTERED:
+            try:
+                acc.setRegistration(False)
+            except pj.Error:
+                pass
+        acc.shutdown()
+        self._reg_state = RegistrationState.OFFLINE
+
+    def _on_reg_state(self, prm) -> None:
+        if self._account is None:
+            return
+        code = prm.code
+        if 200 <= code < 300:
+            if prm.expiration > 0:
+                self._retry_s = 1.0
+                self._report_registration(RegistrationState.REGISTERED, code=code)
+            else:
+                self._report_registration(RegistrationState.OFFLINE, code=code)
+            return
+        reason = _registration_failure_reason(code, prm.reason, self._account_settings)
+        if code in _AUTH_FAILURE_CODES:
+            self._report_registration(RegistrationState.FAILED, code=code, reason=reason)
+            return
+        delay, self._retry_s = self._retry_s, min(self._retry_s * 2, MAX_RETRY_S)
+        self._report_registration(RegistrationState.FAILED, code=code, reason=reason, retry_in_s=delay)
+        self._cancel_timer(self._retry_timer)
+        self._retry_timer = self._call_later(delay, self._retry_registration)
+
+    def _retry_registration(self) -> None:
+        self._retry_timer = None
+        if self._account is None:
+            return
+        self._report_registration(RegistrationState.REGISTERING)
+        try:
+            self._account.setRegistration(True)
+        except pj.Error as e:
+            log.warning("re-registration could not start: %s", e.info())
+
+    def _report_registration(self, state: RegistrationState, *, code: int | None = None,
+                             reason: str | None = None, retry_in_s: float | None = None) -> None:
+        self._reg_state = state
+        aor = self._account_settings.aor if self._account_settings else None
+        event = RegistrationEvent(state, aor, code, reason, retry_in_s)
+        log.info("registration %s: %s%s", aor, state.value, f" ({reason})" if reason else "")
+        self._notify(self._listener.registration_changed, event)
+
+    # --- calls ----------------------------------------------------------------------------
+    def _make_call(self, number: str, dtmf: str | None) -> str:
+        if self._account is None or self._account_settings is None:
+            raise EngineError("no_account", "No SIP account is set up.")
+        if self._reg_state != RegistrationState.REGISTERED:
+            raise EngineError("not_registered", "Not registered with the PBX.")
+        call_id = f"c{next(self._call_ids)}"
+        call = _Call(self, self._account, call_id, "out")
+        call.dtmf_on_answer = dtmf
+        self._calls[call_id] = call
+        prm = pj.CallOpParam(True)
+        try:
+            call.makeCall(f"sip:{number}@{self._account_settings.domain}", prm)
+        except pj.Error as e:
+            del self._calls[call_id]
+            raise EngineError("call_failed", f"The call could not be placed: {e.reason}.") from None
+        return call_id
+
+    def _on_incoming_call(self, account: pj.Account, pj_call_id: int) -> None:
+        call_id = f"c{next(self._call_ids)}"
+        call = _Call(self, account, call_id, "in", pj_call_id)
+        self._calls[call_id] = call
+        prm = pj.CallOpParam()
+        prm.statusCode = 180
+        call.answer(prm)
+        # onCallState may not fire for INCOMING itself: report it here.
+        self._on_call_state(call)
+
+    def _find_call(self, call_id: str | None, direction: str | None = None) -> _Call:
+        if call_id is not None:
+            call = self._calls.get(call_id)
+            if call is None or call.state == CallState.ENDED:
+                raise EngineError("no_such_call", "There is no such call.")
+            return call
+        # Without an id: the one call that fits, the newest first.
+        for call in reversed(list(self._calls.values())):
+            if call.state == CallState.ENDED:
+                continue
+            if direction == "in" and call.state != CallState.INCOMING:
+                continue
+            return call
+        raise EngineError("no_such_call", "There is no call to act on.")
+
+    def _answer(self, call_id: str | None) -> str:
+        call = self._find_call(call_id, "in")
+        if call.state != CallState.INCOMING:
+            raise EngineError("no_such_call", "That call is not ringing.")
+        prm = pj.CallOpParam()
+        prm.statusCode = 200
+        call.answer(prm)
+        return call.talker_id
+
+    def _hangup(self, call_id: str | None, code: int | None, direction: str | None) -> str:
+        call = self._find_call(call_id, direction)
+        if direction == "in" and call.state != CallState.INCOMING:
+            raise EngineError("no_such_call", "That call is not ringing.")
+        self._terminate(call, code)
+        return call.talker_id
+
+    def _terminate(self, call: _Call, code: int | None) -> None:
+        prm = pj.CallOpParam()
+        if code is not None:
+            prm.statusCode = code
+        try:
+            call.hangup(prm)
+        except pj.Error as e:
+            log.debug("hangup of %s: %s", call.talker_id, e.info())
+
+    def _on_call_state(self, call: _Call) -> None:
+        try:
+            ci = call.getInfo()
+        except pj.Error:
+            return
+        state = _CALL_STATES.get(ci.state)
+        if state is None or (state == call.state and state != CallState.RINGING):
+            return
+        if call.state == CallState.RINGING and state == CallState.RINGING:
+            return  # repeated 180s
+        if ci.state == pj.PJSIP_INV_STATE_EARLY and call.direction == "in":
+            state = CallState.INCOMING
+            if call.state == CallState.INCOMING:
+                return
+        call.state = state
+        _, number, name = parse_name_addr(ci.remoteUri)
+        code = ci.lastStatusCode or None
+        reason = None
+        if state == CallState.CONNECTED and call.dtmf_on_answer:
+            digits, call.dtmf_on_answer = call.dtmf_on_answer, None
+            # Give the far end's menu a moment to start listening.
+            self._call_later(1.0, lambda: self._send_dtmf(call, digits))
+        if state == CallState.ENDED:
+            reason = ci.lastReason or None
+            self._stop_media(call)
+            # The pjsua2 Call must outlive this callback: drop it on the next loop turn.
+            self._call_later(0, lambda cid=call.talker_id: self._calls.pop(cid, None))
+        event = CallEvent(call.talker_id, call.direction, state, number, name, code, reason)
+        log.info("call %s (%s %s): %s%s", call.talker_id, call.direction, number, state.value,
+                 f" {code} {reason}" if state == CallState.ENDED else "")
+        self._notify(self._listener.call_changed, event)
+
+    def _send_dtmf(self, call: _Call, digits: str) -> None:
+        if call.state == CallState.CONNECTED:
+            try:
+                call.dialDtmf(digits)
+            except pj.Error as e:
+                log.warning("DTMF on %s failed: %s", call.talker_id, e.info())
+
+    def _on_call_media_state(self, call: _Call) -> None:
+        try:
+            ci = call.getInfo()
+        except pj.Error:
+            return
+        for i, mi in enumerate(ci.media):
+            if mi.type != pj.PJMEDIA_TYPE_AUDIO or mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
+                continue
+            if call.media:
+                continue  # already wired (a re-INVITE changes nothing for us)
+            self._wire_audio(call, call.getAudioMedia(i))
+
+    def _wire_audio(self, call: _Call, aud: pj.AudioMedia) -> None:
+        adm = self._ep.audDevManager()
+        audio = self._audio
+        call.media.append(aud)
+        if audio.echo:
+            aud.startTransmit(aud)
+        elif audio.play_file is not None:
+            player = pj.AudioMediaPlayer()
+            player.createPlayer(str(audio.play_file), 0)  # 0: loop
+            player.startTransmit(aud)
+            call.media.append(player)
+        else:
+            adm.getCaptureDevMedia().startTransmit(aud)
+        if audio.record_dir is not None:
+            recorder = pj.AudioMediaRecorder()
+            recorder.createRecorder(str(Path(audio.record_dir) / f"call-{call.talker_id}.wav"))
+            aud.startTransmit(recorder)
+            call.media.append(recorder)
+        if not audio.echo:
+            aud.startTransmit(adm.getPlaybackDevMedia())
+
+    def _stop_media(self, call: _Call) -> None:
+        # Players and recorders are closed (the WAV header written) when collected.
+        call.media.clear()
+
+    def _notify(self, fn: Callable, event: Any) -> None:
+        try:
+            fn(event)
+        except Exception:
+            log.exception("engine listener failed on %s", event)
+
+
+@contextlib.contextmanager
+def _stdout_silenced():
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+_CALL_STATES = {
+    pj.PJSIP_INV_STATE_CALLING: CallState.CALLING,
+    pj.PJSIP_INV_STATE_INCOMING: CallState.INCOMING,
+    pj.PJSIP_INV_STATE_EARLY: CallState.RINGING,
+    pj.PJSIP_INV_STATE_CONFIRMED: CallState.CONNECTED,
+    pj.PJSIP_INV_STATE_DISCONNECTED: CallState.ENDED,
+}
+
+
+def _registration_failure_reason(code: int, sip_reason: str, account: Account | None) -> str:
+    server = account.server if account else "?"
+    if code in _AUTH_FAILURE_CODES:
+        return tr("reg.auth_failed", account=account.aor if account else "")
+    if code in (0, 408):
+        return tr("reg.no_answer", server=server)
+    if code == 503:
+        return tr("reg.unreachable", server=server)
+    return tr("reg.refused", server=server, code=code, reason=sip_reason)
