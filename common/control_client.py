@@ -29,14 +29,13 @@ class AppNotRunning(ControlError):
 
 
 def _open_socket(timeout: float) -> tuple[socket.socket, str | None]:
-    run_dir = locations.runtime_dir()
     try:
         if locations.control_transport() == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(timeout)
-            sock.connect(str(run_dir / locations.CONTROL_SOCKET))
+            sock.connect(locations.control_socket_path())
             return sock, None
-        with open(run_dir / locations.CONTROL_PORT_FILE, encoding="utf-8") as f:
+        with open(locations.control_port_file(), encoding="utf-8") as f:
             info = json.load(f)
         sock = socket.create_connection(("127.0.0.1", int(info["port"])), timeout=timeout)
         return sock, str(info["secret"])

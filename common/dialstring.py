@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from urllib.parse import unquote
 
 from common.i18n import tr
 
@@ -32,6 +30,7 @@ SCHEMES = ("tel", "callto", "sip", "sips")
 
 # Visual separators of RFC 3966 §5.1.1 and the ones people type.
 _SEPARATORS = re.compile(r"[\s\-.()/\u00a0\u2010-\u2015\u2212]")
+_DIGITS = frozenset("0123456789")
 _NUMBER = re.compile(r"\+?[0-9*#]+")
 _NAME = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
 _PARAM_VALUE = re.compile(r"[A-Za-z0-9+\-.*#()]{0,64}")
@@ -47,11 +46,42 @@ class InvalidTarget(ValueError):
         self.key = key
 
 
-@dataclass(frozen=True)
 class DialTarget:
-    number: str                    # "+74951234567", "84951234567", "102", "*43", or a name
-    is_name: bool = False          # letters only: valid only if the PBX knows the name
-    extension: str | None = None   # RFC 3966 "ext": dialed as DTMF once the call connects
+    """A parsed dial target. A plain class, not a dataclass: `dataclasses` pulls in `inspect`,
+    which would cost the `talker --callto` path more than everything else it imports."""
+
+    __slots__ = ("number", "is_name", "extension")
+
+    def __init__(self, number: str, is_name: bool = False, extension: str | None = None):
+        self.number = number            # "+74951234567", "84951234567", "102", "*43", or a name
+        self.is_name = is_name          # letters only: valid only if the PBX knows the name
+        self.extension = extension      # RFC 3966 "ext": dialed as DTMF once the call connects
+
+    def _key(self) -> tuple:
+        return (self.number, self.is_name, self.extension)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DialTarget) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"DialTarget(number={self.number!r}, is_name={self.is_name}, extension={self.extension!r})"
+
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _unquote(text: str) -> str:
+    """RFC 3986 percent-decoding as UTF-8 (urllib.parse costs the --callto path too much).
+    Undecodable bytes become U+FFFD, which is then refused as not a digit."""
+    if "%" not in text:
+        return text
+    parts = _PERCENT.split(text)  # literal, hex, literal, hex, ..., literal
+    raw = b"".join(bytes([int(part, 16)]) if i % 2 else part.encode("utf-8")
+                   for i, part in enumerate(parts))
+    return raw.decode("utf-8", "replace")
 
 
 def _check_characters(text: str) -> None:
@@ -78,7 +108,7 @@ def parse(raw: str) -> DialTarget:
     if sep and scheme in SCHEMES:
         if "?" in rest:
             raise InvalidTarget("target.headers")
-        rest = unquote(rest)
+        rest = _unquote(rest)
         _check_characters(rest)
         if "?" in rest:
             raise InvalidTarget("target.headers")
@@ -94,24 +124,29 @@ def parse(raw: str) -> DialTarget:
         user, params = _split_params(text)
 
     extension = params.get("ext")
-    number = _SEPARATORS.sub("", user)
+    number = _ascii_digits(_SEPARATORS.sub("", user))
     if not number:
         raise InvalidTarget("target.empty")
-    if _NAME.fullmatch(number.lower()) and not any(c.isdigit() for c in number):
+    has_digits = any(c in _DIGITS for c in number)
+    if not has_digits and _NAME.fullmatch(number.lower()):
         return DialTarget(number.lower(), is_name=True)
-    if not any(c.isdigit() for c in number):
+    if not has_digits:
         raise InvalidTarget("target.no_digits", target=_shorten(user))
     if not _NUMBER.fullmatch(number):
-        bad = next(c for c in number if not (c.isdigit() or c in "+*#"))
+        bad = next(c for c in number if c not in _DIGITS and c not in "+*#")
         raise InvalidTarget("target.bad_characters", target=_shorten(user), char=bad)
-    digits = sum(c.isdigit() for c in number)
-    if digits > MAX_DIGITS:
+    if sum(c in _DIGITS for c in number) > MAX_DIGITS:
         raise InvalidTarget("target.too_many_digits", max=MAX_DIGITS)
     if extension is not None:
-        extension = _SEPARATORS.sub("", extension)
-        if not extension.isdigit() or not extension.isascii() or len(extension) > MAX_DIGITS:
+        extension = _ascii_digits(_SEPARATORS.sub("", extension))
+        if not extension or not set(extension) <= _DIGITS or len(extension) > MAX_DIGITS:
             raise InvalidTarget("target.parameter", param="ext")
     return DialTarget(number, extension=extension)
+
+
+def _ascii_digits(text: str) -> str:
+    """Full-width and other script digits (Unicode Nd) become 0-9; "²" and the like do not."""
+    return "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in text)
 
 
 def _split_params(text: str) -> tuple[str, dict[str, str]]:

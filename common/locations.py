@@ -2,7 +2,8 @@
 and the installers. Standard library only.
 
 TALKER_RUNTIME_DIR / TALKER_CONFIG_DIR / TALKER_STATE_DIR override the defaults (tests isolate
-every run this way).
+every run this way). The control-channel paths are plain strings built with os.path: they sit
+on the `talker --callto` path, where importing pathlib would cost more than the rest together.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from pathlib import Path
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP_ID = "talker"
 
@@ -26,47 +30,32 @@ class UnsafeDirectory(Exception):
     """A directory that should be ours alone is not."""
 
 
-def _env_path(var: str) -> Path | None:
-    value = os.environ.get(var)
-    return Path(value) if value else None
+def _home() -> str:
+    return os.path.expanduser("~")
 
 
-def runtime_dir() -> Path:
-    override = _env_path("TALKER_RUNTIME_DIR")
+def _runtime_dir() -> str:
+    override = os.environ.get("TALKER_RUNTIME_DIR")
     if override:
         return override
     if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "Talker" / "run"
+        local = os.environ.get("LOCALAPPDATA") or os.path.join(_home(), "AppData", "Local")
+        return os.path.join(local, "Talker", "run")
     if sys.platform == "darwin":
-        # $TMPDIR is per-user on macOS; short enough for the 104-byte sun_path limit.
-        return Path(os.environ.get("TMPDIR", "/tmp")) / APP_ID
+        # $TMPDIR is per-user on macOS, and short enough for the 104-byte sun_path limit.
+        return os.path.join(os.environ.get("TMPDIR", "/tmp"), APP_ID)
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
-        return Path(xdg) / APP_ID
-    return Path("/tmp") / f"{APP_ID}-{os.getuid()}"
+        return os.path.join(xdg, APP_ID)
+    return f"/tmp/{APP_ID}-{os.getuid()}"
 
 
-def config_dir() -> Path:
-    override = _env_path("TALKER_CONFIG_DIR")
-    if override:
-        return override
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "Talker"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Talker"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / APP_ID
+def control_socket_path() -> str:
+    return os.path.join(_runtime_dir(), CONTROL_SOCKET)
 
 
-def state_dir() -> Path:
-    """Logs and caches."""
-    override = _env_path("TALKER_STATE_DIR")
-    if override:
-        return override
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "Talker"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Logs" / "Talker"
-    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / APP_ID
+def control_port_file() -> str:
+    return os.path.join(_runtime_dir(), CONTROL_PORT_FILE)
 
 
 def control_transport() -> str:
@@ -74,6 +63,39 @@ def control_transport() -> str:
     if forced in ("unix", "tcp"):
         return forced
     return "tcp" if sys.platform == "win32" else "unix"
+
+
+def runtime_dir() -> Path:
+    from pathlib import Path
+
+    return Path(_runtime_dir())
+
+
+def config_dir() -> Path:
+    from pathlib import Path
+
+    override = os.environ.get("TALKER_CONFIG_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA") or Path(_home(), "AppData", "Roaming")) / "Talker"
+    if sys.platform == "darwin":
+        return Path(_home(), "Library", "Application Support", "Talker")
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path(_home(), ".config")) / APP_ID
+
+
+def state_dir() -> Path:
+    """Logs and caches."""
+    from pathlib import Path
+
+    override = os.environ.get("TALKER_STATE_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path(_home(), "AppData", "Local")) / "Talker"
+    if sys.platform == "darwin":
+        return Path(_home(), "Library", "Logs", "Talker")
+    return Path(os.environ.get("XDG_STATE_HOME") or Path(_home(), ".local", "state")) / APP_ID
 
 
 def ensure_private_dir(path: Path) -> Path:

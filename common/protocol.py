@@ -12,11 +12,10 @@ imports jsonschema on first use, on the app's side only.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
 from functools import cache
-from pathlib import Path
 
-SCHEMA_PATH = Path(__file__).with_name("control.schema.json")
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "control.schema.json")
 
 
 @cache
@@ -48,17 +47,18 @@ def actions() -> dict[str, dict]:
     return found
 
 
-@dataclass(frozen=True)
 class ProtocolError(Exception):
     """A message broke the protocol. `fatal` ones end the connection."""
 
-    code: str
-    detail: str
-    request_id: str | None = None
-    fatal: bool = False
+    def __init__(self, code: str, detail: str, request_id: str | None = None, fatal: bool = False):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.request_id = request_id
+        self.fatal = fatal
 
-    def __str__(self) -> str:
-        return self.detail
+    def __repr__(self) -> str:
+        return f"ProtocolError({self.code!r}, {self.detail!r}, fatal={self.fatal})"
 
 
 class JsonLines:

@@ -8,7 +8,6 @@ there is no backend: the app then runs without an icon and says so. pystray's "d
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,16 +57,14 @@ def render(badge: str, size: int = 64):
     img = Image.new("RGBA", (s, s), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
     d.ellipse((0, 0, s - 1, s - 1), fill=(33, 82, 160, 255))
-    # Handset: a thick arc with an earpiece and a mouthpiece at its ends.
-    cx, cy, r = s * 0.5, s * 0.5, s * 0.27
-    w = int(s * 0.11)
-    d.arc((cx - r, cy - r, cx + r, cy + r), start=100, end=260, fill=(255, 255, 255, 255), width=w)
-    for angle in (100, 260):
-        a = math.radians(angle)
-        ex, ey = cx + r * math.cos(a), cy + r * math.sin(a)
-        pr = s * 0.1
-        d.rounded_rectangle((ex - pr * 0.2, ey - pr, ex + pr * 1.6, ey + pr), radius=pr * 0.6,
-                            fill=(255, 255, 255, 255))
+    white = (255, 255, 255, 255)
+    # The handset: the lower-left quarter of a thick ring (9 o'clock round to 6 o'clock), with
+    # the earpiece and the mouthpiece bulging towards the ring's centre.
+    cx, cy, r, w = s * 0.575, s * 0.425, s * 0.30, s * 0.12
+    pad_len, pad_wide, rad = s * 0.09, s * 0.15, s * 0.045
+    d.arc((cx - r, cy - r, cx + r, cy + r), start=90, end=180, fill=white, width=round(w))
+    d.rounded_rectangle((cx - r, cy - pad_wide, cx - r + w + pad_len, cy + rad), radius=rad, fill=white)
+    d.rounded_rectangle((cx - rad, cy + r - w - pad_len, cx + pad_wide, cy + r), radius=rad, fill=white)
     br = s * 0.2
     bx, by = s - br - s * 0.02, s - br - s * 0.02
     d.ellipse((bx - br, by - br, bx + br, by + br), fill=(*BADGES[badge], 255),

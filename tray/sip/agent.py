@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from tray.sip.engine import Account, AudioConfig, CallEvent, CallState, RegistrationEvent, SipEngine
@@ -35,8 +36,11 @@ class Agent:
     def emit(self, obj: dict) -> None:
         if self.args.control != "stdio":
             return
+        # "t": when it happened, by the wall clock, so that benchmarks can line events up with
+        # what other processes did.
+        line = json.dumps({**obj, "t": time.time()}, default=str)
         with self._out_lock:
-            sys.stdout.write(json.dumps(obj, default=str) + "\n")
+            sys.stdout.write(line + "\n")
             sys.stdout.flush()
 
     # EngineListener

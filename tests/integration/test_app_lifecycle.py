@@ -1,0 +1,53 @@
+"""Starting and stopping the app: one instance per user, and a clean exit even mid-call."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.app import talker
+
+pytestmark = pytest.mark.slow
+
+
+def _registered_contacts(pbx, username: str) -> int:
+    db = pbx.instance.data_dir / "pbx.sqlite"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute("SELECT COUNT(*) FROM location WHERE username = ?", (username,)).fetchone()[0]
+
+
+def test_a_second_instance_says_so_and_leaves_the_first_running(kamailio, talker_app):
+    app = talker_app(kamailio)
+    second = subprocess.run([sys.executable, "-m", "tray"], capture_output=True, text=True,
+                            timeout=30, env=app.env)
+    assert second.returncode == 0
+    assert second.stderr.strip() == "Talker is already running."
+    assert app.status()["registration"]["state"] == "registered"
+
+
+def test_quit_during_a_call_hangs_up_unregisters_and_exits_cleanly(kamailio, peers, talker_app):
+    peer = peers(kamailio, "102", options=("--auto-answer", "0"))
+    app = talker_app(kamailio)
+    assert talker("--callto=102").returncode == 0
+    peer.wait_call("connected")
+    assert _registered_contacts(kamailio, "101") == 1
+
+    done = talker("--quit")
+    assert done.returncode == 0, done.stderr
+    assert app.proc.wait(15) == 0
+    assert peer.wait_call("ended")["code"] == 200
+    assert _registered_contacts(kamailio, "101") == 0
+    stderr = app.stderr()
+    assert "Assertion" not in stderr and "Traceback" not in stderr, stderr
+
+
+def test_sigterm_stops_the_app_cleanly(kamailio, talker_app):
+    app = talker_app(kamailio)
+    app.proc.send_signal(signal.SIGTERM)
+    assert app.proc.wait(15) == 0
+    assert "Assertion" not in app.stderr()
+    assert talker("--status").returncode == 1  # nobody listens any more

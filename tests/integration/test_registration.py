@@ -1,0 +1,89 @@
+"""Registration as a user lives it: it works, a wrong password says so, and a PBX that goes
+away and comes back is found again with no user action."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.app import App, configure_account
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def test_wrong_password_fails_with_a_readable_reason(kamailio, tmp_path):
+    kamailio.add_employee("101", "Anna Ivanova", password="right-password")
+    configure_account(kamailio, "101", "wrong-password")
+    app = App(tmp_path)
+    try:
+        status = wait_until(lambda: _failed(app), 15, 0.1, "the registration to fail")
+        reg = status["registration"]
+        assert reg["account"] == "101@pbx.local"
+        assert "wrong login or password" in reg["reason"]
+        assert reg["retry_in_s"] is None  # the same password would fail again: no hammering
+    finally:
+        app.quit()
+    assert "right-password" not in (tmp_path / "home").joinpath(".local/state/talker/talker.log").read_text()
+    assert "wrong-password" not in (tmp_path / "home").joinpath(".local/state/talker/talker.log").read_text()
+
+
+def _failed(app: App):
+    status = app.status()
+    return status if status["registration"]["state"] == "failed" else None
+
+
+def test_app_registers_by_itself_once_an_unreachable_pbx_comes_up(kamailio, tmp_path):
+    creds = kamailio.add_employee("101", "Anna Ivanova")
+    configure_account(kamailio, "101", creds.password)
+    kamailio.stop()
+    app = App(tmp_path)
+    try:
+        time.sleep(2)
+        assert app.status()["registration"]["state"] in ("registering", "failed")
+        kamailio.start()
+        app.wait_registered(timeout=45)
+    finally:
+        app.quit()
+
+
+def test_kamailio_killed_and_restarted_app_can_be_called_and_can_call_within_30_s(kamailio, peers, talker_app):
+    peer = peers(kamailio, "102")
+    app = talker_app(kamailio)
+    kamailio.kill()  # SIGKILL: no goodbye, like a crash or a power cut
+    kamailio.start()
+    restarted = time.monotonic()
+
+    def call_goes_through():
+        mark = peer.mark()
+        with app.client() as c:
+            try:
+                c.request("call", target="102")
+            except Exception:
+                return False
+        try:
+            peer.wait_call("incoming", timeout=3, after=mark)
+        except AssertionError:
+            return False
+        peer.command("hangup")
+        return True
+
+    wait_until(call_goes_through, 30, 1.0, "an outgoing call after the restart")
+
+    with app.client() as c:
+        c.request("subscribe")
+
+        def incoming_call_arrives():
+            mark = peer.mark()
+            peer.command("call", number="101")
+            ev = c.next_event(3)
+            while ev is not None and not (ev.get("event") == "call" and ev["call"]["state"] == "incoming"):
+                ev = c.next_event(3)
+            peer.command("hangup")
+            if ev is None:
+                peer.wait_call("ended", after=mark)
+            return ev is not None
+
+        wait_until(incoming_call_arrives, 30, 1.0, "an incoming call after the restart")
+    assert time.monotonic() - restarted < 30
