@@ -1,13 +1,17 @@
 """`talker-pbx`: the PBX side of Talker.
 
     talker-pbx init [--domain pbx.local] [--database URL]
-    talker-pbx employee add --extension 101 --name "Anna Ivanova" [--admin] [--password-stdin]
+    talker-pbx employee add --extension 101 --name "Anna Ivanova" [--mobile …] [--email …] [--admin]
     talker-pbx employee list
-    talker-pbx run [--listen 127.0.0.1] [--sip-port 5060]
+    talker-pbx number add +74951234567 [--label Office] [--inbound 101]
+    talker-pbx settings set trunk=127.0.0.1:5080 buy_numbers_url=https://…
+    talker-pbx run [--listen 127.0.0.1] [--sip-port 5060] [--api-port 8080]    Kamailio and the API
+    talker-pbx serve [--api-port 8080]                                          the API alone
     talker-pbx demo                 the embedded PBX with a demo company and the app logged in
 
 Every command works on one data directory (--data-dir, or $TALKER_PBX_DATA, or
-~/.local/share/talker-pbx). Exit codes: 0 done, 1 failed, 2 bad usage or input.
+~/.local/share/talker-pbx). Console commands act as the PBX operator (an administrator) and are
+audited as such. Exit codes: 0 done, 1 failed, 2 bad usage or input.
 """
 
 from __future__ import annotations
@@ -15,19 +19,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
 from pathlib import Path
 
-from pbx import directory
-from pbx.instance import DEFAULT_DOMAIN, InvalidInput, PbxError, PbxInstance, default_data_dir
+from pbx import directory, settings
+from pbx.audit import Actor
+from pbx.errors import InvalidInput, PbxError
+from pbx.instance import DEFAULT_DOMAIN, PbxInstance, default_data_dir
 from pbx.kamailio.config import KamailioSettings
-from pbx.kamailio.supervisor import KamailioProcess
+from pbx.kamailio.supervisor import KamailioProcess, supervise
 
 log = logging.getLogger("talker-pbx")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+CONSOLE = Actor.console()
 
 
 def _data_dir(ns) -> Path:
@@ -49,21 +55,48 @@ def cmd_employee_add(ns) -> int:
     if ns.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise PbxError("No password was given on stdin.")
-    creds = directory.add_employee(pbx, name=ns.name, extension=ns.extension, is_admin=ns.admin,
-                                   sip_password=password)
-    print(f"SIP login: {creds.username}@{creds.domain}")
+            raise InvalidInput("No password was given on stdin.")
+    new = directory.add_employee(pbx, CONSOLE, name=ns.name, extension=ns.extension, mobile=ns.mobile,
+                                 email=ns.email, admin=ns.admin, sip_password=password)
+    print(f"SIP login: {new.sip.username}@{new.sip.domain}")
     if not ns.password_stdin:
-        print(f"SIP password: {creds.password}")
+        print(f"SIP password: {new.sip.password}")
+    print(f"Communicator password (shown once): {new.communicator_password}")
     return EXIT_OK
 
 
 def cmd_employee_list(ns) -> int:
     pbx = PbxInstance.open(_data_dir(ns))
-    with pbx.sessions() as s:
-        for e in directory.list_employees(s):
-            admin = "  [Administrators]" if e.is_admin else ""
-            print(f"{e.extension:>6}  {e.name}{admin}")
+    for e in directory.list_employees(pbx, CONSOLE):
+        admin = "  [Administrators]" if e.is_admin else ""
+        contact = "  ".join(x for x in (e.mobile, e.email) if x)
+        print(f"{e.extension:>6}  {e.name}{admin}  {contact}".rstrip())
+    return EXIT_OK
+
+
+def cmd_number_add(ns) -> int:
+    pbx = PbxInstance.open(_data_dir(ns))
+    inbound = None
+    if ns.inbound:
+        matches = [e for e in directory.list_employees(pbx, CONSOLE) if e.extension == ns.inbound]
+        if not matches:
+            raise InvalidInput(f"There is no employee with the extension {ns.inbound}.")
+        inbound = matches[0].id
+    row = directory.add_number(pbx, CONSOLE, ns.number, ns.label, inbound)
+    print(f"Number {row.number} added")
+    return EXIT_OK
+
+
+def cmd_settings_set(ns) -> int:
+    pbx = PbxInstance.open(_data_dir(ns))
+    changes = {}
+    for item in ns.assignments:
+        name, eq, value = item.partition("=")
+        if not eq or name not in settings.EDITABLE:
+            raise InvalidInput(f"{item!r}: give NAME=VALUE with NAME one of {', '.join(settings.EDITABLE)}.")
+        changes[name] = value
+    with pbx.sessions.begin() as s:
+        settings.update(s, CONSOLE, changes, None)
     return EXIT_OK
 
 
@@ -73,42 +106,48 @@ def kamailio_settings(pbx: PbxInstance, ns) -> KamailioSettings:
                             log_level=2 if ns.verbose else 1)
 
 
-def supervise(kamailio: KamailioProcess, stop: threading.Event) -> None:
-    """Keep Kamailio up until `stop`: restart it, with backoff, if it dies."""
-    delay = 1.0
-    while not stop.is_set():
-        if not kamailio.running():
-            log.error("Kamailio exited (code %s): %s", kamailio.proc.returncode, kamailio.log_tail(3))
-            if stop.wait(delay):
-                break
-            delay = min(delay * 2, 30.0)
-            try:
-                kamailio.start()
-                log.info("Kamailio restarted")
-            except PbxError as e:
-                log.error("%s", e)
-                continue
-        else:
-            delay = 1.0
-        stop.wait(0.5)
+def serve_api(pbx: PbxInstance, host: str, port: int, *, on_ready=None) -> None:
+    """Run the HTTP API in the foreground until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from pbx.api.app import create_app
+
+    config = uvicorn.Config(create_app(pbx), host=host, port=port, log_level="warning", ws="websockets",
+                            lifespan="on", server_header=False)
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        def _watch():
+            while not server.started and not server.should_exit:
+                threading.Event().wait(0.02)
+            if server.started:
+                on_ready()
+        threading.Thread(target=_watch, daemon=True).start()
+    server.run()
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+def cmd_serve(ns) -> int:
+    pbx = PbxInstance.open(_data_dir(ns))
+    pbx.upgrade()
+    serve_api(pbx, ns.api_listen, ns.api_port,
+              on_ready=lambda: print(f"PBX API on http://{ns.api_listen}:{ns.api_port}/api/v1", flush=True))
+    return EXIT_OK
 
 
 def cmd_run(ns) -> int:
     pbx = PbxInstance.open(_data_dir(ns))
     pbx.upgrade()
+    with pbx.sessions.begin() as s:
+        settings.set_runtime(s, sip_proxy=f"{ns.listen}:{ns.sip_port}")
     kamailio = KamailioProcess(kamailio_settings(pbx, ns))
     kamailio.start()
-    print(f"PBX {pbx.domain}: SIP on {ns.listen}:{ns.sip_port} (Ctrl-C stops it)", flush=True)
     stop = threading.Event()
-    _stop_on_signals(stop)
+    threading.Thread(target=supervise, args=(kamailio, stop), daemon=True).start()
     try:
-        supervise(kamailio, stop)
+        serve_api(pbx, ns.api_listen, ns.api_port, on_ready=lambda: print(
+            f"PBX {pbx.domain}: SIP on {ns.listen}:{ns.sip_port}, API on http://{ns.api_listen}:{ns.api_port}"
+            f"/api/v1 (Ctrl-C stops it)", flush=True))
     finally:
+        stop.set()
         kamailio.stop()
     return EXIT_OK
 
@@ -122,7 +161,7 @@ def cmd_demo(ns) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="talker-pbx", description="The Talker PBX: directory and Kamailio.")
+    p = argparse.ArgumentParser(prog="talker-pbx", description="The Talker PBX: directory, API and Kamailio.")
     p.add_argument("--data-dir", help="the PBX's data directory")
     p.add_argument("-v", "--verbose", action="store_true", help="log more (Kamailio at info level)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -137,18 +176,37 @@ def build_parser() -> argparse.ArgumentParser:
     add = emp_sub.add_parser("add", help="add an employee with a SIP account")
     add.add_argument("--extension", required=True)
     add.add_argument("--name", required=True)
+    add.add_argument("--mobile")
+    add.add_argument("--email")
     add.add_argument("--admin", action="store_true", help="member of Administrators")
     add.add_argument("--password-stdin", action="store_true", help="read the SIP password from stdin")
     add.set_defaults(func=cmd_employee_add)
-    lst = emp_sub.add_parser("list", help="list the employees")
-    lst.set_defaults(func=cmd_employee_list)
+    emp_sub.add_parser("list", help="list the employees").set_defaults(func=cmd_employee_list)
 
-    for name, func, help_text in (("run", cmd_run, "run Kamailio on this PBX, in the foreground"),
+    num = sub.add_parser("number", help="the PBX's phone numbers")
+    num_sub = num.add_subparsers(dest="number_command", required=True)
+    nadd = num_sub.add_parser("add", help="add a number (DID)")
+    nadd.add_argument("number")
+    nadd.add_argument("--label", default="")
+    nadd.add_argument("--inbound", metavar="EXTENSION", help="the employee whose phones it rings")
+    nadd.set_defaults(func=cmd_number_add)
+
+    st = sub.add_parser("settings", help="PBX-wide settings")
+    st_sub = st.add_subparsers(dest="settings_command", required=True)
+    sset = st_sub.add_parser("set", help="set NAME=VALUE (" + ", ".join(settings.EDITABLE) + ")")
+    sset.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
+    sset.set_defaults(func=cmd_settings_set)
+
+    for name, func, help_text in (("run", cmd_run, "run Kamailio and the API in the foreground"),
+                                  ("serve", cmd_serve, "run the API alone in the foreground"),
                                   ("demo", cmd_demo, "run the embedded demo PBX and the app")):
         sp = sub.add_parser(name, help=help_text)
-        sp.add_argument("--listen", default="127.0.0.1", help="SIP address (default %(default)s)")
-        sp.add_argument("--sip-port", type=int, default=5060, help="SIP UDP port (default %(default)s)")
-        sp.add_argument("--children", type=int, default=4, help="Kamailio worker processes")
+        if name != "serve":
+            sp.add_argument("--listen", default="127.0.0.1", help="SIP address (default %(default)s)")
+            sp.add_argument("--sip-port", type=int, default=5060, help="SIP UDP port (default %(default)s)")
+            sp.add_argument("--children", type=int, default=4, help="Kamailio worker processes")
+        sp.add_argument("--api-listen", default="127.0.0.1", help="API address (default %(default)s)")
+        sp.add_argument("--api-port", type=int, default=8080, help="API port (default %(default)s)")
         sp.set_defaults(func=func)
         if name == "demo":
             sp.add_argument("--no-app", action="store_true", help="do not start the Talker app")

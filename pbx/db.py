@@ -37,14 +37,120 @@ class Setting(Base):
 
 
 class Employee(Base):
+    """A person of the company. `version` grows with every change of the card (the ETag)."""
+
     __tablename__ = "employee"
+    __table_args__ = (UniqueConstraint("mobile", name="employee_mobile_key"),
+                      UniqueConstraint("email", name="employee_email_key"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     extension: Mapped[str] = mapped_column(String(16), unique=True)
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    mobile: Mapped[str | None] = mapped_column(String(16))          # E.164
+    email: Mapped[str | None] = mapped_column(String(254))          # lower case
+    # A slow hash (pbx/passwords.py), never the password: it is shown once, when generated.
+    communicator_password_hash: Mapped[str | None] = mapped_column(String(255))
+    communicator_password_set_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    outgoing_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pbx_number.id", ondelete="SET NULL", use_alter=True, name="employee_outgoing_number_fk"))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     sip_accounts: Mapped[list[SipAccount]] = relationship(
         back_populates="employee", cascade="all, delete-orphan", order_by="SipAccount.id")
+    groups: Mapped[list[Group]] = relationship(secondary="group_member", back_populates="members",
+                                               order_by="Group.name")
+    outgoing_number: Mapped[PbxNumber | None] = relationship(foreign_keys=[outgoing_number_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_admin(self) -> bool:
+        return any(g.name == ADMINISTRATORS for g in self.groups)
+
+
+ADMINISTRATORS = "Administrators"
+
+
+class Group(Base):
+    """A PBX group. "Administrators" is created by the first migration and gates every setting."""
+
+    __tablename__ = "pbx_group"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    members: Mapped[list[Employee]] = relationship(secondary="group_member", back_populates="groups")
+
+
+class GroupMember(Base):
+    __tablename__ = "group_member"
+    group_id: Mapped[int] = mapped_column(ForeignKey("pbx_group.id", ondelete="CASCADE"), primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"), primary_key=True)
+
+
+class PbxNumber(Base):
+    """A phone number (DID) of the PBX: usable as an outgoing caller ID, and routed inbound to
+    an employee."""
+
+    __tablename__ = "pbx_number"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)  # E.164
+    label: Mapped[str] = mapped_column(String(64), default="")
+    inbound_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Contact(Base):
+    """An address-book entry: the company book (owner_id NULL, administrators write, everyone
+    reads) or a personal contact (only its owner reads or writes it)."""
+
+    __tablename__ = "contact"
+    __table_args__ = (Index("contact_number_idx", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    number: Mapped[str] = mapped_column(String(32))  # a dial string: E.164 or an extension
+    note: Mapped[str] = mapped_column(String(512), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ApiToken(Base):
+    """An access or refresh token of the API, kept only as its SHA-256."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "access" | "refresh"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """Failed logins per (login, client address): the lockout's memory."""
+
+    __tablename__ = "login_failure"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of login + address
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who changed what, when: every write of the PBX adds one, in the same transaction. The
+    API's event stream follows this table, so changes made by any process reach the apps."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(160))     # a name or "talker-pbx (CLI)", kept as written
+    action: Mapped[str] = mapped_column(String(64))     # "employee.create", "contact.update", ...
+    resource: Mapped[str] = mapped_column(String(32))   # what the apps refetch: "employee", ...
+    resource_id: Mapped[int | None] = mapped_column(Integer)
+    # Who must hear of it: an employee id, or NULL for everyone.
+    audience_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[str] = mapped_column(String(2048), default="{}")  # JSON, never a secret
 
 
 class SipAccount(Base):
@@ -126,6 +232,12 @@ def kamailio_db_url(url: str) -> str:
         # db_sqlite: "sqlite://" followed by the absolute path.
         return f"sqlite://{Path(u.database).resolve()}"
     if u.get_backend_name() == "postgresql":
+        # Kamailio 5.6's URL parser ends the credentials at a '/', and the URL is written into a
+        # quoted modparam string: either character keeps Kamailio from starting (':', '@', '%',
+        # spaces and non-ASCII pass through, tried with db_postgres).
+        if any(c in (u.username or "") + (u.password or "") for c in '/"'):
+            raise ValueError("Kamailio cannot use a database user name or password that contains "
+                             "'/' or '\"': choose other credentials for the PBX database.")
         auth = ""
         if u.username:
             auth = u.username + (f":{u.password}" if u.password else "") + "@"
@@ -167,9 +279,26 @@ def migrate(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # SQLite rebuilds a table to alter it, and DROP TABLE with foreign keys on deletes
+            # the rows that reference it (ON DELETE CASCADE): off for the migration. The pragma
+            # only takes effect outside a transaction, hence before begin().
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()  # ends SQLAlchemy's autobegun (empty) transaction
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def session_factory(engine: Engine) -> sessionmaker:

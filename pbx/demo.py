@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,9 +23,11 @@ from sqlalchemy import select
 
 from common.control_client import AppNotRunning, ControlClient, ControlError
 from pbx import directory
+from pbx.audit import Actor
 from pbx.db import Employee
-from pbx.instance import PbxError, PbxInstance
-from pbx.kamailio.supervisor import KamailioProcess
+from pbx.errors import PbxError
+from pbx.instance import PbxInstance
+from pbx.kamailio.supervisor import KamailioProcess, supervise
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def ensure_company(pbx: PbxInstance) -> None:
         existing = set(s.scalars(select(Employee.extension)))
     for e in DEMO_COMPANY:
         if e.extension not in existing:
-            directory.add_employee(pbx, name=e.name, extension=e.extension, is_admin=e.admin)
+            directory.add_employee(pbx, Actor.console(), name=e.name, extension=e.extension, admin=e.admin)
 
 
 class DemoPhone:
@@ -144,7 +147,7 @@ def _wait_registered(proc: subprocess.Popen, timeout: float) -> dict | None:
 
 
 def run_demo(data_dir: Path, ns) -> int:
-    from pbx.cli import kamailio_settings, supervise, _stop_on_signals
+    from pbx.cli import kamailio_settings
 
     pbx = PbxInstance.init(data_dir)
     ensure_company(pbx)
@@ -161,7 +164,8 @@ def run_demo(data_dir: Path, ns) -> int:
               for e in DEMO_COMPANY if e.phone is not None]
     app: subprocess.Popen | None = None
     stop = threading.Event()
-    _stop_on_signals(stop)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     try:
         for phone in phones:
             if not phone.registered.wait(10):

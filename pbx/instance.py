@@ -10,18 +10,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from pbx.db import Setting, migrate, open_engine, session_factory, sqlite_url
+from pbx.errors import PbxError
 from pbx.secretbox import SecretBox
 
 DEFAULT_DOMAIN = "pbx.local"
 CONFIG_FILE = "pbx.json"
-
-
-class PbxError(Exception):
-    """A problem the operator can fix; str() is one sentence for the terminal."""
-
-
-class InvalidInput(PbxError):
-    """The request itself is wrong (a bad extension, a duplicate): nothing was changed."""
 
 
 def default_data_dir() -> Path:

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -116,3 +117,23 @@ class KamailioProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def supervise(kamailio: KamailioProcess, stop: threading.Event) -> None:
+    """Keep Kamailio up until `stop`: restart it, with backoff, whenever it dies."""
+    delay = 1.0
+    while not stop.is_set():
+        if not kamailio.running():
+            log.error("Kamailio exited (code %s): %s", kamailio.proc.returncode, kamailio.log_tail(3))
+            if stop.wait(delay):
+                break
+            delay = min(delay * 2, 30.0)
+            try:
+                kamailio.start()
+                log.warning("Kamailio restarted")
+            except PbxError as e:
+                log.error("%s", e)
+                continue
+        else:
+            delay = 1.0
+        stop.wait(0.5)

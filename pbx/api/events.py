@@ -1,0 +1,115 @@
+"""The event stream: every change to the PBX, pushed to the apps it concerns.
+
+The source is the audit log (pbx/audit.py): each write adds an entry in its own transaction, so
+following the table sees every committed change, whichever process made it (this API, the
+console, another API instance on the same database). One poller per API process reads new
+entries a few times a second and hands each to the connections in its audience.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import func, select
+
+from pbx import audit, logins
+from pbx.db import AuditEntry
+from pbx.errors import Unauthenticated
+from pbx.instance import PbxInstance
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 0.2
+QUEUE_LIMIT = 1000  # a client this far behind is dropped: it reconnects and refetches
+
+
+@dataclass(eq=False)
+class Listener:
+    employee_id: int
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+
+
+class EventHub:
+    def __init__(self, pbx: PbxInstance):
+        self.pbx = pbx
+        self.listeners: set[Listener] = set()
+        self._last_id = 0
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._last_id = await asyncio.to_thread(self._newest_id)
+        self._task = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def _newest_id(self) -> int:
+        with self.pbx.sessions() as s:
+            return s.scalar(select(func.max(AuditEntry.id))) or 0
+
+    def _entries_after(self, last_id: int) -> list[AuditEntry]:
+        with self.pbx.sessions() as s:
+            return list(s.scalars(select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id)
+                                  .limit(500)))
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                entries = await asyncio.to_thread(self._entries_after, self._last_id)
+            except Exception:
+                log.exception("event stream: reading the audit log failed")
+                entries = []
+            for entry in entries:
+                self._last_id = entry.id
+                self._dispatch(entry)
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    def _dispatch(self, entry: AuditEntry) -> None:
+        if entry.audience_id == audit.NOBODY:
+            return
+        event = {"type": "changed", "event_id": entry.id, "resource": entry.resource,
+                 "id": entry.resource_id, "action": entry.action}
+        for listener in list(self.listeners):
+            if entry.audience_id is audit.EVERYONE or entry.audience_id == listener.employee_id:
+                try:
+                    listener.queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    self.listeners.discard(listener)
+
+
+router = APIRouter()
+
+
+@router.websocket("/api/v1/events")
+async def events(websocket: WebSocket) -> None:
+    """Changes that concern this employee, as {"type": "changed", "resource": ..., "id": ...}:
+    the app refetches that resource. Authenticate with `Authorization: Bearer <access token>`."""
+    hub: EventHub = websocket.app.state.events
+    header = websocket.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else ""
+    try:
+        actor, _ = await asyncio.to_thread(logins.authenticate, hub.pbx, token)
+    except Unauthenticated:
+        await websocket.close(code=4401, reason="log in first")
+        return
+    await websocket.accept()
+    listener = Listener(actor.employee_id)
+    hub.listeners.add(listener)
+    try:
+        await websocket.send_json({"type": "hello", "employee_id": actor.employee_id})
+        receiver = asyncio.create_task(websocket.receive_text())  # only to notice the close
+        while True:
+            getter = asyncio.create_task(listener.queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                getter.cancel()
+                break
+            await websocket.send_json(getter.result())
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        hub.listeners.discard(listener)

@@ -1,0 +1,323 @@
+"""The API's endpoints: thin. Each reads the request, calls the PBX service that enforces the
+rules (pbx/directory.py, pbx/contacts.py, pbx/logins.py, pbx/settings.py) and shapes the reply."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from pbx import contacts, directory, logins, settings
+from pbx.api.schemas import (
+    AuditEntryOut, ContactIn, ContactOut, ContactPatch, CredentialsOut, DirectoryEntry, EmployeeCard,
+    EmployeeCreate, EmployeeCreated, EmployeePatch, ErrorResponse, GeneratedPassword, LoginRequest,
+    LoginResponse, LogoutRequest, LookupOut, Me, NumberIn, NumberOut, NumbersOut, OutgoingNumberIn,
+    RefreshRequest, SettingsOut, SettingsPatch, SipCredentialsOut, SipLoginOut,
+)
+from pbx.audit import Actor
+from pbx.db import AuditEntry, Employee
+from pbx.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired, Unauthenticated
+from pbx.instance import PbxInstance
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _errors(*codes: int) -> dict:
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
+def pbx_of(request: Request) -> PbxInstance:
+    return request.app.state.pbx
+
+
+Pbx = Annotated[PbxInstance, Depends(pbx_of)]
+
+
+def current(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
+    if creds is None:
+        raise Unauthenticated("Log in first: send an access token.", code="invalid_token")
+    actor, _employee = logins.authenticate(request.app.state.pbx, creds.credentials)
+    request.state.access_token = creds.credentials
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version a write is based on, from If-Match ("*" means "whatever it is now")."""
+    if if_match is None:
+        raise PreconditionRequired("Send If-Match with the ETag you read, so that no change is lost.")
+    value = if_match.strip()
+    if value == "*":
+        return None
+    value = value.removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed(f"If-Match {if_match!r} is not an ETag of this resource.")
+    return int(value)
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", description='The ETag you read, or "*"')]
+
+
+def me_out(e: Employee) -> Me:
+    number = NumberOut.model_validate(e.outgoing_number) if e.outgoing_number else None
+    return Me(id=e.id, name=e.name, extension=e.extension, mobile=e.mobile, email=e.email,
+              administrator=e.is_admin, outgoing_number=number, version=e.version)
+
+
+def card_out(e: Employee) -> EmployeeCard:
+    return EmployeeCard(**me_out(e).model_dump(), sip_logins=[f"{a.username}@{a.domain}" for a in e.sip_accounts],
+                        communicator_password_set=e.communicator_password_hash is not None,
+                        communicator_password_set_at=e.communicator_password_set_at)
+
+
+def session_out(session: logins.LoginSession) -> LoginResponse:
+    sip = SipLoginOut(**vars(session.sip)) if session.sip else None
+    return LoginResponse(access_token=session.access_token, refresh_token=session.refresh_token,
+                         expires_in=session.expires_in_s, employee=me_out(session.employee), sip=sip)
+
+
+router = APIRouter(prefix="/api/v1")
+
+
+# --- sessions ----------------------------------------------------------------------------------
+@router.post("/auth/login", response_model=LoginResponse, tags=["session"], responses=_errors(401, 422, 429))
+def login(body: LoginRequest, request: Request, pbx: Pbx) -> LoginResponse:
+    """Log in with a SIP account, a mobile number or an e-mail, and the communicator password.
+    The answer carries the SIP credentials the app registers with."""
+    client = request.client.host if request.client else "?"
+    return session_out(logins.login(pbx, body.login, body.password, client))
+
+
+@router.post("/auth/refresh", response_model=LoginResponse, tags=["session"], responses=_errors(401, 422))
+def refresh(body: RefreshRequest, pbx: Pbx) -> LoginResponse:
+    """Trade a refresh token (used up) for a new pair."""
+    return session_out(logins.refresh(pbx, body.refresh_token))
+
+
+@router.post("/auth/logout", status_code=204, tags=["session"], responses=_errors(401, 422))
+def logout(body: LogoutRequest, request: Request, actor: CurrentActor, pbx: Pbx) -> Response:
+    logins.logout(pbx, request.state.access_token, body.refresh_token)
+    return Response(status_code=204)
+
+
+@router.get("/health", tags=["session"])
+def health() -> dict:
+    return {"status": "ok"}
+
+
+# --- me ----------------------------------------------------------------------------------------
+@router.get("/me", response_model=Me, tags=["me"], responses=_errors(401))
+def get_me(actor: CurrentActor, pbx: Pbx, response: Response) -> Me:
+    me = directory.get_employee(pbx, actor, actor.employee_id)
+    response.headers["ETag"] = etag(me.version)
+    return me_out(me)
+
+
+@router.put("/me/outgoing-number", response_model=Me, tags=["me"], responses=_errors(401, 412, 422, 428))
+def set_my_outgoing_number(body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx, response: Response,
+                           if_match: IfMatch = None) -> Me:
+    me = directory.set_outgoing_number(pbx, actor, actor.employee_id, body.number_id, expected_version(if_match))
+    response.headers["ETag"] = etag(me.version)
+    return me_out(me)
+
+
+@router.get("/directory", response_model=list[DirectoryEntry], tags=["me"], responses=_errors(401))
+def get_directory(actor: CurrentActor, pbx: Pbx) -> list[DirectoryEntry]:
+    """Every colleague's name, extension and mobile."""
+    return [DirectoryEntry.model_validate(e) for e in directory.public_directory(pbx, actor)]
+
+
+# --- employees (Administrators) ----------------------------------------------------------------
+@router.get("/employees", response_model=list[EmployeeCard], tags=["employees"], responses=_errors(401, 403))
+def list_employees(actor: CurrentActor, pbx: Pbx) -> list[EmployeeCard]:
+    return [card_out(e) for e in directory.list_employees(pbx, actor)]
+
+
+@router.post("/employees", response_model=EmployeeCreated, status_code=201, tags=["employees"],
+             responses=_errors(401, 403, 409, 422))
+def create_employee(body: EmployeeCreate, actor: CurrentActor, pbx: Pbx, response: Response) -> EmployeeCreated:
+    """Add an employee: a SIP account (login = extension) and a communicator password are
+    created, and shown this once."""
+    new = directory.add_employee(pbx, actor, name=body.name, extension=body.extension, mobile=body.mobile,
+                                 email=body.email, admin=body.administrator)
+    response.headers["ETag"] = etag(new.employee.version)
+    response.headers["Location"] = f"/api/v1/employees/{new.employee.id}"
+    return EmployeeCreated(employee=card_out(new.employee), sip=SipCredentialsOut(**vars(new.sip)),
+                           communicator_password=new.communicator_password)
+
+
+@router.get("/employees/{employee_id}", response_model=EmployeeCard, tags=["employees"],
+            responses=_errors(401, 403, 404))
+def get_employee(employee_id: Id, actor: CurrentActor, pbx: Pbx, response: Response) -> EmployeeCard:
+    employee = directory.get_employee(pbx, actor, employee_id)
+    response.headers["ETag"] = etag(employee.version)
+    return card_out(employee)
+
+
+@router.patch("/employees/{employee_id}", response_model=EmployeeCard, tags=["employees"],
+              responses=_errors(401, 403, 404, 409, 412, 422, 428))
+def patch_employee(employee_id: Id, body: EmployeePatch, actor: CurrentActor, pbx: Pbx, response: Response,
+                   if_match: IfMatch = None) -> EmployeeCard:
+    changes = body.model_dump(exclude_unset=True)
+    employee = directory.update_employee(pbx, actor, employee_id, expected_version(if_match), changes)
+    response.headers["ETag"] = etag(employee.version)
+    return card_out(employee)
+
+
+@router.get("/employees/{employee_id}/credentials", response_model=CredentialsOut, tags=["employees"],
+            responses=_errors(401, 403, 404))
+def read_credentials(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> CredentialsOut:
+    """SIP logins with their passwords (reading them is audited). The communicator password
+    cannot be read back: generate a new one."""
+    creds = directory.read_credentials(pbx, actor, employee_id)
+    return CredentialsOut(sip=[SipCredentialsOut(**vars(c)) for c in creds.sip],
+                          communicator_password_set=creds.communicator_password_set,
+                          communicator_password_set_at=creds.communicator_password_set_at)
+
+
+@router.post("/employees/{employee_id}/communicator-password", response_model=GeneratedPassword,
+             tags=["employees"], responses=_errors(401, 403, 404))
+def generate_password(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> GeneratedPassword:
+    """Generate a strong communicator password (when empty) or rotate it; the employee's open
+    sessions end."""
+    return GeneratedPassword(communicator_password=directory.generate_communicator_password(pbx, actor, employee_id))
+
+
+@router.put("/employees/{employee_id}/outgoing-number", response_model=EmployeeCard, tags=["employees"],
+            responses=_errors(401, 403, 404, 412, 422, 428))
+def set_outgoing_number(employee_id: Id, body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx,
+                        response: Response, if_match: IfMatch = None) -> EmployeeCard:
+    employee = directory.set_outgoing_number(pbx, actor, employee_id, body.number_id, expected_version(if_match))
+    response.headers["ETag"] = etag(employee.version)
+    return card_out(employee)
+
+
+@router.put("/groups/administrators/members/{employee_id}", response_model=EmployeeCard, tags=["employees"],
+            responses=_errors(401, 403, 404))
+def add_administrator(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> EmployeeCard:
+    return card_out(directory.set_administrator(pbx, actor, employee_id, True))
+
+
+@router.delete("/groups/administrators/members/{employee_id}", response_model=EmployeeCard, tags=["employees"],
+               responses=_errors(401, 403, 404, 409))
+def remove_administrator(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> EmployeeCard:
+    return card_out(directory.set_administrator(pbx, actor, employee_id, False))
+
+
+# --- numbers and PBX settings ------------------------------------------------------------------
+@router.get("/numbers", response_model=NumbersOut, tags=["numbers"], responses=_errors(401))
+def list_numbers(actor: CurrentActor, pbx: Pbx) -> NumbersOut:
+    with pbx.sessions() as s:
+        buy_url = settings.get(s, "buy_numbers_url")
+    return NumbersOut(numbers=[NumberOut.model_validate(n) for n in directory.list_numbers(pbx, actor)],
+                      buy_numbers_url=buy_url)
+
+
+@router.post("/numbers", response_model=NumberOut, status_code=201, tags=["numbers"],
+             responses=_errors(401, 403, 404, 409, 422))
+def add_number(body: NumberIn, actor: CurrentActor, pbx: Pbx) -> NumberOut:
+    return NumberOut.model_validate(directory.add_number(pbx, actor, body.number, body.label,
+                                                         body.inbound_employee_id))
+
+
+@router.delete("/numbers/{number_id}", status_code=204, tags=["numbers"], responses=_errors(401, 403, 404))
+def delete_number(number_id: Id, actor: CurrentActor, pbx: Pbx) -> Response:
+    directory.delete_number(pbx, actor, number_id)
+    return Response(status_code=204)
+
+
+def _settings_out(values: dict[str, str]) -> SettingsOut:
+    return SettingsOut(region=values["region"], buy_numbers_url=values["buy_numbers_url"], trunk=values["trunk"],
+                       sip_proxy=values["sip_proxy"], version=int(values["version"]))
+
+
+@router.get("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403))
+def get_settings(actor: CurrentActor, pbx: Pbx, response: Response) -> SettingsOut:
+    if not actor.is_admin:
+        raise Forbidden("Only members of Administrators may read the PBX settings.")
+    with pbx.sessions() as s:
+        out = _settings_out(settings.read_all(s))
+    response.headers["ETag"] = etag(out.version)
+    return out
+
+
+@router.patch("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403, 412, 422, 428))
+def patch_settings(body: SettingsPatch, actor: CurrentActor, pbx: Pbx, response: Response,
+                   if_match: IfMatch = None) -> SettingsOut:
+    version = expected_version(if_match)
+    with pbx.sessions.begin() as s:
+        out = _settings_out(settings.update(s, actor, body.model_dump(exclude_none=True), version))
+    response.headers["ETag"] = etag(out.version)
+    return out
+
+
+# --- contacts ----------------------------------------------------------------------------------
+def _contact_routes(book: str) -> None:
+    base = f"/contacts/{book}"
+    tag = ["contacts"]
+    write_errors = (401, 403, 422) if book == contacts.COMPANY else (401, 422)
+
+    @router.get(base, response_model=list[ContactOut], tags=tag, responses=_errors(401), name=f"list_{book}")
+    def list_(actor: CurrentActor, pbx: Pbx) -> list[ContactOut]:
+        return [ContactOut.model_validate(c) for c in contacts.list_contacts(pbx, actor, book)]
+
+    @router.post(base, response_model=ContactOut, status_code=201, tags=tag, responses=_errors(*write_errors),
+                 name=f"add_{book}")
+    def add(body: ContactIn, actor: CurrentActor, pbx: Pbx, response: Response) -> ContactOut:
+        contact = contacts.add_contact(pbx, actor, book, name=body.name, number=body.number, note=body.note)
+        response.headers["ETag"] = etag(contact.version)
+        return ContactOut.model_validate(contact)
+
+    @router.patch(base + "/{contact_id}", response_model=ContactOut, tags=tag,
+                  responses=_errors(*write_errors, 404, 412, 428), name=f"patch_{book}")
+    def patch(contact_id: Id, body: ContactPatch, actor: CurrentActor, pbx: Pbx, response: Response,
+              if_match: IfMatch = None) -> ContactOut:
+        contact = contacts.update_contact(pbx, actor, book, contact_id, expected_version(if_match),
+                                          body.model_dump(exclude_none=True))
+        response.headers["ETag"] = etag(contact.version)
+        return ContactOut.model_validate(contact)
+
+    @router.delete(base + "/{contact_id}", status_code=204, tags=tag, responses=_errors(*write_errors, 404),
+                   name=f"delete_{book}")
+    def delete(contact_id: Id, actor: CurrentActor, pbx: Pbx) -> Response:
+        contacts.delete_contact(pbx, actor, book, contact_id)
+        return Response(status_code=204)
+
+
+_contact_routes(contacts.COMPANY)
+_contact_routes(contacts.PERSONAL)
+
+
+@router.get("/lookup", response_model=LookupOut, tags=["contacts"], responses=_errors(401, 404, 422))
+def lookup(actor: CurrentActor, pbx: Pbx,
+           number: Annotated[str, Query(min_length=1, max_length=64)]) -> LookupOut:
+    """Who has this number, as the caller's name for this employee: a colleague, the company
+    book, then the employee's own contacts."""
+    found = contacts.lookup(pbx, actor, number)
+    if found is None:
+        raise NotFound("Nobody known has this number.", code="unknown_number")
+    return LookupOut(name=found.name, source=found.source)
+
+
+# --- audit -------------------------------------------------------------------------------------
+@router.get("/audit", response_model=list[AuditEntryOut], tags=["audit"], responses=_errors(401, 403, 422))
+def read_audit(actor: CurrentActor, pbx: Pbx,
+               after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditEntryOut]:
+    if not actor.is_admin:
+        raise Forbidden("Only members of Administrators may read the audit log.")
+    with pbx.sessions() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit))
+        return [AuditEntryOut(id=r.id, at=r.at, actor=r.actor, action=r.action, resource=r.resource,
+                              resource_id=r.resource_id, details=json.loads(r.details)) for r in rows]
+

@@ -1,0 +1,205 @@
+"""The shapes of the API's requests and responses: the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _no_controls(value: str) -> str:
+    # NUL and other controls have no business in any field, and PostgreSQL refuses NUL outright.
+    if any(ord(c) < 32 and c not in "\t\n" or ord(c) == 0x7F for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802 - reads like a type in the models
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_controls)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+# --- errors ------------------------------------------------------------------------------------
+class Problem(Model):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorBody(Model):
+    code: str = Field(description="Stable, machine-readable: see docs/pbx-api.md")
+    message: str = Field(description="One English sentence")
+    fields: list[Problem] = Field(default_factory=list, description="Field-level reasons (422)")
+    retry_after_s: int | None = None
+
+
+class ErrorResponse(Model):
+    error: ErrorBody
+
+
+# --- sessions ----------------------------------------------------------------------------------
+class LoginRequest(Model):
+    login: Text(254, 1) = Field(description="SIP account (101@pbx.local or 101), mobile number or e-mail")
+    password: Text(256, 1) = Field(description="The communicator password")
+
+
+class RefreshRequest(Model):
+    refresh_token: Text(256, 1)
+
+
+class LogoutRequest(Model):
+    refresh_token: Text(256, 1) | None = None
+
+
+class NumberOut(Model):
+    id: int
+    number: str
+    label: str
+
+
+class SipLoginOut(Model):
+    username: str
+    domain: str
+    password: str
+    proxy: str = Field(description="host:port of the PBX's SIP proxy")
+
+
+class Me(Model):
+    id: int
+    name: str
+    extension: str
+    mobile: str | None
+    email: str | None
+    administrator: bool
+    outgoing_number: NumberOut | None
+    version: int
+
+
+class LoginResponse(Model):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    employee: Me
+    sip: SipLoginOut | None
+
+
+# --- the directory -----------------------------------------------------------------------------
+class DirectoryEntry(Model):
+    id: int
+    name: str
+    extension: str
+    mobile: str | None
+
+
+class EmployeeCard(Me):
+    sip_logins: list[str]
+    communicator_password_set: bool
+    communicator_password_set_at: dt.datetime | None
+
+
+class EmployeeCreate(Model):
+    name: Text(128, 1)
+    extension: Text(16, 1)
+    mobile: Text(32) | None = None
+    email: Text(254) | None = None
+    administrator: bool = False
+
+
+class SipCredentialsOut(Model):
+    username: str
+    domain: str
+    password: str
+
+
+class EmployeeCreated(Model):
+    employee: EmployeeCard
+    sip: SipCredentialsOut
+    communicator_password: str = Field(description="Shown this once: only its hash is kept")
+
+
+class EmployeePatch(Model):
+    name: Text(128, 1) | None = None
+    extension: Text(16, 1) | None = None
+    mobile: Text(32) | None = None
+    email: Text(254) | None = None
+
+
+class CredentialsOut(Model):
+    sip: list[SipCredentialsOut]
+    communicator_password_set: bool
+    communicator_password_set_at: dt.datetime | None
+
+
+class GeneratedPassword(Model):
+    communicator_password: str = Field(description="Shown this once: only its hash is kept")
+
+
+class OutgoingNumberIn(Model):
+    number_id: int | None = Field(ge=1, le=2**31 - 1, description="One of GET /numbers, or null for the default")
+
+
+class NumbersOut(Model):
+    numbers: list[NumberOut]
+    buy_numbers_url: str = Field(description='Where "Add number…" sends the user; empty if unset')
+
+
+class NumberIn(Model):
+    number: Text(32, 1)
+    label: Text(64) = ""
+    inbound_employee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+# --- contacts ----------------------------------------------------------------------------------
+class ContactIn(Model):
+    name: Text(128, 1)
+    number: Text(64, 1)
+    note: Text(512) = ""
+
+
+class ContactPatch(Model):
+    name: Text(128, 1) | None = None
+    number: Text(64, 1) | None = None
+    note: Text(512) | None = None
+
+
+class ContactOut(Model):
+    id: int
+    name: str
+    number: str
+    note: str
+    version: int
+
+
+class LookupOut(Model):
+    name: str
+    source: str = Field(description="directory | company | personal")
+
+
+# --- PBX settings and audit --------------------------------------------------------------------
+class SettingsOut(Model):
+    region: str
+    buy_numbers_url: str
+    trunk: str
+    sip_proxy: str
+    version: int
+
+
+class SettingsPatch(Model):
+    region: Text(2, 2) | None = None
+    buy_numbers_url: Text(1000) | None = None
+    trunk: Text(262) | None = None
+
+
+class AuditEntryOut(Model):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    resource: str
+    resource_id: int | None
+    details: dict

@@ -1,0 +1,170 @@
+"""Logging in to the PBX: by SIP account, mobile number or e-mail, with the communicator password.
+
+A login opens a session: a short-lived access token and a refresh token that rotates on use;
+both are kept only as SHA-256 hashes. Repeated failures for one login from one address lock it
+for a while (keyed by both, so nobody can lock a colleague out from elsewhere). A wrong login
+and a wrong password get the same answer in the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from pbx import audit, passwords, settings
+from pbx.audit import Actor
+from pbx.db import ApiToken, Employee, LoginFailure, SipAccount, utcnow
+from pbx.errors import InvalidInput, LoginLocked, Unauthenticated
+from pbx.instance import PbxInstance
+
+ACCESS_TTL = dt.timedelta(minutes=15)
+REFRESH_TTL = dt.timedelta(days=30)
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+LOCKOUT = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SipLogin:
+    username: str
+    domain: str
+    password: str
+    proxy: str  # host:port the app registers to
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    """What a successful login or refresh hands the app."""
+
+    employee: Employee
+    access_token: str
+    refresh_token: str
+    expires_in_s: int
+    sip: SipLogin | None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _failure_key(login: str, client: str) -> str:
+    return hashlib.sha256(f"{login.strip().lower()}|{client}".encode("utf-8")).hexdigest()
+
+
+def _with_groups(query):
+    return query.options(selectinload(Employee.groups), selectinload(Employee.sip_accounts),
+                         selectinload(Employee.outgoing_number))
+
+
+def find_employee(s: Session, login: str, domain: str, region: str) -> Employee | None:
+    """The employee a login names: `101@domain` or `101` (SIP account), an e-mail address,
+    or a mobile number in any common format."""
+    from pbx import validation
+
+    login = login.strip()
+    user, at, host = login.rpartition("@")
+    if at and host.lower() == domain.lower():
+        account = s.scalar(select(SipAccount).where(SipAccount.username == user, SipAccount.domain == domain))
+        if account is not None:
+            return s.scalar(_with_groups(select(Employee).where(Employee.id == account.employee_id)))
+    if at:
+        return s.scalar(_with_groups(select(Employee).where(Employee.email == login.lower())))
+    account = s.scalar(select(SipAccount).where(SipAccount.username == login, SipAccount.domain == domain))
+    if account is not None:
+        return s.scalar(_with_groups(select(Employee).where(Employee.id == account.employee_id)))
+    try:
+        mobile = validation.phone_number(login, region, "login")
+    except InvalidInput:
+        return None
+    return s.scalar(_with_groups(select(Employee).where(Employee.mobile == mobile)))
+
+
+def login(pbx: PbxInstance, login_name: str, password: str, client: str) -> LoginSession:
+    now = utcnow()
+    key = _failure_key(login_name, client)
+    with pbx.sessions.begin() as s:
+        failure = s.get(LoginFailure, key)
+        if failure is not None and failure.locked_until is not None and failure.locked_until > now:
+            retry = int((failure.locked_until - now).total_seconds()) + 1
+            raise LoginLocked(f"Too many failed logins: try again in {retry} s.", retry)
+        employee = find_employee(s, login_name, pbx.domain, settings.get(s, "region"))
+        stored = employee.communicator_password_hash if employee is not None else None
+        if not passwords.verify_password(password, stored):
+            _record_failure(s, key, failure, now)
+            audit.record(s, Actor(None, "login", False), "login.failed", "login", None,
+                         audience_id=audit.NOBODY, login=login_name[:64], client=client)
+        else:
+            if failure is not None:
+                s.delete(failure)
+            audit.record(s, Actor(employee.id, employee.name, employee.is_admin), "login", "login",
+                         employee.id, audience_id=audit.NOBODY, client=client)
+            return _open_session(pbx, s, employee)
+    # Outside the transaction: the failure above is committed before we answer.
+    raise Unauthenticated("Wrong login or password.", code="invalid_credentials")
+
+
+def _record_failure(s: Session, key: str, failure: LoginFailure | None, now: dt.datetime) -> None:
+    if failure is None or now - failure.first_failure_at > FAILURE_WINDOW:
+        if failure is not None:
+            s.delete(failure)
+            s.flush()
+        failure = LoginFailure(key=key, failures=0, first_failure_at=now)
+        s.add(failure)
+    failure.failures += 1
+    if failure.failures >= MAX_FAILURES:
+        failure.locked_until = now + LOCKOUT
+
+
+def _open_session(pbx: PbxInstance, s: Session, employee: Employee) -> LoginSession:
+    now = utcnow()
+    s.execute(delete(ApiToken).where(ApiToken.employee_id == employee.id, ApiToken.expires_at < now))
+    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    s.add_all([
+        ApiToken(employee_id=employee.id, kind="access", token_hash=_token_hash(access), expires_at=now + ACCESS_TTL),
+        ApiToken(employee_id=employee.id, kind="refresh", token_hash=_token_hash(refresh),
+                 expires_at=now + REFRESH_TTL),
+    ])
+    sip = None
+    if employee.sip_accounts:
+        account = employee.sip_accounts[0]
+        sip = SipLogin(account.username, account.domain, pbx.secret_box.decrypt(account.password_encrypted),
+                       settings.get(s, "sip_proxy"))
+    return LoginSession(employee, access, refresh, int(ACCESS_TTL.total_seconds()), sip)
+
+
+def refresh(pbx: PbxInstance, refresh_token: str) -> LoginSession:
+    """A new pair of tokens for a valid refresh token, which is used up."""
+    with pbx.sessions.begin() as s:
+        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(refresh_token),
+                                              ApiToken.kind == "refresh"))
+        if row is None or row.expires_at <= utcnow():
+            raise Unauthenticated("The session has ended: log in again.", code="session_expired")
+        employee = s.scalar(_with_groups(select(Employee).where(Employee.id == row.employee_id)))
+        s.delete(row)
+        return _open_session(pbx, s, employee)
+
+
+def authenticate(pbx: PbxInstance, access_token: str) -> tuple[Actor, Employee]:
+    with pbx.sessions() as s:
+        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(access_token),
+                                              ApiToken.kind == "access"))
+        if row is None or row.expires_at <= utcnow():
+            raise Unauthenticated("Log in first: the access token is missing, wrong or expired.",
+                                  code="invalid_token")
+        employee = s.scalar(_with_groups(select(Employee).where(Employee.id == row.employee_id)))
+        return Actor(employee.id, employee.name, employee.is_admin), employee
+
+
+def logout(pbx: PbxInstance, access_token: str, refresh_token: str | None) -> None:
+    hashes = [_token_hash(access_token)] + ([_token_hash(refresh_token)] if refresh_token else [])
+    with pbx.sessions.begin() as s:
+        s.execute(delete(ApiToken).where(ApiToken.token_hash.in_(hashes)))
+
+
+def revoke_all(s: Session, employee_id: int) -> None:
+    s.execute(delete(ApiToken).where(ApiToken.employee_id == employee_id))

@@ -1,0 +1,62 @@
+"""PBX-wide settings (one row each in `setting`), with one version for the whole set."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pbx import audit, validation
+from pbx.audit import Actor
+from pbx.db import Setting
+from pbx.errors import Forbidden, PreconditionFailed
+
+DEFAULTS = {
+    "region": "RU",           # for numbers typed without a country code
+    "buy_numbers_url": "",    # where "Add number…" sends an administrator
+    "sip_proxy": "",          # host:port the apps register to (set by `talker-pbx run`)
+    "trunk": "",              # host:port of the trunk gateway for external numbers
+}
+# Settings an administrator may change through the API, and how each is checked.
+EDITABLE = {
+    "region": validation.region,
+    "buy_numbers_url": lambda v, field: validation.http_url(v, field) if v.strip() else "",
+    "trunk": lambda v, field: validation.host_port(v, field) if v.strip() else "",
+}
+
+
+def read_all(session: Session) -> dict[str, str]:
+    values = dict(DEFAULTS)
+    values["version"] = "1"
+    values.update({s.name: s.value for s in session.scalars(select(Setting))})
+    return values
+
+
+def get(session: Session, name: str) -> str:
+    return read_all(session)[name]
+
+
+def update(session: Session, actor: Actor, changes: dict[str, str], expected_version: int | None) -> dict[str, str]:
+    """Apply `changes` (validated) if the settings are still at `expected_version`."""
+    if not actor.is_admin:
+        raise Forbidden("Only members of Administrators may change the PBX settings.")
+    current = read_all(session)
+    if expected_version is not None and int(current["version"]) != expected_version:
+        raise PreconditionFailed("The PBX settings were changed meanwhile: reload them and try again.")
+    clean = {name: EDITABLE[name](value, name) for name, value in changes.items()}
+    _write(session, {**clean, "version": str(int(current["version"]) + 1)})
+    audit.record(session, actor, "settings.update", "settings", None, changed=sorted(clean))
+    return read_all(session)
+
+
+def set_runtime(session: Session, **values: str) -> None:
+    """What the running PBX itself knows (its SIP address): not audited, not versioned."""
+    _write(session, values)
+
+
+def _write(session: Session, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        row = session.get(Setting, name)
+        if row is None:
+            session.add(Setting(name=name, value=value))
+        else:
+            row.value = value
