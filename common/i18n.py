@@ -51,6 +51,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "Нет регистрации на АТС ({detail}): звонок не совершён."),
     "call.none": ("There is no such call.", "Такого звонка нет."),
     "call.failed": ("The call could not be placed: {detail}", "Не удалось позвонить: {detail}"),
+    # --- the PBX side ---
+    "pbx.not_logged_in": ("Not logged in to a Talker PBX: receive schemes and numbers are unavailable.",
+                          "Нет входа в АТС Talker: схемы приёма и номера недоступны."),
     # --- registration, as the tray and the status line show it ---
     "reg.offline": ("Offline", "Не в сети"),
     "reg.registering": ("Connecting…", "Подключение…"),

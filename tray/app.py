@@ -72,6 +72,10 @@ class TalkerApp:
             "decline": self._decline,
             "hangup": self._hangup,
             "quit": self._quit,
+            "pbx_state": self._pbx_state,
+            "set_receive_mode": self._pbx_unavailable,
+            "set_device_active": self._pbx_unavailable,
+            "set_outgoing_number": self._pbx_unavailable,
         }
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -208,6 +212,12 @@ class TalkerApp:
 
     async def _hangup(self, conn: Connection, message: dict) -> dict:
         return await self._act(self.engine.hangup(message.get("call_id")))
+
+    async def _pbx_state(self, conn: Connection, message: dict) -> dict:
+        return {"available": False, "stale": False, "reason": tr("pbx.not_logged_in")}
+
+    async def _pbx_unavailable(self, conn: Connection, message: dict) -> dict:
+        raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
 
     async def _quit(self, conn: Connection, message: dict) -> dict:
         # Reply first; the main thread then shuts everything down.

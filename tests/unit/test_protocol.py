@@ -68,7 +68,9 @@ def test_outgoing_messages_are_one_line_each_and_size_checked():
 
 
 def test_the_schema_is_the_one_source_of_actions_and_error_codes():
-    assert set(protocol.actions()) == {"hello", "call", "answer", "decline", "hangup", "status", "subscribe", "quit"}
+    assert set(protocol.actions()) == {"hello", "call", "answer", "decline", "hangup", "status", "subscribe",
+                                       "quit", "pbx_state", "set_receive_mode", "set_device_active",
+                                       "set_outgoing_number"}
     assert "invalid_number" in protocol.error_codes()
     assert protocol.max_message_bytes() == 1024 * 1024
 
