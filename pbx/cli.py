@@ -5,6 +5,8 @@
     talker-pbx employee list
     talker-pbx number add +74951234567 [--label Office] [--inbound 101]
     talker-pbx settings set trunk=127.0.0.1:5080 buy_numbers_url=https://…
+    talker-pbx ringplan 101 --at 2026-01-09T10:00+03:00      who rings now, and why (JSON)
+    talker-pbx calendar import calendar-2026.xml
     talker-pbx run [--listen 127.0.0.1] [--sip-port 5060] [--api-port 8080]    Kamailio and the API
     talker-pbx serve [--api-port 8080]                                          the API alone
     talker-pbx demo                 the embedded PBX with a demo company and the app logged in
@@ -97,6 +99,37 @@ def cmd_settings_set(ns) -> int:
         changes[name] = value
     with pbx.sessions.begin() as s:
         settings.update(s, CONSOLE, changes, None)
+    return EXIT_OK
+
+
+def cmd_ringplan(ns) -> int:
+    """Print who rings for LOGIN at --at (default now), and why the others do not, as JSON."""
+    import datetime as dt
+    import json
+
+    from pbx import logins, schemes
+    from pbx import settings as pbx_settings
+
+    pbx = PbxInstance.open(_data_dir(ns))
+    try:
+        at = dt.datetime.fromisoformat(ns.at) if ns.at else dt.datetime.now(dt.timezone.utc)
+    except ValueError:
+        raise InvalidInput(f"{ns.at!r} is not an ISO 8601 time such as 2026-01-09T10:00+03:00.") from None
+    with pbx.sessions() as s:
+        employee = logins.find_employee(s, ns.login, pbx.domain, pbx_settings.get(s, "region"))
+    if employee is None:
+        raise InvalidInput(f"No employee has the login {ns.login!r}.")
+    plan = schemes.ring_plan(pbx, CONSOLE, employee.id, at)
+    print(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_calendar_import(ns) -> int:
+    from pbx import calendar_store
+
+    pbx = PbxInstance.open(_data_dir(ns))
+    calendar, version = calendar_store.import_xml(pbx, CONSOLE, None, Path(ns.file).read_bytes())
+    print(f"Production calendar imported: {len(calendar.days)} exceptions (version {version})")
     return EXIT_OK
 
 
@@ -196,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     sset = st_sub.add_parser("set", help="set NAME=VALUE (" + ", ".join(settings.EDITABLE) + ")")
     sset.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
     sset.set_defaults(func=cmd_settings_set)
+
+    rp = sub.add_parser("ringplan", help="who rings for an employee at a moment, and why (JSON)")
+    rp.add_argument("login", help="SIP account, extension, mobile or e-mail of the employee")
+    rp.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    rp.set_defaults(func=cmd_ringplan)
+
+    cal = sub.add_parser("calendar", help="the production calendar")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
+    cimp = cal_sub.add_parser("import", help='import a year from an XML calendar (<day d="MM.DD" t="1|2|3"/>)')
+    cimp.add_argument("file")
+    cimp.set_defaults(func=cmd_calendar_import)
 
     for name, func, help_text in (("run", cmd_run, "run Kamailio and the API in the foreground"),
                                   ("serve", cmd_serve, "run the API alone in the foreground"),

@@ -13,7 +13,8 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import (
-    Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint, create_engine, event,
+    Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, create_engine,
+    event,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
@@ -112,6 +113,26 @@ class Contact(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ReceiveScheme(Base):
+    """An employee's receive scheme, as the JSON document of pbx/ringplan.py (`Scheme.to_dict`):
+    Kamailio reads it whole for every incoming call, so it is one row, not a join."""
+
+    __tablename__ = "receive_scheme"
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CalendarDayRow(Base):
+    """An exception of the production calendar (the default is Monday to Friday working)."""
+
+    __tablename__ = "calendar_day"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))          # working | shortened | day_off
+    holiday: Mapped[str | None] = mapped_column(String(128))
+    moved_from: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ApiToken(Base):

@@ -9,6 +9,7 @@ the callers read (the API turns them into its response models).
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from pbx import audit, logins, passwords, settings, validation
 from pbx.audit import Actor
-from pbx.db import ADMINISTRATORS, Employee, Group, PbxNumber, SipAccount, utcnow
+from pbx.db import ADMINISTRATORS, Employee, Group, PbxNumber, ReceiveScheme, SipAccount, utcnow
+from pbx.ringplan import default_scheme
 from pbx.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
 
@@ -154,6 +156,8 @@ def add_employee(pbx: PbxInstance, actor: Actor, *, name: str, extension: str, m
             employee.groups.append(_administrators(s))
         s.add(employee)
         _commit_or_conflict(s)
+        scheme = default_scheme([clean["extension"]], settings.get(s, "timezone"))
+        s.add(ReceiveScheme(employee_id=employee.id, document=json.dumps(scheme.to_dict()), version=1))
         audit.record(s, actor, "employee.create", "employee", employee.id,
                      extension=employee.extension, admin=admin)
         employee = _load(s, employee.id)

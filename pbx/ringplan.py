@@ -92,6 +92,8 @@ __all__ = [
     "WeekdaysRule",
     "WorkingDays",
     "compute_plan",
+    "default_scheme",
+    "sip_device_id",
     "schedule_covers",
     "validate_scheme",
 ]
@@ -292,6 +294,23 @@ class Scheme:
             raise InvalidSchemeError(reader.problems)
         assert scheme is not None
         return scheme
+
+
+DEFAULT_RING_TIMEOUT_S = 30
+
+
+def sip_device_id(username: str) -> str:
+    return f"sip-{username}"
+
+
+def default_scheme(sip_usernames: Iterable[str], timezone: str) -> Scheme:
+    """The scheme of an employee nobody has configured: every SIP account rings at once for
+    DEFAULT_RING_TIMEOUT_S. The PBX stores it when the employee is created; routing falls back
+    to it if no scheme was ever stored."""
+    return Scheme(mode=Mode.ALL_AT_ONCE, timezone=timezone, devices=tuple(
+        Device(id=sip_device_id(u), kind=DeviceKind.SIP, address=u, active=True, position=i + 1,
+               ring_timeout_s=DEFAULT_RING_TIMEOUT_S)
+        for i, u in enumerate(sip_usernames)))
 
 
 # --- the plan --------------------------------------------------------------------------------

@@ -15,12 +15,15 @@ DEFAULTS = {
     "buy_numbers_url": "",    # where "Add number…" sends an administrator
     "sip_proxy": "",          # host:port the apps register to (set by `talker-pbx run`)
     "trunk": "",              # host:port of the trunk gateway for external numbers
+    "timezone": "Europe/Moscow",  # of receive-scheme schedules, unless an employee has their own
+    "calendar_version": "0",
 }
 # Settings an administrator may change through the API, and how each is checked.
 EDITABLE = {
     "region": validation.region,
     "buy_numbers_url": lambda v, field: validation.http_url(v, field) if v.strip() else "",
     "trunk": lambda v, field: validation.host_port(v, field) if v.strip() else "",
+    "timezone": validation.timezone,
 }
 
 

@@ -90,3 +90,16 @@ def host_port(value: str, field: str) -> str:
     if not re.fullmatch(r"(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?", value):
         raise problem(field, "invalid_address", f"{value!r} is not host[:port].")
     return value
+
+
+def timezone(value: str, field: str = "timezone") -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = value.strip()
+    try:
+        if not value or value == "localtime":
+            raise ValueError
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise problem(field, "invalid_timezone", f"{value!r} is not an IANA time zone such as Europe/Moscow.") from None
+    return value

@@ -3,23 +3,28 @@ rules (pbx/directory.py, pbx/contacts.py, pbx/logins.py, pbx/settings.py) and sh
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated
+
+import anyio
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
-from pbx import contacts, directory, logins, settings
+from pbx import calendar_store, contacts, directory, logins, schemes, settings
 from pbx.api.schemas import (
-    AuditEntryOut, ContactIn, ContactOut, ContactPatch, CredentialsOut, DirectoryEntry, EmployeeCard,
+    AuditEntryOut, CalendarDayIn, CalendarDayModel, CalendarOut, ContactIn, ContactOut, ContactPatch, CredentialsOut, DirectoryEntry, EmployeeCard,
     EmployeeCreate, EmployeeCreated, EmployeePatch, ErrorResponse, GeneratedPassword, LoginRequest,
     LoginResponse, LogoutRequest, LookupOut, Me, NumberIn, NumberOut, NumbersOut, OutgoingNumberIn,
-    RefreshRequest, SettingsOut, SettingsPatch, SipCredentialsOut, SipLoginOut,
+    RefreshRequest, SchemeModel, SchemeOut, SchemePatch, SettingsOut, SettingsPatch, SipAccountIn, SipCredentialsOut,
+    SipLoginOut, DevicePatch,
 )
 from pbx.audit import Actor
 from pbx.db import AuditEntry, Employee
-from pbx.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired, Unauthenticated
+from pbx.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired, Unauthenticated
+from pbx.prodcalendar import CalendarDay, CalendarError, DayKind
 from pbx.instance import PbxInstance
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
@@ -321,3 +326,109 @@ def read_audit(actor: CurrentActor, pbx: Pbx,
         return [AuditEntryOut(id=r.id, at=r.at, actor=r.actor, action=r.action, resource=r.resource,
                               resource_id=r.resource_id, details=json.loads(r.details)) for r in rows]
 
+
+
+# --- receive schemes and ring plans ------------------------------------------------------------
+def _scheme_out(scheme, version: int, response: Response) -> SchemeOut:
+    response.headers["ETag"] = etag(version)
+    return SchemeOut(**scheme.to_dict(), version=version)
+
+
+@router.get("/employees/{employee_id}/scheme", response_model=SchemeOut, tags=["schemes"],
+            responses=_errors(401, 403, 404))
+def get_scheme(employee_id: Id, actor: CurrentActor, pbx: Pbx, response: Response) -> SchemeOut:
+    """The receive scheme (an employee reads their own, administrators anyone's)."""
+    return _scheme_out(*schemes.get_scheme(pbx, actor, employee_id), response)
+
+
+@router.put("/employees/{employee_id}/scheme", response_model=SchemeOut, tags=["schemes"],
+            responses=_errors(401, 403, 404, 412, 422, 428))
+def put_scheme(employee_id: Id, body: SchemeModel, actor: CurrentActor, pbx: Pbx, response: Response,
+               if_match: IfMatch = None) -> SchemeOut:
+    """Replace the whole scheme (Administrators). 422 lists every problem with its path."""
+    version = expected_version(if_match)
+    return _scheme_out(*schemes.replace_scheme(pbx, actor, employee_id, version, body.model_dump(mode="json")),
+                       response)
+
+
+@router.patch("/employees/{employee_id}/scheme", response_model=SchemeOut, tags=["schemes"],
+              responses=_errors(401, 403, 404, 412, 422, 428))
+def patch_scheme(employee_id: Id, body: SchemePatch, actor: CurrentActor, pbx: Pbx, response: Response,
+                 if_match: IfMatch = None) -> SchemeOut:
+    """Switch the mode: main_only, all_at_once or in_turn (Administrators)."""
+    return _scheme_out(*schemes.set_mode(pbx, actor, employee_id, expected_version(if_match), body.mode), response)
+
+
+@router.patch("/employees/{employee_id}/scheme/devices/{device_id}", response_model=SchemeOut, tags=["schemes"],
+              responses=_errors(401, 403, 404, 412, 422, 428))
+def patch_device(employee_id: Id, device_id: Annotated[str, Path(min_length=1, max_length=64)], body: DevicePatch,
+                 actor: CurrentActor, pbx: Pbx, response: Response, if_match: IfMatch = None) -> SchemeOut:
+    """Switch a device on or off, or change its ring timeout (Administrators)."""
+    return _scheme_out(*schemes.set_device(pbx, actor, employee_id, expected_version(if_match), device_id,
+                                           active=body.active, ring_timeout_s=body.ring_timeout_s), response)
+
+
+@router.post("/employees/{employee_id}/sip-accounts", response_model=SipCredentialsOut, status_code=201,
+             tags=["schemes"], responses=_errors(401, 403, 404, 422))
+def add_sip_account(employee_id: Id, body: SipAccountIn, actor: CurrentActor, pbx: Pbx) -> SipCredentialsOut:
+    """Another SIP login for the employee (a desk phone); it joins their scheme as a device."""
+    return SipCredentialsOut(**vars(schemes.add_sip_account(pbx, actor, employee_id, body.username)))
+
+
+@router.get("/employees/{employee_id}/ringplan", tags=["schemes"], responses=_errors(401, 403, 404, 422))
+def get_ring_plan(employee_id: Id, actor: CurrentActor, pbx: Pbx,
+                  at: Annotated[dt.datetime | None, Query(description="ISO 8601 with offset; default now")] = None
+                  ) -> dict:
+    """Who rings at `at`, and why the others do not: the steps (parallel or one by one, with
+    each device's timeout) and every device left out with its reason."""
+    moment = at or dt.datetime.now(dt.timezone.utc)
+    return schemes.ring_plan(pbx, actor, employee_id, moment).to_dict()
+
+
+# --- the production calendar -------------------------------------------------------------------
+def _calendar_out(calendar, version: int, response: Response) -> CalendarOut:
+    response.headers["ETag"] = etag(version)
+    return CalendarOut(version=version, days=[CalendarDayModel(date=d.day, kind=str(d.kind), holiday=d.holiday,
+                                                               moved_from=d.moved_from) for d in calendar.days])
+
+
+def _day(day: dt.date, body: CalendarDayIn) -> CalendarDay:
+    try:
+        return CalendarDay(day, DayKind(body.kind), body.holiday, body.moved_from)
+    except (ValueError, CalendarError) as e:
+        raise InvalidInput.field("kind", "invalid_day", f"Not a calendar day: {e}") from None
+
+
+@router.get("/calendar", response_model=CalendarOut, tags=["calendar"], responses=_errors(401, 422))
+def get_calendar(actor: CurrentActor, pbx: Pbx, response: Response,
+                 year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> CalendarOut:
+    return _calendar_out(*calendar_store.read(pbx, year), response)
+
+
+@router.put("/calendar/days/{day}", response_model=CalendarOut, tags=["calendar"],
+            responses=_errors(401, 403, 412, 422, 428))
+def put_calendar_day(day: dt.date, body: CalendarDayIn, actor: CurrentActor, pbx: Pbx, response: Response,
+                     if_match: IfMatch = None) -> CalendarOut:
+    """Make one day a day off, a working day or a shortened day (Administrators)."""
+    return _calendar_out(*calendar_store.set_day(pbx, actor, expected_version(if_match), _day(day, body)), response)
+
+
+@router.delete("/calendar/days/{day}", response_model=CalendarOut, tags=["calendar"],
+               responses=_errors(401, 403, 412, 422, 428))
+def delete_calendar_day(day: dt.date, actor: CurrentActor, pbx: Pbx, response: Response,
+                        if_match: IfMatch = None) -> CalendarOut:
+    """Give a day back to the default (Mon–Fri working)."""
+    return _calendar_out(*calendar_store.clear_day(pbx, actor, expected_version(if_match), day), response)
+
+
+@router.post("/calendar/import", response_model=CalendarOut, tags=["calendar"],
+             responses=_errors(401, 403, 412, 422, 428),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/xml": {"schema": {"type": "string"}}}}})
+async def import_calendar(request: Request, actor: CurrentActor, pbx: Pbx, response: Response,
+                          if_match: IfMatch = None) -> CalendarOut:
+    """Replace a year from the common XML calendar (<calendar year=…><days><day d="MM.DD" t="1|2|3"/>)."""
+    body = await request.body()
+    version = expected_version(if_match)
+    return _calendar_out(*await anyio.to_thread.run_sync(calendar_store.import_xml, pbx, actor, version, body),
+                         response)

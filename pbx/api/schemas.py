@@ -203,3 +203,73 @@ class AuditEntryOut(Model):
     resource: str
     resource_id: int | None
     details: dict
+
+
+# --- receive schemes, ring plans, the production calendar -------------------------------------
+class TimeWindowModel(Model):
+    start: Text(5, 4) = Field(description="HH:MM, local time of the scheme's time zone")
+    end: Text(5, 4) = Field(description="HH:MM; at or before start: the window runs past midnight")
+
+
+class RuleModel(Model):
+    type: Text(16, 1) = Field(description="period | weekdays | calendar")
+    start: dt.date | None = Field(default=None, description="period: first day")
+    end: dt.date | None = Field(default=None, description="period: last day (included)")
+    days: list[Text(3, 3)] | Text(16, 1) | None = Field(
+        default=None, description='weekdays: ["mon", …]; calendar: "working_days" or "days_off"')
+    windows: list[TimeWindowModel] = Field(default_factory=list, description="none: the whole day")
+
+
+class ScheduleModel(Model):
+    rules: list[RuleModel] = Field(description="Any rule that covers the moment lets the device ring (OR)")
+
+
+class DeviceModel(Model):
+    id: Text(64, 1)
+    kind: Text(16, 1) = Field(description="sip (an employee's SIP account) | external (a number via the trunk)")
+    address: Text(32, 1) = Field(description="SIP username, or E.164 for an external number")
+    active: bool
+    position: int = Field(ge=-(2**31), le=2**31 - 1)
+    ring_timeout_s: int = Field(ge=-(2**31), le=2**31 - 1, description="0..600; 0 rings until answered")
+    schedule: ScheduleModel | None = Field(default=None, description="none: always")
+
+
+class SchemeModel(Model):
+    mode: Text(16, 1) = Field(description="main_only | all_at_once | in_turn")
+    timezone: Text(64, 1)
+    devices: list[DeviceModel] = Field(max_length=32)
+
+
+class SchemeOut(SchemeModel):
+    version: int = Field(description="also the ETag")
+
+
+class SchemePatch(Model):
+    mode: Text(16, 1)
+
+
+class DevicePatch(Model):
+    active: bool | None = None
+    ring_timeout_s: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+
+
+class SipAccountIn(Model):
+    username: Text(16, 1)
+
+
+class CalendarDayModel(Model):
+    date: dt.date
+    kind: Text(16, 1) = Field(description="working | shortened | day_off")
+    holiday: Text(128) | None = None
+    moved_from: dt.date | None = None
+
+
+class CalendarDayIn(Model):
+    kind: Text(16, 1) = Field(description="working | shortened | day_off")
+    holiday: Text(128) | None = None
+    moved_from: dt.date | None = None
+
+
+class CalendarOut(Model):
+    version: int
+    days: list[CalendarDayModel] = Field(description="The exceptions; every other day is Mon–Fri working")

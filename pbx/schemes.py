@@ -1,0 +1,174 @@
+"""Receive schemes: stored, validated, changed and previewed. The semantics are in
+pbx/ringplan.py; this module keeps one JSON document per employee (table receive_scheme), checks
+it against the employee's own SIP accounts, and answers "who rings now, and why"."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+from sqlalchemy import select
+
+from pbx import audit, directory, settings, validation
+from pbx.audit import Actor
+from pbx.calendar_store import load_calendar
+from pbx.db import Employee, Location, ReceiveScheme
+from pbx.errors import FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from pbx.instance import PbxInstance
+from pbx.ringplan import (
+    DEFAULT_RING_TIMEOUT_S, Device, DeviceKind, DeviceStatus, InvalidSchemeError, Mode, ProblemCode, RingPlan, Scheme,
+    compute_plan, default_scheme, sip_device_id, validate_scheme,
+)
+
+
+def _problems(problems) -> InvalidInput:
+    fields = [FieldProblem(p.location or "scheme", str(p.code), p.message) for p in problems]
+    return InvalidInput(fields[0].message if fields else "The receive scheme is not valid.", fields)
+
+
+def _stored(s, employee: Employee) -> tuple[Scheme, int]:
+    row = s.get(ReceiveScheme, employee.id)
+    if row is None:
+        return default_scheme([a.username for a in employee.sip_accounts], settings.get(s, "timezone")), 0
+    return Scheme.from_dict(json.loads(row.document)), row.version
+
+
+def _check(employee: Employee, scheme: Scheme, *, ignore: tuple[str, ...] = ()) -> None:
+    problems = [p for p in validate_scheme(scheme) if str(p.code) not in ignore]
+    usernames = {a.username for a in employee.sip_accounts}
+    for i, device in enumerate(scheme.devices):
+        if device.kind == DeviceKind.SIP and device.address not in usernames:
+            problems.append(_Problem(f"devices[{i}].address", "unknown_device",
+                                     f"{device.address!r} is not a SIP account of {employee.name}."))
+    if problems:
+        raise _problems(problems)
+
+
+class _Problem:
+    def __init__(self, location: str, code: str, message: str):
+        self.location, self.code, self.message = location, code, message
+
+
+def _save(s, actor: Actor, employee: Employee, scheme: Scheme, version: int, action: str) -> int:
+    row = s.get(ReceiveScheme, employee.id)
+    if row is None:
+        row = ReceiveScheme(employee_id=employee.id, document="", version=0)
+        s.add(row)
+    row.document = json.dumps(scheme.to_dict(), ensure_ascii=False)
+    row.version = version + 1
+    audit.record(s, actor, action, "scheme", employee.id, audience_id=employee.id)
+    return row.version
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only members of Administrators may change receive schemes.")
+
+
+def _expect(version: int, expected: int | None) -> None:
+    if expected is not None and expected != version:
+        raise PreconditionFailed("The receive scheme was changed meanwhile: reload it and try again.")
+
+
+def get_scheme(pbx: PbxInstance, actor: Actor, employee_id: int) -> tuple[Scheme, int]:
+    """Administrators read anyone's scheme, employees their own."""
+    if not actor.is_admin and actor.employee_id != employee_id:
+        raise Forbidden("Only members of Administrators may read other employees' receive schemes.")
+    with pbx.sessions() as s:
+        return _stored(s, directory._load(s, employee_id))
+
+
+def replace_scheme(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version: int | None,
+                   document: object) -> tuple[Scheme, int]:
+    _require_admin(actor)
+    try:
+        scheme = Scheme.from_dict(document)
+    except InvalidSchemeError as e:
+        raise _problems(e.problems) from None
+    with pbx.sessions.begin() as s:
+        employee = directory._load(s, employee_id)
+        _, version = _stored(s, employee)
+        _expect(version, expected_version)
+        _check(employee, scheme)
+        return scheme, _save(s, actor, employee, scheme, version, "scheme.replace")
+
+
+def set_mode(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version: int | None,
+             mode: str) -> tuple[Scheme, int]:
+    _require_admin(actor)
+    if mode not in {m.value for m in Mode}:
+        raise InvalidInput.field("mode", "bad_mode", f"{mode!r} is not main_only, all_at_once or in_turn.")
+    with pbx.sessions.begin() as s:
+        employee = directory._load(s, employee_id)
+        scheme, version = _stored(s, employee)
+        _expect(version, expected_version)
+        scheme = Scheme(mode=mode, timezone=scheme.timezone, devices=scheme.devices)
+        return scheme, _save(s, actor, employee, scheme, version, "scheme.mode")
+
+
+def set_device(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version: int | None, device_id: str,
+               *, active: bool | None = None, ring_timeout_s: int | None = None) -> tuple[Scheme, int]:
+    """The quick switches of the tray menu and the browser popup. Switching a device off keeps
+    its schedule for when it is switched on again."""
+    _require_admin(actor)
+    with pbx.sessions.begin() as s:
+        employee = directory._load(s, employee_id)
+        scheme, version = _stored(s, employee)
+        _expect(version, expected_version)
+        if device_id not in {d.id for d in scheme.devices}:
+            raise NotFound(f"{employee.name} has no device {device_id!r}.", code="unknown_device")
+        devices = tuple(
+            d if d.id != device_id else dataclasses.replace(
+                d, active=d.active if active is None else active,
+                ring_timeout_s=d.ring_timeout_s if ring_timeout_s is None else ring_timeout_s)
+            for d in scheme.devices)
+        scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=devices)
+        _check(employee, scheme, ignore=(ProblemCode.SCHEDULE_ON_INACTIVE_DEVICE.value,))
+        return scheme, _save(s, actor, employee, scheme, version, "scheme.device")
+
+
+def add_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: str,
+                    password: str | None = None) -> directory.SipCredentials:
+    """Another SIP login for an employee (a desk phone, a second app), appended to their scheme
+    as an active device."""
+    _require_admin(actor)
+    password = password or directory.generate_sip_password()
+    with pbx.sessions.begin() as s:
+        employee = directory._load(s, employee_id)
+        username = validation.extension(username, "username")
+        taken = s.scalar(select(Employee).where(Employee.extension == username))
+        if taken is not None or username in {a.username for a in employee.sip_accounts}:
+            raise InvalidInput.field("username", "taken", f"{username} is an extension or SIP login already.")
+        employee.sip_accounts.append(directory._sip_account(pbx, username, password))
+        directory._commit_or_conflict(s)
+        scheme, version = _stored(s, employee)
+        position = max((d.position for d in scheme.devices), default=0) + 1
+        device = Device(id=sip_device_id(username), kind=DeviceKind.SIP, address=username, active=True,
+                        position=position, ring_timeout_s=DEFAULT_RING_TIMEOUT_S)
+        scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=scheme.devices + (device,))
+        _save(s, actor, employee, scheme, version, "scheme.sip_account")
+        audit.record(s, actor, "employee.sip_account", "employee", employee.id, username=username)
+    return directory.SipCredentials(username, pbx.domain, password)
+
+
+def registered_usernames(s, usernames: list[str]) -> set[str]:
+    # Kamailio writes `expires` as the server's local time (usrloc converts time_t with localtime).
+    now = dt.datetime.now()
+    rows = s.scalars(select(Location.username).where(Location.username.in_(usernames), Location.expires > now))
+    return set(rows)
+
+
+def ring_plan(pbx: PbxInstance, actor: Actor, employee_id: int, at: dt.datetime) -> RingPlan:
+    """Who would ring at `at`, and why the others would not: SIP devices that are not
+    registered now count as not registered."""
+    scheme, _ = get_scheme(pbx, actor, employee_id)
+    if at.tzinfo is None:
+        raise InvalidInput.field("at", "naive_time", "Give the time with its offset or zone, e.g. 2026-01-09T10:00+03:00.")
+    with pbx.sessions() as s:
+        sip = [d.address for d in scheme.devices if d.kind == DeviceKind.SIP]
+        online = registered_usernames(s, sip)
+        calendar = load_calendar(s)
+    status = {d.id: (DeviceStatus.AVAILABLE if d.address in online else DeviceStatus.NOT_REGISTERED)
+              for d in scheme.devices if d.kind == DeviceKind.SIP}
+    return compute_plan(scheme, calendar, at, status)
