@@ -44,6 +44,13 @@ def _open_socket(timeout: float) -> tuple[socket.socket, str | None]:
         raise AppNotRunning() from None
 
 
+def open_socket(timeout: float = 5.0) -> tuple[socket.socket, str | None]:
+    """A socket connected to the app and the secret its hello must carry (None on a Unix
+    socket); AppNotRunning if nobody listens. For clients that run their own protocol loop
+    (the native host)."""
+    return _open_socket(timeout)
+
+
 class ControlClient:
     def __init__(self, sock: socket.socket, secret: str | None, client: str):
         self._sock = sock

@@ -54,6 +54,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # --- the PBX side ---
     "pbx.not_logged_in": ("Not logged in to a Talker PBX: receive schemes and numbers are unavailable.",
                           "Нет входа в АТС Talker: схемы приёма и номера недоступны."),
+    "pbx.connecting": ("Connecting to the PBX at {url}…", "Подключение к АТС {url}…"),
+    "pbx.unreachable": ("The PBX at {url} cannot be reached ({detail}): showing the last known settings.",
+                        "АТС {url} недоступна ({detail}): показаны последние известные настройки."),
+    "pbx.logged_out": ("The PBX ended the session: log in again.", "АТС завершила сеанс: войдите снова."),
+    "pbx.no_device": ("There is no device {device} in your receive scheme.",
+                      "В вашей схеме приёма нет устройства {device}."),
+    "pbx.device_sip": ("SIP account {address}", "SIP-аккаунт {address}"),
+    "pbx.device_external": ("Number {address}", "Номер {address}"),
+    "cli.logged_in": ("Logged in as {name} ({extension}) at {url}.", "Вход выполнен: {name} ({extension}), {url}."),
     # --- registration, as the tray and the status line show it ---
     "reg.offline": ("Offline", "Не в сети"),
     "reg.registering": ("Connecting…", "Подключение…"),

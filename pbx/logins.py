@@ -86,13 +86,15 @@ def find_employee(s: Session, login: str, domain: str, region: str) -> Employee 
 
 def login(pbx: PbxInstance, login_name: str, password: str, client: str) -> LoginSession:
     now = utcnow()
-    key = _failure_key(login_name, client)
     with pbx.sessions.begin() as s:
+        employee = find_employee(s, login_name, pbx.domain, settings.get(s, "region"))
+        # Count failures per employee, not per spelling of the login: a mobile number has
+        # endless spellings, each of which would otherwise get its own five guesses.
+        key = _failure_key(f"employee:{employee.id}" if employee is not None else login_name, client)
         failure = s.get(LoginFailure, key)
         if failure is not None and failure.locked_until is not None and failure.locked_until > now:
             retry = int((failure.locked_until - now).total_seconds()) + 1
             raise LoginLocked(f"Too many failed logins: try again in {retry} s.", retry)
-        employee = find_employee(s, login_name, pbx.domain, settings.get(s, "region"))
         stored = employee.communicator_password_hash if employee is not None else None
         if not passwords.verify_password(password, stored):
             _record_failure(s, key, failure, now)

@@ -23,6 +23,7 @@ from common.i18n import tr
 from tray import __version__, settings as settings_mod
 from tray.control_server import Connection, ControlServer, RequestFailed
 from tray.icon import IconState, TrayIcon, load_pystray
+from tray.pbx_client import PbxClient, PbxRequestFailed
 from tray.secret_store import open_store, sip_password_key
 from tray.settings import Settings
 from tray.single_instance import InstanceLock
@@ -49,9 +50,10 @@ def call_message(ev: CallEvent) -> dict:
 
 class TalkerApp:
     def __init__(self, settings: Settings, password: str | None, *, audio: AudioConfig = AudioConfig(),
-                 bind_address: str | None = None):
+                 bind_address: str | None = None, store=None):
         self.settings = settings
         self._password = password
+        self._store = store
         account = settings.account
         if bind_address is None:
             bind_address = local_address_for(account.server) if account else "127.0.0.1"
@@ -64,6 +66,10 @@ class TalkerApp:
         self._calls: dict[str, CallEvent] = {}
         self._registered: asyncio.Event | None = None  # lives on the control loop
         self._stop = threading.Event()
+        self.pbx: PbxClient | None = None
+        if settings.pbx_url and store is not None:
+            self.pbx = PbxClient(settings.pbx_url, store, region=settings.region,
+                                 on_change=self._pbx_changed, on_sip=self._pbx_sip)
         self._actions = {
             "status": self._status,
             "subscribe": self._subscribe,
@@ -73,15 +79,17 @@ class TalkerApp:
             "hangup": self._hangup,
             "quit": self._quit,
             "pbx_state": self._pbx_state,
-            "set_receive_mode": self._pbx_unavailable,
-            "set_device_active": self._pbx_unavailable,
-            "set_outgoing_number": self._pbx_unavailable,
+            "set_receive_mode": self._set_receive_mode,
+            "set_device_active": self._set_device_active,
+            "set_outgoing_number": self._set_outgoing_number,
         }
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         self.control.start()
         self.control.call_soon(self._create_loop_state)
+        if self.pbx is not None:
+            self.control.call_soon(self.pbx.start)
         self.engine.start()
         account = self.settings.account
         if account is not None and self._password is not None:
@@ -113,6 +121,8 @@ class TalkerApp:
             self.icon.stop()
 
     def shutdown(self) -> None:
+        if self.pbx is not None:
+            self.control.run_coroutine(self.pbx.stop())
         self.engine.stop()
         self.control.stop()
 
@@ -136,6 +146,11 @@ class TalkerApp:
             self._registered.clear()
 
     def call_changed(self, event: CallEvent) -> None:
+        if self.pbx is not None:
+            # The PBX's directory and address books know the caller better than the SIP display name.
+            name = self.pbx.caller_name(event.remote_number)
+            if name:
+                event = dataclasses.replace(event, remote_name=name)
         with self._lock:
             if event.state == CallState.ENDED:
                 self._calls.pop(event.call_id, None)
@@ -213,11 +228,51 @@ class TalkerApp:
     async def _hangup(self, conn: Connection, message: dict) -> dict:
         return await self._act(self.engine.hangup(message.get("call_id")))
 
-    async def _pbx_state(self, conn: Connection, message: dict) -> dict:
-        return {"available": False, "stale": False, "reason": tr("pbx.not_logged_in")}
+    # --- the PBX side (receive scheme, outgoing number) ---------------------------------------
+    def pbx_state(self) -> dict:
+        if self.pbx is None:
+            return {"available": False, "stale": False, "reason": tr("pbx.not_logged_in")}
+        return self.pbx.pbx_state()
 
-    async def _pbx_unavailable(self, conn: Connection, message: dict) -> dict:
-        raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
+    def _pbx_changed(self) -> None:
+        self.control.broadcast({"event": "pbx_state", "pbx_state": self.pbx_state()})
+
+    def _pbx_sip(self, sip: dict) -> None:
+        """The PBX handed out SIP credentials (at each session refresh): use them if they changed."""
+        account = self.settings.account
+        if (account is not None and self._password == sip["password"] and account.username == sip["username"]
+                and account.domain == sip["domain"] and account.server == sip["proxy"]):
+            return
+        account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"],
+                                               account.display_name if account else "")
+        self._store.set(sip_password_key(account.aor), sip["password"])
+        self.settings = dataclasses.replace(self.settings, account=account)
+        settings_mod.save(self.settings)
+        self._password = sip["password"]
+        log.info("SIP credentials from the PBX changed: registering as %s", account.aor)
+        self.engine.set_account(Account(account.username, account.domain, sip["password"], account.server,
+                                        account.display_name))
+
+    async def _pbx_state(self, conn: Connection, message: dict) -> dict:
+        return self.pbx_state()
+
+    async def _pbx_write(self, operation) -> dict:
+        if self.pbx is None:
+            raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
+        try:
+            await operation(self.pbx)
+        except PbxRequestFailed as e:
+            raise RequestFailed(e.code, str(e)) from None
+        return self.pbx_state()
+
+    async def _set_receive_mode(self, conn: Connection, message: dict) -> dict:
+        return await self._pbx_write(lambda pbx: pbx.set_receive_mode(message["mode"]))
+
+    async def _set_device_active(self, conn: Connection, message: dict) -> dict:
+        return await self._pbx_write(lambda pbx: pbx.set_device_active(message["device_id"], message["active"]))
+
+    async def _set_outgoing_number(self, conn: Connection, message: dict) -> dict:
+        return await self._pbx_write(lambda pbx: pbx.set_outgoing_number(message["number_id"]))
 
     async def _quit(self, conn: Connection, message: dict) -> dict:
         # Reply first; the main thread then shuts everything down.
@@ -280,12 +335,13 @@ def main() -> int:
         except settings_mod.SettingsError as e:
             print(tr("app.start_failed", detail=str(e)), file=sys.stderr)
             return 1
+        store = open_store()
         password = None
         if settings.account is not None:
-            password = open_store().get(sip_password_key(settings.account.aor))
+            password = store.get(sip_password_key(settings.account.aor))
         log.info("Talker %s starting (pid %d)", __version__, os.getpid())
         app = TalkerApp(settings, password, audio=audio_from_environment(),
-                        bind_address=os.environ.get("TALKER_SIP_BIND") or None)
+                        bind_address=os.environ.get("TALKER_SIP_BIND") or None, store=store)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: app.request_stop())
         app.run()

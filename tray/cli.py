@@ -4,7 +4,8 @@
     talker --callto=NUMBER           dial in the running Talker (starting it if need be)
     talker tel:+74951234567          the same for tel:, callto:, sip: and sips: links
     talker --status | --quit
-    talker --configure-account USER@DOMAIN --server HOST[:PORT]   (password on stdin)
+    talker --login 101@pbx.local --pbx http://HOST:8080          (communicator password on stdin)
+    talker --configure-account USER@DOMAIN --server HOST[:PORT]   (plain SIP; password on stdin)
 
 The dial path imports only the standard library and common/: the number is checked here, sent
 over the control channel, and the process exits as soon as the app has the INVITE out. Exit
@@ -113,7 +114,11 @@ def _full_cli(args: list[str]) -> int:
     group.add_argument("--status", action="store_true", help="print the registration and the calls")
     group.add_argument("--quit", action="store_true", help="make the running Talker exit")
     group.add_argument("--configure-account", metavar="USER@DOMAIN",
-                       help="save the SIP account (the password is read from stdin)")
+                       help="save a plain SIP account (the password is read from stdin)")
+    group.add_argument("--login", metavar="LOGIN",
+                       help="log in to a Talker PBX (--pbx URL) with a SIP account, mobile or e-mail; "
+                            "the communicator password is read from stdin")
+    p.add_argument("--pbx", metavar="URL", help="the Talker PBX's address, with --login (http://host:8080)")
     p.add_argument("--server", metavar="HOST[:PORT]", help="the PBX's SIP proxy, with --configure-account")
     p.add_argument("--display-name", default="", help="with --configure-account")
     p.add_argument("--region", help="default region for national numbers, e.g. RU")
@@ -123,7 +128,7 @@ def _full_cli(args: list[str]) -> int:
     ns = p.parse_args(args)
 
     if ns.link is not None:
-        if ns.callto is not None or ns.status or ns.quit or ns.configure_account:
+        if ns.callto is not None or ns.status or ns.quit or ns.configure_account or ns.login:
             p.error("a link cannot be combined with other options")
         if not ns.link.lower().startswith(LINK_SCHEMES):
             p.error(f"{ns.link!r} is not a tel:, callto:, sip: or sips: link")
@@ -136,6 +141,8 @@ def _full_cli(args: list[str]) -> int:
         return _request_quit()
     if ns.configure_account:
         return _configure_account(p, ns)
+    if ns.login:
+        return _login(p, ns)
     from tray.app import main as app_main
 
     return app_main()
@@ -166,9 +173,47 @@ def _request_quit() -> int:
     return EXIT_OK
 
 
-def _configure_account(p, ns) -> int:
+def _read_secret(prompt: str) -> str:
     import getpass
 
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _login(p, ns) -> int:
+    """Log in to the PBX: it hands out the SIP credentials; the session is kept for the app."""
+    from common.i18n import tr
+    from tray import settings as settings_mod
+    from tray.pbx_client import PbxRequestFailed, login, refresh_token_key
+    from tray.secret_store import open_store, sip_password_key
+
+    if not ns.pbx:
+        p.error("--login needs --pbx URL")
+    password = _read_secret(tr("cli.password_prompt", account=ns.login))
+    if not password:
+        return _fail(tr("cli.no_password"), EXIT_USAGE)
+    try:
+        current = settings_mod.load()
+        session = login(ns.pbx, ns.login, password)
+        sip, me = session["sip"], session["employee"]
+        account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"], me["name"])
+        new = settings_mod.Settings(account=account, region=(ns.region or current.region).upper(),
+                                    names=current.names, pbx_url=ns.pbx.rstrip("/"), pbx_login=ns.login)
+        new.validate()
+        store = open_store()
+        store.set(sip_password_key(account.aor), sip["password"])
+        store.set(refresh_token_key(new.pbx_url), session["refresh_token"])
+        settings_mod.save(new)
+    except PbxRequestFailed as e:
+        return _fail(str(e), EXIT_USAGE if e.code == "pbx_refused" else EXIT_FAILED)
+    except settings_mod.SettingsError as e:
+        return _fail(str(e), EXIT_USAGE)
+    print(tr("cli.logged_in", name=me["name"], extension=me["extension"], url=new.pbx_url))
+    return EXIT_OK
+
+
+def _configure_account(p, ns) -> int:
     from common.i18n import tr
     from tray import settings as settings_mod
     from tray.secret_store import open_store, sip_password_key
@@ -185,16 +230,13 @@ def _configure_account(p, ns) -> int:
             p.error(f"--name takes NAME=EXTENSION, not {item!r}")
         names[name.strip().lower()] = number.strip()
     account = settings_mod.AccountSettings(user, domain, ns.server, ns.display_name)
-    if sys.stdin.isatty():
-        password = getpass.getpass(tr("cli.password_prompt", account=account.aor))
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_secret(tr("cli.password_prompt", account=account.aor))
     if not password:
         return _fail(tr("cli.no_password"), EXIT_USAGE)
     try:
         current = settings_mod.load()
         new = settings_mod.Settings(account=account, region=(ns.region or current.region).upper(),
-                                    names=names or current.names)
+                                    names=names or current.names)  # a plain SIP account: no PBX
         new.validate()
         open_store().set(sip_password_key(account.aor), password)
         settings_mod.save(new)

@@ -53,6 +53,9 @@ class Settings:
     region: str = DEFAULT_REGION
     # Names the PBX publishes for dialing (`talker --callto=echo`): name → extension.
     names: dict[str, str] = field(default_factory=dict)
+    # A Talker PBX to log in to (its API); None: a plain SIP account, PBX features unavailable.
+    pbx_url: str | None = None
+    pbx_login: str | None = None
 
     def validate(self) -> None:
         if self.account is not None:
@@ -62,6 +65,8 @@ class Settings:
         for name, number in self.names.items():
             if not _NAME_RE.match(name) or not number.isdigit():
                 raise SettingsError(f"{name!r} → {number!r} is not a name → extension pair")
+        if self.pbx_url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.pbx_url):
+            raise SettingsError(f"{self.pbx_url!r} is not an http(s) address of a PBX")
 
 
 def settings_path() -> Path:
@@ -81,6 +86,8 @@ def load() -> Settings:
             account=AccountSettings(**account) if account else None,
             region=data.get("region", DEFAULT_REGION),
             names=dict(data.get("names", {})),
+            pbx_url=data.get("pbx_url"),
+            pbx_login=data.get("pbx_login"),
         )
     except TypeError as e:
         raise SettingsError(f"{settings_path()} has an unexpected shape: {e}") from None

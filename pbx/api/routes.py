@@ -53,6 +53,28 @@ def current(request: Request, creds: Annotated[HTTPAuthorizationCredentials | No
 CurrentActor = Annotated[Actor, Depends(current)]
 
 
+# Gates run as route dependencies, before FastAPI validates the path, query, headers and body:
+# someone who may not make a request gets 403 whatever they send, not a 422 or 428 that answers
+# questions about a request they may not make. The services check again (the console uses them).
+def administrators(what: str):
+    def gate(actor: CurrentActor) -> None:
+        if not actor.is_admin:
+            raise Forbidden(f"Only members of Administrators may {what}.")
+    return Depends(gate)
+
+
+def self_or_administrators(what: str):
+    """For /employees/{employee_id}/...: the employee themselves, or an administrator."""
+    def gate(request: Request, actor: CurrentActor) -> None:
+        try:
+            own = int(request.path_params.get("employee_id", "")) == actor.employee_id
+        except ValueError:
+            own = False  # not an id: not theirs either
+        if not own and not actor.is_admin:
+            raise Forbidden(f"Only members of Administrators may {what}.")
+    return Depends(gate)
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -143,13 +165,15 @@ def get_directory(actor: CurrentActor, pbx: Pbx) -> list[DirectoryEntry]:
 
 
 # --- employees (Administrators) ----------------------------------------------------------------
-@router.get("/employees", response_model=list[EmployeeCard], tags=["employees"], responses=_errors(401, 403))
+@router.get("/employees", response_model=list[EmployeeCard], tags=["employees"], responses=_errors(401, 403),
+            dependencies=[administrators("list employees' cards")])
 def list_employees(actor: CurrentActor, pbx: Pbx) -> list[EmployeeCard]:
     return [card_out(e) for e in directory.list_employees(pbx, actor)]
 
 
 @router.post("/employees", response_model=EmployeeCreated, status_code=201, tags=["employees"],
-             responses=_errors(401, 403, 409, 422))
+             responses=_errors(401, 403, 409, 422),
+             dependencies=[administrators("add employees")])
 def create_employee(body: EmployeeCreate, actor: CurrentActor, pbx: Pbx, response: Response) -> EmployeeCreated:
     """Add an employee: a SIP account (login = extension) and a communicator password are
     created, and shown this once."""
@@ -162,7 +186,8 @@ def create_employee(body: EmployeeCreate, actor: CurrentActor, pbx: Pbx, respons
 
 
 @router.get("/employees/{employee_id}", response_model=EmployeeCard, tags=["employees"],
-            responses=_errors(401, 403, 404))
+            responses=_errors(401, 403, 404),
+            dependencies=[self_or_administrators("read other employees' cards")])
 def get_employee(employee_id: Id, actor: CurrentActor, pbx: Pbx, response: Response) -> EmployeeCard:
     employee = directory.get_employee(pbx, actor, employee_id)
     response.headers["ETag"] = etag(employee.version)
@@ -170,7 +195,8 @@ def get_employee(employee_id: Id, actor: CurrentActor, pbx: Pbx, response: Respo
 
 
 @router.patch("/employees/{employee_id}", response_model=EmployeeCard, tags=["employees"],
-              responses=_errors(401, 403, 404, 409, 412, 422, 428))
+              responses=_errors(401, 403, 404, 409, 412, 422, 428),
+              dependencies=[administrators("change employees' cards")])
 def patch_employee(employee_id: Id, body: EmployeePatch, actor: CurrentActor, pbx: Pbx, response: Response,
                    if_match: IfMatch = None) -> EmployeeCard:
     changes = body.model_dump(exclude_unset=True)
@@ -180,7 +206,8 @@ def patch_employee(employee_id: Id, body: EmployeePatch, actor: CurrentActor, pb
 
 
 @router.get("/employees/{employee_id}/credentials", response_model=CredentialsOut, tags=["employees"],
-            responses=_errors(401, 403, 404))
+            responses=_errors(401, 403, 404),
+            dependencies=[administrators("read employees' credentials")])
 def read_credentials(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> CredentialsOut:
     """SIP logins with their passwords (reading them is audited). The communicator password
     cannot be read back: generate a new one."""
@@ -191,7 +218,8 @@ def read_credentials(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> Credenti
 
 
 @router.post("/employees/{employee_id}/communicator-password", response_model=GeneratedPassword,
-             tags=["employees"], responses=_errors(401, 403, 404))
+             tags=["employees"], responses=_errors(401, 403, 404),
+             dependencies=[administrators("set communicator passwords")])
 def generate_password(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> GeneratedPassword:
     """Generate a strong communicator password (when empty) or rotate it; the employee's open
     sessions end."""
@@ -199,7 +227,8 @@ def generate_password(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> Generat
 
 
 @router.put("/employees/{employee_id}/outgoing-number", response_model=EmployeeCard, tags=["employees"],
-            responses=_errors(401, 403, 404, 412, 422, 428))
+            responses=_errors(401, 403, 404, 412, 422, 428),
+            dependencies=[self_or_administrators("choose other employees' outgoing numbers")])
 def set_outgoing_number(employee_id: Id, body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx,
                         response: Response, if_match: IfMatch = None) -> EmployeeCard:
     employee = directory.set_outgoing_number(pbx, actor, employee_id, body.number_id, expected_version(if_match))
@@ -208,13 +237,15 @@ def set_outgoing_number(employee_id: Id, body: OutgoingNumberIn, actor: CurrentA
 
 
 @router.put("/groups/administrators/members/{employee_id}", response_model=EmployeeCard, tags=["employees"],
-            responses=_errors(401, 403, 404))
+            responses=_errors(401, 403, 404),
+            dependencies=[administrators("change who is in Administrators")])
 def add_administrator(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> EmployeeCard:
     return card_out(directory.set_administrator(pbx, actor, employee_id, True))
 
 
 @router.delete("/groups/administrators/members/{employee_id}", response_model=EmployeeCard, tags=["employees"],
-               responses=_errors(401, 403, 404, 409))
+               responses=_errors(401, 403, 404, 409),
+               dependencies=[administrators("change who is in Administrators")])
 def remove_administrator(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> EmployeeCard:
     return card_out(directory.set_administrator(pbx, actor, employee_id, False))
 
@@ -229,13 +260,15 @@ def list_numbers(actor: CurrentActor, pbx: Pbx) -> NumbersOut:
 
 
 @router.post("/numbers", response_model=NumberOut, status_code=201, tags=["numbers"],
-             responses=_errors(401, 403, 404, 409, 422))
+             responses=_errors(401, 403, 404, 409, 422),
+             dependencies=[administrators("add the PBX's numbers")])
 def add_number(body: NumberIn, actor: CurrentActor, pbx: Pbx) -> NumberOut:
     return NumberOut.model_validate(directory.add_number(pbx, actor, body.number, body.label,
                                                          body.inbound_employee_id))
 
 
-@router.delete("/numbers/{number_id}", status_code=204, tags=["numbers"], responses=_errors(401, 403, 404))
+@router.delete("/numbers/{number_id}", status_code=204, tags=["numbers"], responses=_errors(401, 403, 404),
+               dependencies=[administrators("remove the PBX's numbers")])
 def delete_number(number_id: Id, actor: CurrentActor, pbx: Pbx) -> Response:
     directory.delete_number(pbx, actor, number_id)
     return Response(status_code=204)
@@ -246,17 +279,17 @@ def _settings_out(values: dict[str, str]) -> SettingsOut:
                        sip_proxy=values["sip_proxy"], version=int(values["version"]))
 
 
-@router.get("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403))
+@router.get("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403),
+            dependencies=[administrators("read the PBX settings")])
 def get_settings(actor: CurrentActor, pbx: Pbx, response: Response) -> SettingsOut:
-    if not actor.is_admin:
-        raise Forbidden("Only members of Administrators may read the PBX settings.")
     with pbx.sessions() as s:
         out = _settings_out(settings.read_all(s))
     response.headers["ETag"] = etag(out.version)
     return out
 
 
-@router.patch("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403, 412, 422, 428))
+@router.patch("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403, 412, 422, 428),
+              dependencies=[administrators("change the PBX settings")])
 def patch_settings(body: SettingsPatch, actor: CurrentActor, pbx: Pbx, response: Response,
                    if_match: IfMatch = None) -> SettingsOut:
     version = expected_version(if_match)
@@ -271,20 +304,22 @@ def _contact_routes(book: str) -> None:
     base = f"/contacts/{book}"
     tag = ["contacts"]
     write_errors = (401, 403, 422) if book == contacts.COMPANY else (401, 422)
+    writers = [administrators("change the company address book")] if book == contacts.COMPANY else []
 
     @router.get(base, response_model=list[ContactOut], tags=tag, responses=_errors(401), name=f"list_{book}")
     def list_(actor: CurrentActor, pbx: Pbx) -> list[ContactOut]:
         return [ContactOut.model_validate(c) for c in contacts.list_contacts(pbx, actor, book)]
 
     @router.post(base, response_model=ContactOut, status_code=201, tags=tag, responses=_errors(*write_errors),
-                 name=f"add_{book}")
+                 name=f"add_{book}", dependencies=writers)
     def add(body: ContactIn, actor: CurrentActor, pbx: Pbx, response: Response) -> ContactOut:
         contact = contacts.add_contact(pbx, actor, book, name=body.name, number=body.number, note=body.note)
         response.headers["ETag"] = etag(contact.version)
         return ContactOut.model_validate(contact)
 
     @router.patch(base + "/{contact_id}", response_model=ContactOut, tags=tag,
-                  responses=_errors(*write_errors, 404, 412, 428), name=f"patch_{book}")
+                  responses=_errors(*write_errors, 404, 412, 428), name=f"patch_{book}",
+                  dependencies=writers)
     def patch(contact_id: Id, body: ContactPatch, actor: CurrentActor, pbx: Pbx, response: Response,
               if_match: IfMatch = None) -> ContactOut:
         contact = contacts.update_contact(pbx, actor, book, contact_id, expected_version(if_match),
@@ -293,7 +328,7 @@ def _contact_routes(book: str) -> None:
         return ContactOut.model_validate(contact)
 
     @router.delete(base + "/{contact_id}", status_code=204, tags=tag, responses=_errors(*write_errors, 404),
-                   name=f"delete_{book}")
+                   name=f"delete_{book}", dependencies=writers)
     def delete(contact_id: Id, actor: CurrentActor, pbx: Pbx) -> Response:
         contacts.delete_contact(pbx, actor, book, contact_id)
         return Response(status_code=204)
@@ -315,12 +350,11 @@ def lookup(actor: CurrentActor, pbx: Pbx,
 
 
 # --- audit -------------------------------------------------------------------------------------
-@router.get("/audit", response_model=list[AuditEntryOut], tags=["audit"], responses=_errors(401, 403, 422))
+@router.get("/audit", response_model=list[AuditEntryOut], tags=["audit"], responses=_errors(401, 403, 422),
+            dependencies=[administrators("read the audit log")])
 def read_audit(actor: CurrentActor, pbx: Pbx,
                after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditEntryOut]:
-    if not actor.is_admin:
-        raise Forbidden("Only members of Administrators may read the audit log.")
     with pbx.sessions() as s:
         rows = s.scalars(select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit))
         return [AuditEntryOut(id=r.id, at=r.at, actor=r.actor, action=r.action, resource=r.resource,
@@ -335,14 +369,16 @@ def _scheme_out(scheme, version: int, response: Response) -> SchemeOut:
 
 
 @router.get("/employees/{employee_id}/scheme", response_model=SchemeOut, tags=["schemes"],
-            responses=_errors(401, 403, 404))
+            responses=_errors(401, 403, 404),
+            dependencies=[self_or_administrators("read other employees' receive schemes")])
 def get_scheme(employee_id: Id, actor: CurrentActor, pbx: Pbx, response: Response) -> SchemeOut:
     """The receive scheme (an employee reads their own, administrators anyone's)."""
     return _scheme_out(*schemes.get_scheme(pbx, actor, employee_id), response)
 
 
 @router.put("/employees/{employee_id}/scheme", response_model=SchemeOut, tags=["schemes"],
-            responses=_errors(401, 403, 404, 412, 422, 428))
+            responses=_errors(401, 403, 404, 412, 422, 428),
+            dependencies=[administrators("change receive schemes")])
 def put_scheme(employee_id: Id, body: SchemeModel, actor: CurrentActor, pbx: Pbx, response: Response,
                if_match: IfMatch = None) -> SchemeOut:
     """Replace the whole scheme (Administrators). 422 lists every problem with its path."""
@@ -352,7 +388,8 @@ def put_scheme(employee_id: Id, body: SchemeModel, actor: CurrentActor, pbx: Pbx
 
 
 @router.patch("/employees/{employee_id}/scheme", response_model=SchemeOut, tags=["schemes"],
-              responses=_errors(401, 403, 404, 412, 422, 428))
+              responses=_errors(401, 403, 404, 412, 422, 428),
+              dependencies=[administrators("change receive schemes")])
 def patch_scheme(employee_id: Id, body: SchemePatch, actor: CurrentActor, pbx: Pbx, response: Response,
                  if_match: IfMatch = None) -> SchemeOut:
     """Switch the mode: main_only, all_at_once or in_turn (Administrators)."""
@@ -360,7 +397,8 @@ def patch_scheme(employee_id: Id, body: SchemePatch, actor: CurrentActor, pbx: P
 
 
 @router.patch("/employees/{employee_id}/scheme/devices/{device_id}", response_model=SchemeOut, tags=["schemes"],
-              responses=_errors(401, 403, 404, 412, 422, 428))
+              responses=_errors(401, 403, 404, 412, 422, 428),
+              dependencies=[administrators("change receive schemes")])
 def patch_device(employee_id: Id, device_id: Annotated[str, Path(min_length=1, max_length=64)], body: DevicePatch,
                  actor: CurrentActor, pbx: Pbx, response: Response, if_match: IfMatch = None) -> SchemeOut:
     """Switch a device on or off, or change its ring timeout (Administrators)."""
@@ -369,13 +407,15 @@ def patch_device(employee_id: Id, device_id: Annotated[str, Path(min_length=1, m
 
 
 @router.post("/employees/{employee_id}/sip-accounts", response_model=SipCredentialsOut, status_code=201,
-             tags=["schemes"], responses=_errors(401, 403, 404, 422))
+             tags=["schemes"], responses=_errors(401, 403, 404, 422),
+             dependencies=[administrators("add SIP accounts")])
 def add_sip_account(employee_id: Id, body: SipAccountIn, actor: CurrentActor, pbx: Pbx) -> SipCredentialsOut:
     """Another SIP login for the employee (a desk phone); it joins their scheme as a device."""
     return SipCredentialsOut(**vars(schemes.add_sip_account(pbx, actor, employee_id, body.username)))
 
 
-@router.get("/employees/{employee_id}/ringplan", tags=["schemes"], responses=_errors(401, 403, 404, 422))
+@router.get("/employees/{employee_id}/ringplan", tags=["schemes"], responses=_errors(401, 403, 404, 422),
+            dependencies=[self_or_administrators("preview other employees' ring plans")])
 def get_ring_plan(employee_id: Id, actor: CurrentActor, pbx: Pbx,
                   at: Annotated[dt.datetime | None, Query(description="ISO 8601 with offset; default now")] = None
                   ) -> dict:
@@ -406,7 +446,8 @@ def get_calendar(actor: CurrentActor, pbx: Pbx, response: Response,
 
 
 @router.put("/calendar/days/{day}", response_model=CalendarOut, tags=["calendar"],
-            responses=_errors(401, 403, 412, 422, 428))
+            responses=_errors(401, 403, 412, 422, 428),
+            dependencies=[administrators("change the production calendar")])
 def put_calendar_day(day: dt.date, body: CalendarDayIn, actor: CurrentActor, pbx: Pbx, response: Response,
                      if_match: IfMatch = None) -> CalendarOut:
     """Make one day a day off, a working day or a shortened day (Administrators)."""
@@ -414,7 +455,8 @@ def put_calendar_day(day: dt.date, body: CalendarDayIn, actor: CurrentActor, pbx
 
 
 @router.delete("/calendar/days/{day}", response_model=CalendarOut, tags=["calendar"],
-               responses=_errors(401, 403, 412, 422, 428))
+               responses=_errors(401, 403, 412, 422, 428),
+               dependencies=[administrators("change the production calendar")])
 def delete_calendar_day(day: dt.date, actor: CurrentActor, pbx: Pbx, response: Response,
                         if_match: IfMatch = None) -> CalendarOut:
     """Give a day back to the default (Mon–Fri working)."""
@@ -424,7 +466,8 @@ def delete_calendar_day(day: dt.date, actor: CurrentActor, pbx: Pbx, response: R
 @router.post("/calendar/import", response_model=CalendarOut, tags=["calendar"],
              responses=_errors(401, 403, 412, 422, 428),
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/xml": {"schema": {"type": "string"}}}}})
+                 "application/xml": {"schema": {"type": "string"}}}}},
+             dependencies=[administrators("change the production calendar")])
 async def import_calendar(request: Request, actor: CurrentActor, pbx: Pbx, response: Response,
                           if_match: IfMatch = None) -> CalendarOut:
     """Replace a year from the common XML calendar (<calendar year=…><days><day d="MM.DD" t="1|2|3"/>)."""

@@ -1,0 +1,322 @@
+"""The app's link to the Talker PBX API (pbx/api/): the login, the session, and a live copy of
+what the menu and the browser popup show — the employee, their receive scheme, the PBX's
+numbers, the directory and the address books.
+
+The copy is kept current by the PBX's event stream (a websocket): every change made anywhere
+arrives as {"type": "changed", "resource": ...} and the client refetches that resource. When the
+PBX cannot be reached, the last known copy (cached on disk) is shown read-only with the reason,
+and the client keeps retrying with backoff; calls still work as long as SIP does.
+
+Runs on an asyncio loop it is given (the app's control loop); `snapshot()` may be read from any
+thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from common import dialstring, locations
+from common.i18n import tr
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+MAX_RETRY_S = 30.0
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class PbxRequestFailed(Exception):
+    """The PBX refused or could not be asked. `code` is a control-channel error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def refresh_token_key(base_url: str) -> str:
+    """Where the secret store keeps the session of the PBX at `base_url`."""
+    return f"pbx-refresh:{base_url.rstrip('/')}"
+
+
+def api_url(base: str, path: str) -> str:
+    return base.rstrip("/") + API_PREFIX + path
+
+
+def login(base_url: str, login_name: str, password: str) -> dict:
+    """POST /auth/login: the session and SIP credentials, or PbxRequestFailed with the PBX's reason."""
+    try:
+        r = httpx.post(api_url(base_url, "/auth/login"), json={"login": login_name, "password": password},
+                       timeout=TIMEOUT)
+    except httpx.HTTPError as e:
+        raise PbxRequestFailed("pbx_unavailable", tr("pbx.unreachable", url=base_url, detail=_why(e))) from None
+    if r.status_code != 200:
+        raise PbxRequestFailed(_code_for(r.status_code), _message(r))
+    return r.json()
+
+
+def _why(e: Exception) -> str:
+    return type(e).__name__ if not str(e) else str(e)
+
+
+def _message(r: httpx.Response) -> str:
+    try:
+        return r.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {r.status_code}"
+
+
+def _code_for(status: int) -> str:
+    return {401: "pbx_refused", 403: "forbidden", 412: "pbx_refused", 422: "pbx_refused",
+            429: "pbx_refused"}.get(status, "pbx_unavailable")
+
+
+class PbxClient:
+    def __init__(self, base_url: str, store, *, region: str, on_change: Callable[[], None],
+                 on_sip: Callable[[dict], None], cache_path: Path | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._store = store
+        self._region = region
+        self._on_change = on_change
+        self._on_sip = on_sip
+        self._cache_path = cache_path or locations.state_dir() / "pbx-cache.json"
+        self._lock = threading.Lock()
+        self._state = self._load_cache()
+        self._access: str | None = None
+        self._access_expires = 0.0
+        self._http: httpx.AsyncClient | None = None
+        self._task: asyncio.Task | None = None
+
+    # --- the copy --------------------------------------------------------------------------
+    def _load_cache(self) -> dict:
+        try:
+            data = json.loads(self._cache_path.read_text(encoding="utf-8"))
+            if data.get("url") == self.base_url:
+                data.update(stale=True, reason=tr("pbx.connecting", url=self.base_url))
+                return data
+        except (OSError, ValueError):
+            pass
+        return {"url": self.base_url, "stale": True, "reason": tr("pbx.connecting", url=self.base_url)}
+
+    def _save_cache(self) -> None:
+        with self._lock:
+            data = {k: v for k, v in self._state.items() if k not in ("stale", "reason")}
+        locations.ensure_private_dir(self._cache_path.parent)
+        tmp = self._cache_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+        tmp.replace(self._cache_path)
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return copy.deepcopy(self._state)
+
+    def _update(self, **values) -> None:
+        with self._lock:
+            changed = any(self._state.get(k) != v for k, v in values.items())
+            self._state.update(values)
+        if changed:
+            try:
+                self._on_change()
+            except Exception:
+                log.exception("PBX state listener failed")
+
+    def pbx_state(self) -> dict:
+        """The control channel's $defs/pbx_state."""
+        st = self.snapshot()
+        me = st.get("me")
+        scheme = st.get("scheme")
+        numbers = st.get("numbers") or []
+        state = {"available": True, "stale": bool(st.get("stale")), "reason": st.get("reason"),
+                 "employee": None, "receive": None, "outgoing": None}
+        if me:
+            state["employee"] = {"name": me["name"], "extension": me["extension"],
+                                 "administrator": me["administrator"]}
+            selected = (me.get("outgoing_number") or {}).get("id")
+            state["outgoing"] = {"selected_id": selected, "buy_url": st.get("buy_numbers_url", ""),
+                                 "numbers": [{"id": n["id"], "number": n["number"], "label": n["label"]}
+                                             for n in numbers]}
+        if scheme:
+            state["receive"] = {
+                "mode": scheme["mode"], "editable": bool(me and me["administrator"]) and not st.get("stale"),
+                "devices": [{"id": d["id"], "label": _device_label(d), "kind": d["kind"], "address": d["address"],
+                             "active": d["active"], "position": d["position"], "ring_timeout_s": d["ring_timeout_s"]}
+                            for d in sorted(scheme["devices"], key=lambda d: d["position"])]}
+        return state
+
+    def caller_name(self, number: str) -> str | None:
+        """The caller's name from the directory, the company book, then the personal contacts."""
+        try:
+            dial = dialstring.normalise(dialstring.parse(number), self._region)
+        except dialstring.InvalidTarget:
+            return None
+        st = self.snapshot()
+        for person in st.get("directory") or []:
+            if dial in (person.get("extension"), person.get("mobile")):
+                return person["name"]
+        for book in ("company", "personal"):
+            for contact in st.get(book) or []:
+                if contact.get("number") == dial:
+                    return contact["name"]
+        return None
+
+    # --- the session -----------------------------------------------------------------------
+    def _refresh_key(self) -> str:
+        return refresh_token_key(self.base_url)
+
+    def store_session(self, session: dict) -> None:
+        """Keep a new session: the refresh token in the secret store, the access token in memory."""
+        self._store.set(self._refresh_key(), session["refresh_token"])
+        self._access = session["access_token"]
+        self._access_expires = time.monotonic() + 0.8 * session["expires_in"]
+
+    async def _ensure_session(self) -> None:
+        if self._access is not None and time.monotonic() < self._access_expires:
+            return
+        refresh = self._store.get(self._refresh_key())
+        if not refresh:
+            raise PbxRequestFailed("pbx_refused", tr("pbx.logged_out"))
+        r = await self._http.post(api_url(self.base_url, "/auth/refresh"), json={"refresh_token": refresh})
+        if r.status_code == 401:
+            self._store.delete(self._refresh_key())
+            raise PbxRequestFailed("pbx_refused", tr("pbx.logged_out"))
+        if r.status_code != 200:
+            raise PbxRequestFailed(_code_for(r.status_code), _message(r))
+        session = r.json()
+        self.store_session(session)
+        if session.get("sip"):
+            self._on_sip(session["sip"])
+        self._update(me=session["employee"])
+
+    async def _request(self, method: str, path: str, *, retry: bool = True, **kwargs) -> httpx.Response:
+        await self._ensure_session()
+        r = await self._http.request(method, api_url(self.base_url, path),
+                                     headers={"Authorization": f"Bearer {self._access}", **kwargs.pop("headers", {})},
+                                     **kwargs)
+        if r.status_code == 401 and retry:
+            self._access = None  # expired early (a rotated password, a restarted PBX): refresh once
+            return await self._request(method, path, retry=False, **kwargs)
+        return r
+
+    async def _get(self, path: str):
+        r = await self._request("GET", path)
+        if r.status_code != 200:
+            raise PbxRequestFailed(_code_for(r.status_code), _message(r))
+        return r.json()
+
+    # --- keeping the copy current ----------------------------------------------------------
+    async def _fetch(self, *what: str) -> None:
+        me = self.snapshot().get("me")
+        values = {}
+        if "me" in what or me is None:
+            me = values["me"] = await self._get("/me")
+        if "scheme" in what:
+            values["scheme"] = await self._get(f"/employees/{me['id']}/scheme")
+        if "numbers" in what:
+            numbers = await self._get("/numbers")
+            values["numbers"], values["buy_numbers_url"] = numbers["numbers"], numbers["buy_numbers_url"]
+        if "directory" in what:
+            values["directory"] = await self._get("/directory")
+        if "company" in what:
+            values["company"] = await self._get("/contacts/company")
+        if "personal" in what:
+            values["personal"] = await self._get("/contacts/personal")
+        self._update(**values)
+        self._save_cache()
+
+    _RESOURCES = {"employee": ("me", "directory"), "scheme": ("scheme",), "numbers": ("numbers", "me"),
+                  "contacts.company": ("company",), "contacts.personal": ("personal",),
+                  "settings": ("numbers",)}
+
+    def start(self) -> None:
+        """Start on the running loop (call from the loop's thread)."""
+        self._http = httpx.AsyncClient(timeout=TIMEOUT)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def _run(self) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
+        delay = 1.0
+        while True:
+            try:
+                await self._ensure_session()
+                events_url = api_url(self.base_url, "/events").replace("http", "ws", 1)
+                async with connect(events_url, additional_headers={"Authorization": f"Bearer {self._access}"},
+                                   open_timeout=10, proxy=None) as ws:
+                    # Subscribed first, then the full fetch: nothing changed in between is missed.
+                    await self._fetch("me", "scheme", "numbers", "directory", "company", "personal")
+                    self._update(stale=False, reason=None)
+                    delay = 1.0
+                    async for raw in ws:
+                        event = json.loads(raw)
+                        if event.get("type") == "changed":
+                            await self._fetch(*self._RESOURCES.get(event.get("resource"), ()))
+            except asyncio.CancelledError:
+                raise
+            except PbxRequestFailed as e:
+                self._update(stale=True, reason=str(e))
+                if e.code == "pbx_refused":
+                    return  # logged out: only a new login helps
+            except (httpx.HTTPError, OSError, WebSocketException, ValueError, KeyError) as e:
+                log.info("PBX %s unreachable: %s", self.base_url, e)
+                self._update(stale=True, reason=tr("pbx.unreachable", url=self.base_url, detail=_why(e)))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_S)
+
+    # --- changes from the menu and the popup ------------------------------------------------
+    def _editable(self) -> dict:
+        st = self.snapshot()
+        if st.get("stale") or not st.get("me"):
+            raise PbxRequestFailed("pbx_unavailable", st.get("reason") or tr("pbx.not_logged_in"))
+        return st
+
+    async def _write(self, method: str, path: str, version: int, body: dict, refetch: tuple[str, ...]) -> None:
+        r = await self._request(method, path, json=body, headers={"If-Match": f'"{version}"'})
+        if r.status_code not in (200, 201, 204):
+            # Whatever happened, show what the PBX has now: the menu must never lie.
+            await self._fetch(*refetch)
+            raise PbxRequestFailed(_code_for(r.status_code), _message(r))
+        await self._fetch(*refetch)
+
+    async def set_receive_mode(self, mode: str) -> None:
+        st = self._editable()
+        await self._write("PATCH", f"/employees/{st['me']['id']}/scheme", st["scheme"]["version"],
+                          {"mode": mode}, ("scheme",))
+
+    async def set_device_active(self, device_id: str, active: bool) -> None:
+        st = self._editable()
+        if device_id not in {d["id"] for d in st["scheme"]["devices"]}:
+            raise PbxRequestFailed("pbx_refused", tr("pbx.no_device", device=device_id))
+        await self._write("PATCH", f"/employees/{st['me']['id']}/scheme/devices/{device_id}",
+                          st["scheme"]["version"], {"active": active}, ("scheme",))
+
+    async def set_outgoing_number(self, number_id: int | None) -> None:
+        st = self._editable()
+        await self._write("PUT", "/me/outgoing-number", st["me"]["version"], {"number_id": number_id}, ("me",))
+
+
+def _device_label(device: dict) -> str:
+    if device["kind"] == "sip":
+        return tr("pbx.device_sip", address=device["address"])
+    return tr("pbx.device_external", address=device["address"])
