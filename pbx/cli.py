@@ -26,6 +26,7 @@ import threading
 from pathlib import Path
 
 from pbx import directory, settings
+from pbx.api import server
 from pbx.audit import Actor
 from pbx.errors import InvalidInput, PbxError
 from pbx.instance import DEFAULT_DOMAIN, PbxInstance, default_data_dir
@@ -139,30 +140,11 @@ def kamailio_settings(pbx: PbxInstance, ns) -> KamailioSettings:
                             log_level=2 if ns.verbose else 1)
 
 
-def serve_api(pbx: PbxInstance, host: str, port: int, *, on_ready=None) -> None:
-    """Run the HTTP API in the foreground until SIGINT/SIGTERM."""
-    import uvicorn
-
-    from pbx.api.app import create_app
-
-    config = uvicorn.Config(create_app(pbx), host=host, port=port, log_level="warning", ws="websockets",
-                            lifespan="on", server_header=False)
-    server = uvicorn.Server(config)
-    if on_ready is not None:
-        def _watch():
-            while not server.started and not server.should_exit:
-                threading.Event().wait(0.02)
-            if server.started:
-                on_ready()
-        threading.Thread(target=_watch, daemon=True).start()
-    server.run()
-
-
 def cmd_serve(ns) -> int:
     pbx = PbxInstance.open(_data_dir(ns))
     pbx.upgrade()
-    serve_api(pbx, ns.api_listen, ns.api_port,
-              on_ready=lambda: print(f"PBX API on http://{ns.api_listen}:{ns.api_port}/api/v1", flush=True))
+    server.serve(pbx, ns.api_listen, ns.api_port,
+                 on_ready=lambda: print(f"PBX API on http://{ns.api_listen}:{ns.api_port}/api/v1", flush=True))
     return EXIT_OK
 
 
@@ -176,7 +158,7 @@ def cmd_run(ns) -> int:
     stop = threading.Event()
     threading.Thread(target=supervise, args=(kamailio, stop), daemon=True).start()
     try:
-        serve_api(pbx, ns.api_listen, ns.api_port, on_ready=lambda: print(
+        server.serve(pbx, ns.api_listen, ns.api_port, on_ready=lambda: print(
             f"PBX {pbx.domain}: SIP on {ns.listen}:{ns.sip_port}, API on http://{ns.api_listen}:{ns.api_port}"
             f"/api/v1 (Ctrl-C stops it)", flush=True))
     finally:

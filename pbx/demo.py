@@ -22,7 +22,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from common.control_client import AppNotRunning, ControlClient, ControlError
-from pbx import directory
+from pbx import contacts, directory, settings
+from pbx.api.server import ApiThread
 from pbx.audit import Actor
 from pbx.db import Employee
 from pbx.errors import PbxError
@@ -35,17 +36,22 @@ class DemoEmployee:
     extension: str
     name: str
     admin: bool = False
+    mobile: str | None = None
+    email: str | None = None
     phone: tuple[str, ...] | None = None   # agent options; None: no phone (the app is the phone)
     dial_name: str | None = None           # a name the app may dial instead of the extension
 
 
 DEMO_COMPANY = (
-    DemoEmployee("101", "Anna Ivanova", admin=True),
-    DemoEmployee("102", "Boris Petrov", phone=("--auto-answer", "4", "--echo")),
+    DemoEmployee("101", "Anna Ivanova", admin=True, mobile="+79161234567", email="anna@example.com"),
+    DemoEmployee("102", "Boris Petrov", mobile="+79261234567", email="boris@example.com",
+                 phone=("--auto-answer", "4", "--echo")),
     DemoEmployee("103", "Vera Sidorova", phone=()),
     DemoEmployee("100", "Echo test", phone=("--auto-answer", "0", "--echo"), dial_name="echo"),
 )
 APP_USER = DEMO_COMPANY[0]
+DEMO_NUMBER = "+74950000001"
+DEMO_CONTACTS = (("ООО «Ромашка»", "+74951234567"), ("Pizza delivery", "+74957654321"))
 
 
 def _port_free(address: str, port: int) -> bool:
@@ -64,11 +70,18 @@ def _free_port(address: str) -> int:
 
 
 def ensure_company(pbx: PbxInstance) -> None:
+    console = Actor.console()
     with pbx.sessions() as s:
         existing = set(s.scalars(select(Employee.extension)))
     for e in DEMO_COMPANY:
         if e.extension not in existing:
-            directory.add_employee(pbx, Actor.console(), name=e.name, extension=e.extension, admin=e.admin)
+            directory.add_employee(pbx, console, name=e.name, extension=e.extension, admin=e.admin,
+                                   mobile=e.mobile, email=e.email)
+    if not directory.list_numbers(pbx, console):
+        admin = next(x for x in directory.list_employees(pbx, console) if x.extension == APP_USER.extension)
+        directory.add_number(pbx, console, DEMO_NUMBER, "Main office", admin.id)
+        for name, number in DEMO_CONTACTS:
+            contacts.add_contact(pbx, console, contacts.COMPANY, name=name, number=number)
 
 
 class DemoPhone:
@@ -146,6 +159,16 @@ def _wait_registered(proc: subprocess.Popen, timeout: float) -> dict | None:
     return None
 
 
+def _free_tcp_port(address: str, wanted: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind((address, wanted))
+            return wanted
+        except OSError:
+            s.bind((address, 0))
+            return s.getsockname()[1]
+
+
 def run_demo(data_dir: Path, ns) -> int:
     from pbx.cli import kamailio_settings
 
@@ -156,9 +179,13 @@ def run_demo(data_dir: Path, ns) -> int:
         print(f"Port {ns.sip_port} is taken: the demo PBX uses {port} instead.")
         ns.sip_port = port
     server = f"{ns.listen}:{ns.sip_port}"
+    with pbx.sessions.begin() as s:
+        settings.set_runtime(s, sip_proxy=server)
     kamailio = KamailioProcess(kamailio_settings(pbx, ns))
     kamailio.start()
-    print(f"Demo PBX {pbx.domain} is up: SIP on {server}, data in {pbx.data_dir}")
+    api = ApiThread(pbx, ns.api_listen, _free_tcp_port(ns.api_listen, ns.api_port))
+    api.start()
+    print(f"Demo PBX {pbx.domain} is up: SIP on {server}, API on {api.url}/api/v1, data in {pbx.data_dir}")
 
     phones = [DemoPhone(e, directory.sip_password(pbx, e.extension), pbx.domain, server)
               for e in DEMO_COMPANY if e.phone is not None]
@@ -170,9 +197,10 @@ def run_demo(data_dir: Path, ns) -> int:
         for phone in phones:
             if not phone.registered.wait(10):
                 raise PbxError(f"The demo phone {phone.employee.extension} did not register.")
+        password = None
         if not ns.no_app:
-            app = _start_app(pbx, server)
-        _print_welcome(pbx, server, app is not None)
+            app, password = _start_app(pbx, api.url)
+        _print_welcome(pbx, server, api.url, password)
         threading.Thread(target=supervise, args=(kamailio, stop), daemon=True).start()
         while not stop.wait(0.5):
             if app is not None and app.poll() is not None:
@@ -187,34 +215,43 @@ def run_demo(data_dir: Path, ns) -> int:
                 app.kill()
         for phone in phones:
             phone.stop()
+        api.stop()
         kamailio.stop()
     return 0
 
 
-def _start_app(pbx: PbxInstance, server: str) -> subprocess.Popen:
+def _start_app(pbx: PbxInstance, api_url: str) -> tuple[subprocess.Popen, str]:
+    """Log the app in as the administrator, the way a person would: with a login and the
+    communicator password (a fresh one each demo: the PBX keeps only its hash)."""
+    console = Actor.console()
+    admin = next(x for x in directory.list_employees(pbx, console) if x.extension == APP_USER.extension)
+    password = directory.generate_communicator_password(pbx, console, admin.id)
     names = [f"--name={e.dial_name}={e.extension}" for e in DEMO_COMPANY if e.dial_name]
-    done = _talker("--configure-account", f"{APP_USER.extension}@{pbx.domain}", "--server", server,
-                   "--display-name", APP_USER.name, *names,
-                   stdin=directory.sip_password(pbx, APP_USER.extension) + "\n")
+    done = _talker("--login", f"{APP_USER.extension}@{pbx.domain}", "--pbx", api_url, *names, stdin=password + "\n")
     if done.returncode != 0:
-        raise PbxError(f"The app could not be configured: {done.stderr.strip()}")
+        raise PbxError(f"The app could not log in to the demo PBX: {done.stderr.strip()}")
     _quit_running_app()  # it may be running with another account
     app = subprocess.Popen([sys.executable, "-m", "tray"], stdin=subprocess.DEVNULL)
     if _wait_registered(app, 15) is None:
         raise PbxError("The Talker app did not register with the demo PBX: see its log.")
-    return app
+    return app, password
 
 
-def _print_welcome(pbx: PbxInstance, server: str, with_app: bool) -> None:
-    lines = [
-        "",
-        f"Talker demo: the app is registered as {APP_USER.extension}@{pbx.domain} ({APP_USER.name})."
-        if with_app else f"Talker demo PBX on {server} (no app started).",
+def _print_welcome(pbx: PbxInstance, server: str, api_url: str, password: str | None) -> None:
+    login = f"{APP_USER.extension}@{pbx.domain}"
+    lines = [""]
+    if password:
+        lines.append(f"Talker demo: the app is logged in as {login} ({APP_USER.name}, Administrators).")
+        lines.append(f"  Communicator password of {login} for this run: {password}")
+    else:
+        lines.append(f"Talker demo PBX: SIP on {server}, API on {api_url} (no app started).")
+    lines += [
         "Try, in another terminal:",
         "  talker --callto=102        Boris answers after a few rings and echoes you",
         "  talker --callto=echo       the echo test (extension 100) answers at once",
         "  talker callto:103          Vera's phone rings until you hang up",
         "  talker --status            the registration and the calls",
+        f"  talker-pbx --data-dir {pbx.data_dir} ringplan 101     who rings for Anna now, and why",
         "Ctrl-C stops the demo.",
         "",
     ]

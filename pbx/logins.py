@@ -84,13 +84,30 @@ def find_employee(s: Session, login: str, domain: str, region: str) -> Employee 
     return s.scalar(_with_groups(select(Employee).where(Employee.mobile == mobile)))
 
 
+def _normal_login(login: str, domain: str, region: str) -> str:
+    from pbx import validation
+
+    login = login.strip()
+    user, at, host = login.rpartition("@")
+    if at:
+        return f"sip:{user}" if host.lower() == domain.lower() else login.lower()
+    try:
+        return validation.phone_number(login, region, "login")
+    except InvalidInput:
+        return login
+
+
 def login(pbx: PbxInstance, login_name: str, password: str, client: str) -> LoginSession:
     now = utcnow()
     with pbx.sessions.begin() as s:
-        employee = find_employee(s, login_name, pbx.domain, settings.get(s, "region"))
+        region = settings.get(s, "region")
+        employee = find_employee(s, login_name, pbx.domain, region)
         # Count failures per employee, not per spelling of the login: a mobile number has
-        # endless spellings, each of which would otherwise get its own five guesses.
-        key = _failure_key(f"employee:{employee.id}" if employee is not None else login_name, client)
+        # endless spellings, each of which would otherwise get its own five guesses. A login
+        # that names nobody is counted by its normal form, so that it locks the same way.
+        subject = (f"employee:{employee.id}" if employee is not None
+                   else _normal_login(login_name, pbx.domain, region))
+        key = _failure_key(subject, client)
         failure = s.get(LoginFailure, key)
         if failure is not None and failure.locked_until is not None and failure.locked_until > now:
             retry = int((failure.locked_until - now).total_seconds()) + 1

@@ -173,6 +173,16 @@ def _request_quit() -> int:
     return EXIT_OK
 
 
+def _names(p, ns) -> dict[str, str]:
+    names = {}
+    for item in ns.name:
+        name, eq, number = item.partition("=")
+        if not eq:
+            p.error(f"--name takes NAME=EXTENSION, not {item!r}")
+        names[name.strip().lower()] = number.strip()
+    return names
+
+
 def _read_secret(prompt: str) -> str:
     import getpass
 
@@ -199,7 +209,8 @@ def _login(p, ns) -> int:
         sip, me = session["sip"], session["employee"]
         account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"], me["name"])
         new = settings_mod.Settings(account=account, region=(ns.region or current.region).upper(),
-                                    names=current.names, pbx_url=ns.pbx.rstrip("/"), pbx_login=ns.login)
+                                    names=_names(p, ns) or current.names, pbx_url=ns.pbx.rstrip("/"),
+                                    pbx_login=ns.login)
         new.validate()
         store = open_store()
         store.set(sip_password_key(account.aor), sip["password"])
@@ -223,12 +234,7 @@ def _configure_account(p, ns) -> int:
         p.error("--configure-account takes USER@DOMAIN")
     if not ns.server:
         p.error("--configure-account needs --server HOST[:PORT]")
-    names = {}
-    for item in ns.name:
-        name, eq, number = item.partition("=")
-        if not eq:
-            p.error(f"--name takes NAME=EXTENSION, not {item!r}")
-        names[name.strip().lower()] = number.strip()
+    names = _names(p, ns)
     account = settings_mod.AccountSettings(user, domain, ns.server, ns.display_name)
     password = _read_secret(tr("cli.password_prompt", account=account.aor))
     if not password:

@@ -99,9 +99,9 @@ async def events(websocket: WebSocket) -> None:
     await websocket.accept()
     listener = Listener(actor.employee_id)
     hub.listeners.add(listener)
+    receiver = asyncio.create_task(websocket.receive_text())  # only to notice the close
     try:
         await websocket.send_json({"type": "hello", "employee_id": actor.employee_id})
-        receiver = asyncio.create_task(websocket.receive_text())  # only to notice the close
         while True:
             getter = asyncio.create_task(listener.queue.get())
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -113,3 +113,6 @@ async def events(websocket: WebSocket) -> None:
         pass
     finally:
         hub.listeners.discard(listener)
+        receiver.cancel()
+        if receiver.done() and not receiver.cancelled():
+            receiver.exception()  # a disconnect is expected here, not an error to report

@@ -1,0 +1,55 @@
+"""Serving the API with uvicorn: in the foreground (`talker-pbx serve`, `run`) or on a thread
+(the demo, which also runs the phones and the app)."""
+
+from __future__ import annotations
+
+import threading
+
+from pbx.instance import PbxInstance
+
+
+def make_server(pbx: PbxInstance, host: str, port: int):
+    import uvicorn
+
+    from pbx.api.app import create_app
+
+    config = uvicorn.Config(create_app(pbx), host=host, port=port, log_level="warning", ws="websockets-sansio",
+                            lifespan="on", server_header=False)
+    return uvicorn.Server(config)
+
+
+def serve(pbx: PbxInstance, host: str, port: int, *, on_ready=None) -> None:
+    """In the foreground until SIGINT/SIGTERM (uvicorn handles them on the main thread)."""
+    server = make_server(pbx, host, port)
+    if on_ready is not None:
+        threading.Thread(target=_when_started, args=(server, on_ready), daemon=True).start()
+    server.run()
+
+
+class ApiThread:
+    """The API on a thread of its own; stop() ends it."""
+
+    def __init__(self, pbx: PbxInstance, host: str, port: int):
+        self.server = make_server(pbx, host, port)
+        self.thread = threading.Thread(target=self.server.run, name="api", daemon=True)
+        self.url = f"http://{host}:{port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        self.thread.start()
+        if not _when_started(self.server, None, timeout):
+            raise RuntimeError(f"the PBX API did not start on {self.url}")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def _when_started(server, on_ready, timeout: float = 60.0) -> bool:
+    waited = threading.Event()
+    elapsed = 0.0
+    while not server.started and not server.should_exit and elapsed < timeout:
+        waited.wait(0.02)
+        elapsed += 0.02
+    if server.started and on_ready is not None:
+        on_ready()
+    return server.started
