@@ -47,6 +47,12 @@ def actions() -> dict[str, dict]:
     return found
 
 
+def allowed_clients(action: str) -> tuple[str, ...] | None:
+    """The kinds of client that may send `action` (the schema's x-clients); None: any."""
+    clients = actions()[action].get("x-clients")
+    return tuple(clients) if clients else None
+
+
 class ProtocolError(Exception):
     """A message broke the protocol. `fatal` ones end the connection."""
 

@@ -1,29 +1,38 @@
-"""The Talker app: the SIP engine, the control channel and the tray icon, wired together.
+"""The Talker app: the SIP engine, the control channel, the PBX client and the tray icon, wired.
 
 Threads: the main thread runs the tray icon (pystray wants it, macOS insists); the "sip" thread
-owns pjsua2 (tray/sip/engine.py); the "control" thread runs the asyncio control server and every
-request handler. The engine reports to this object on its thread; the handlers run on the
-control loop; shared state (`_registration`, `_calls`) is replaced whole under `_lock`.
+owns pjsua2 (tray/sip/engine.py); the "control" thread runs the asyncio loop of the control
+server, the PBX client and every request handler. The engine reports to this object on its
+thread; menu clicks arrive on pystray's thread and are posted to the loop. Shared state
+(`_registration`, `_calls`) is replaced whole under `_lock`.
+
+Every operation exists once, as a coroutine on the loop (`call`, `act`, `pbx_write`, `login`,
+...): the control channel's handlers and the menu's intents (`ui_*`) both use them; the menu's
+failures become notifications.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import logging.handlers
 import os
 import signal
+import subprocess
 import sys
 import threading
+import webbrowser
 from pathlib import Path
 
 from common import dialstring, locations
 from common.i18n import tr
 from tray import __version__, settings as settings_mod
 from tray.control_server import Connection, ControlServer, RequestFailed
+from tray.history import CallHistory
 from tray.icon import IconState, TrayIcon, load_pystray
-from tray.pbx_client import PbxClient, PbxRequestFailed
+from tray.pbx_client import PbxClient, PbxRequestFailed, refresh_token_key
 from tray.secret_store import open_store, sip_password_key
 from tray.settings import Settings
 from tray.single_instance import InstanceLock
@@ -37,6 +46,7 @@ log = logging.getLogger(__name__)
 
 # A call asked for while the app is still registering waits this long (MicroSIP does the same).
 CALL_WAIT_FOR_REGISTRATION_S = 10.0
+WINDOWS = ("dial", "settings", "login", "contact", "employee")
 
 
 def registration_message(ev: RegistrationEvent) -> dict:
@@ -45,52 +55,75 @@ def registration_message(ev: RegistrationEvent) -> dict:
 
 def call_message(ev: CallEvent) -> dict:
     return {"call_id": ev.call_id, "direction": ev.direction, "state": ev.state.value,
-            "number": ev.remote_number, "name": ev.remote_name, "code": ev.code, "reason": ev.reason}
+            "number": ev.remote_number, "name": ev.remote_name, "code": ev.code, "reason": ev.reason,
+            "muted": ev.muted, "held": ev.held, "answered": ev.answered}
+
+
+def party(number: str, name: str) -> str:
+    return f"{name} ({number})" if name and name != number else number
 
 
 class TalkerApp:
     def __init__(self, settings: Settings, password: str | None, *, audio: AudioConfig = AudioConfig(),
-                 bind_address: str | None = None, store=None):
+                 bind_address: str | None = None, store=None, history: CallHistory | None = None):
         self.settings = settings
         self._password = password
-        self._store = store
+        self._store = store if store is not None else open_store()
         account = settings.account
         if bind_address is None:
             bind_address = local_address_for(account.server) if account else "127.0.0.1"
         self.engine = SipEngine(self, bind_address=bind_address, audio=audio,
                                 user_agent=f"Talker/{__version__}")
         self.control = ControlServer(self.handle_request)
+        self.history = history or CallHistory()
         self.icon: TrayIcon | None = None
         self._lock = threading.Lock()
         self._registration = RegistrationEvent(RegistrationState.OFFLINE, account.aor if account else None)
         self._calls: dict[str, CallEvent] = {}
+        self._call_started: dict[str, dt.datetime] = {}
+        self._declined: set[str] = set()   # incoming calls the user declined: not "missed"
         self._registered: asyncio.Event | None = None  # lives on the control loop
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
-        self.pbx: PbxClient | None = None
-        if settings.pbx_url and store is not None:
-            self.pbx = PbxClient(settings.pbx_url, store, region=settings.region,
-                                 on_change=self._pbx_changed, on_sip=self._pbx_sip)
-        self._actions = {
-            "status": self._status,
+        self.pbx: PbxClient | None = self._make_pbx_client()
+        self._handlers = {
+            "status": lambda conn, m: self.status(),
             "subscribe": self._subscribe,
-            "call": self._call,
-            "answer": self._answer,
-            "decline": self._decline,
-            "hangup": self._hangup,
+            "call": lambda conn, m: self.call(m["target"]),
+            "answer": lambda conn, m: self.act(self.engine.answer(m.get("call_id"))),
+            "decline": lambda conn, m: self.decline(m.get("call_id")),
+            "hangup": lambda conn, m: self.act(self.engine.hangup(m.get("call_id"))),
+            "mute": lambda conn, m: self.act(self.engine.set_mute(m.get("call_id"), m["on"])),
+            "hold": lambda conn, m: self.act(self.engine.set_hold(m.get("call_id"), m["on"])),
+            "recent_calls": lambda conn, m: {"calls": self.history.recent()},
             "quit": self._quit,
-            "pbx_state": self._pbx_state,
-            "set_receive_mode": self._set_receive_mode,
-            "set_device_active": self._set_device_active,
-            "set_outgoing_number": self._set_outgoing_number,
+            "pbx_state": lambda conn, m: self.pbx_state(),
+            "set_receive_mode": lambda conn, m: self.pbx_write(lambda pbx: pbx.set_receive_mode(m["mode"])),
+            "set_device_active": lambda conn, m: self.pbx_write(
+                lambda pbx: pbx.set_device_active(m["device_id"], m["active"])),
+            "set_outgoing_number": lambda conn, m: self.pbx_write(
+                lambda pbx: pbx.set_outgoing_number(m["number_id"])),
+            "login": lambda conn, m: self.login(m["pbx_url"], m["login"], m["password"]),
+            "logout": lambda conn, m: self.logout(),
+            "pbx_api": lambda conn, m: self.pbx_api(m["method"], m["path"], m.get("body"), m.get("if_match")),
+            "open_window": lambda conn, m: self.open_window(m["window"], number=m.get("number"),
+                                                            book=m.get("book")),
         }
+
+    def _make_pbx_client(self) -> PbxClient | None:
+        if not self.settings.pbx_url:
+            return None
+        return PbxClient(self.settings.pbx_url, self._store, region=self.settings.region,
+                         on_change=self._pbx_changed, on_sip=self._pbx_sip)
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         self.control.start()
-        self.control.call_soon(self._create_loop_state)
-        if self.pbx is not None:
-            self.control.call_soon(self.pbx.start)
+        self.control.call_soon(self._on_loop_start)
         self.engine.start()
+        self._register()
+
+    def _register(self) -> None:
         account = self.settings.account
         if account is not None and self._password is not None:
             self.engine.set_account(Account(account.username, account.domain, self._password,
@@ -98,18 +131,26 @@ class TalkerApp:
         elif account is not None:
             log.error("no password is stored for %s", account.aor)
 
-    def _create_loop_state(self) -> None:
+    def _on_loop_start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._registered = asyncio.Event()
         if self._registration.state == RegistrationState.REGISTERED:
             self._registered.set()
+        if self.pbx is not None:
+            self.pbx.start()
+
+    def attach_icon(self, pystray) -> TrayIcon:
+        from tray.menu import TrayMenu
+
+        self.icon = TrayIcon(pystray, TrayMenu(self).build())
+        self._refresh_icon()
+        return self.icon
 
     def run(self) -> None:
         """Start, then block on the main thread until quit."""
         pystray = load_pystray()
         if pystray is not None:
-            self.icon = TrayIcon(pystray, self.request_stop)
-            self._refresh_icon()
-            self.icon.run(self.start)
+            self.attach_icon(pystray).run(self.start)
         else:
             self.start()
             self._stop.wait()
@@ -133,9 +174,12 @@ class TalkerApp:
         self.control.call_soon(self._on_registration_loop, event)
         self.control.broadcast({"event": "registration", "registration": registration_message(event)})
         self._refresh_icon()
-        if self.icon is not None and previous.state != event.state:
-            if event.state == RegistrationState.FAILED and previous.state == RegistrationState.REGISTERED:
-                self.icon.notify(event.reason or tr("reg.failed"))
+        if previous.state == event.state:
+            return
+        if event.state == RegistrationState.FAILED and previous.state == RegistrationState.REGISTERED:
+            self.notify(tr("tray.registration_lost", reason=event.reason or tr("reg.failed")))
+        elif event.state == RegistrationState.REGISTERED and previous.state == RegistrationState.FAILED:
+            self.notify(tr("tray.registration_restored"))
 
     def _on_registration_loop(self, event: RegistrationEvent) -> None:
         if self._registered is None:
@@ -154,12 +198,24 @@ class TalkerApp:
         with self._lock:
             if event.state == CallState.ENDED:
                 self._calls.pop(event.call_id, None)
+                started = self._call_started.pop(event.call_id, None)
+                declined = event.call_id in self._declined
+                self._declined.discard(event.call_id)
             else:
                 self._calls[event.call_id] = event
+                self._call_started.setdefault(event.call_id, dt.datetime.now(dt.timezone.utc))
         self.control.broadcast({"event": "call", "call": call_message(event)})
         self._refresh_icon()
-        if self.icon is not None and event.state == CallState.INCOMING:
-            self.icon.notify(tr("tray.ringing", party=_party(event)))
+        if event.state == CallState.INCOMING:
+            self.notify(tr("tray.ringing", party=party(event.remote_number, event.remote_name)))
+        elif event.state == CallState.ENDED:
+            missed = event.direction == "in" and not event.answered and not declined
+            self.history.add({"number": event.remote_number, "name": event.remote_name,
+                              "direction": event.direction, "missed": missed,
+                              "answered": event.answered,
+                              "at": (started or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")})
+            if missed:
+                self.notify(tr("tray.missed", party=party(event.remote_number, event.remote_name)))
 
     def _refresh_icon(self) -> None:
         if self.icon is None:
@@ -168,25 +224,24 @@ class TalkerApp:
             reg, calls = self._registration, list(self._calls.values())
         self.icon.update(icon_state(reg, calls))
 
-    # --- control requests (control loop) ---------------------------------------------------
-    async def handle_request(self, conn: Connection, message: dict) -> dict:
-        return await self._actions[message["action"]](conn, message)
+    def notify(self, message: str) -> None:
+        log.info("notification: %s", message)
+        if self.icon is not None:
+            self.icon.notify(message)
 
+    # --- what the app can do (coroutines on the control loop) -------------------------------
     def status(self) -> dict:
         with self._lock:
             return {"registration": registration_message(self._registration),
                     "calls": [call_message(c) for c in self._calls.values()]}
 
-    async def _status(self, conn: Connection, message: dict) -> dict:
-        return self.status()
+    def calls(self) -> list[CallEvent]:
+        with self._lock:
+            return list(self._calls.values())
 
-    async def _subscribe(self, conn: Connection, message: dict) -> dict:
-        conn.subscribed = True
-        return self.status()
-
-    async def _call(self, conn: Connection, message: dict) -> dict:
+    async def call(self, target_text: str) -> dict:
         try:
-            target = dialstring.parse(message["target"])
+            target = dialstring.parse(target_text)
             number = dialstring.normalise(target, self.settings.region)
         except dialstring.InvalidTarget as e:
             raise RequestFailed("invalid_number", str(e)) from None
@@ -212,23 +267,32 @@ class TalkerApp:
         return {"call": call_message(call) if call else {"call_id": call_id, "direction": "out",
                                                          "state": "calling", "number": number}}
 
-    async def _act(self, future) -> dict:
+    async def act(self, future) -> dict:
         try:
             call_id = await asyncio.wrap_future(future)
         except EngineError as e:
             raise RequestFailed(e.code, tr("call.none")) from None
         return {"call_id": call_id}
 
-    async def _answer(self, conn: Connection, message: dict) -> dict:
-        return await self._act(self.engine.answer(message.get("call_id")))
+    async def decline(self, call_id: str | None) -> dict:
+        result = await self.act(self.engine.decline(call_id))
+        self._declined.add(result["call_id"])
+        return result
 
-    async def _decline(self, conn: Connection, message: dict) -> dict:
-        return await self._act(self.engine.decline(message.get("call_id")))
+    async def _subscribe(self, conn: Connection, message: dict) -> dict:
+        conn.subscribed = True
+        return self.status()
 
-    async def _hangup(self, conn: Connection, message: dict) -> dict:
-        return await self._act(self.engine.hangup(message.get("call_id")))
+    async def _quit(self, conn: Connection, message: dict) -> dict:
+        # Reply first; the main thread then shuts everything down.
+        asyncio.get_running_loop().call_later(0.05, self.request_stop)
+        return {}
 
-    # --- the PBX side (receive scheme, outgoing number) ---------------------------------------
+    async def handle_request(self, conn: Connection, message: dict) -> dict:
+        result = self._handlers[message["action"]](conn, message)
+        return await result if asyncio.iscoroutine(result) else result
+
+    # --- the PBX side -------------------------------------------------------------------------
     def pbx_state(self) -> dict:
         if self.pbx is None:
             return {"available": False, "stale": False, "reason": tr("pbx.not_logged_in")}
@@ -236,6 +300,8 @@ class TalkerApp:
 
     def _pbx_changed(self) -> None:
         self.control.broadcast({"event": "pbx_state", "pbx_state": self.pbx_state()})
+        if self.icon is not None:
+            self.icon.refresh_menu()
 
     def _pbx_sip(self, sip: dict) -> None:
         """The PBX handed out SIP credentials (at each session refresh): use them if they changed."""
@@ -250,13 +316,9 @@ class TalkerApp:
         settings_mod.save(self.settings)
         self._password = sip["password"]
         log.info("SIP credentials from the PBX changed: registering as %s", account.aor)
-        self.engine.set_account(Account(account.username, account.domain, sip["password"], account.server,
-                                        account.display_name))
+        self._register()
 
-    async def _pbx_state(self, conn: Connection, message: dict) -> dict:
-        return self.pbx_state()
-
-    async def _pbx_write(self, operation) -> dict:
+    async def pbx_write(self, operation) -> dict:
         if self.pbx is None:
             raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
         try:
@@ -265,31 +327,129 @@ class TalkerApp:
             raise RequestFailed(e.code, str(e)) from None
         return self.pbx_state()
 
-    async def _set_receive_mode(self, conn: Connection, message: dict) -> dict:
-        return await self._pbx_write(lambda pbx: pbx.set_receive_mode(message["mode"]))
+    async def pbx_api(self, method: str, path: str, body, if_match: str | None) -> dict:
+        if self.pbx is None:
+            raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
+        try:
+            return await self.pbx.raw(method, path, body, if_match)
+        except PbxRequestFailed as e:
+            raise RequestFailed(e.code, str(e)) from None
 
-    async def _set_device_active(self, conn: Connection, message: dict) -> dict:
-        return await self._pbx_write(lambda pbx: pbx.set_device_active(message["device_id"], message["active"]))
+    async def login(self, pbx_url: str, login_name: str, password: str) -> dict:
+        """Log in to a Talker PBX: keep the session, register with the SIP credentials it hands out."""
+        from tray import pbx_client
 
-    async def _set_outgoing_number(self, conn: Connection, message: dict) -> dict:
-        return await self._pbx_write(lambda pbx: pbx.set_outgoing_number(message["number_id"]))
+        try:
+            session = await asyncio.to_thread(pbx_client.login, pbx_url, login_name, password)
+        except PbxRequestFailed as e:
+            raise RequestFailed(e.code, str(e)) from None
+        sip, me = session["sip"], session["employee"]
+        account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"], me["name"])
+        new = dataclasses.replace(self.settings, account=account, pbx_url=pbx_url.rstrip("/"), pbx_login=login_name)
+        try:
+            new.validate()
+        except settings_mod.SettingsError as e:
+            raise RequestFailed("pbx_refused", str(e)) from None
+        self._store.set(sip_password_key(account.aor), sip["password"])
+        self._store.set(refresh_token_key(new.pbx_url), session["refresh_token"])
+        settings_mod.save(new)
+        old_pbx, self.settings, self._password = self.pbx, new, sip["password"]
+        if old_pbx is not None:
+            await old_pbx.stop()
+        self.pbx = self._make_pbx_client()
+        self.pbx.start()
+        self._register()
+        return {"employee": me}
 
-    async def _quit(self, conn: Connection, message: dict) -> dict:
-        # Reply first; the main thread then shuts everything down.
-        asyncio.get_running_loop().call_later(0.05, self.request_stop)
+    async def logout(self) -> dict:
+        """End the PBX session, unregister, and forget the account's secrets."""
+        if self.pbx is not None:
+            await self.pbx.logout()
+            await self.pbx.stop()
+        account = self.settings.account
+        if account is not None:
+            self._store.delete(sip_password_key(account.aor))
+        self.pbx = None
+        self.settings = dataclasses.replace(self.settings, account=None, pbx_url=None, pbx_login=None)
+        settings_mod.save(self.settings)
+        self._password = None
+        await asyncio.wrap_future(self.engine.set_account(None))
+        self._pbx_changed()
         return {}
 
+    # --- windows and links --------------------------------------------------------------
+    def open_window(self, window: str, *, number: str | None = None, book: str | None = None) -> dict:
+        """The windows run in processes of their own (Tk), talking back over the control channel:
+        on macOS the tray owns the main thread, and a window never freezes the phone."""
+        if window not in WINDOWS:
+            raise RequestFailed("invalid_message", tr("app.bad_message", detail=window))
+        args = [sys.executable, "-m", "tray.windows", window]
+        if number:
+            args += ["--number", number]
+        if book:
+            args += ["--book", book]
+        subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        return {}
 
-def _party(event: CallEvent) -> str:
-    return f"{event.remote_name} ({event.remote_number})" if event.remote_name else event.remote_number
+    def open_url(self, url: str) -> None:
+        if url.startswith(("https://", "http://")):
+            webbrowser.open(url)
+
+    # --- the menu's intents (any thread): fire and forget, failures become notifications ----
+    def _post(self, coro) -> None:
+        if self._loop is None:
+            coro.close()
+            return
+
+        async def guarded():
+            try:
+                await coro
+            except RequestFailed as e:
+                self.notify(tr("tray.change_refused", reason=str(e)))
+            except Exception:
+                log.exception("menu action failed")
+
+        asyncio.run_coroutine_threadsafe(guarded(), self._loop)
+
+    def ui_call(self, number: str) -> None:
+        self._post(self.call(number))
+
+    def ui_answer(self, call_id: str) -> None:
+        self._post(self.act(self.engine.answer(call_id)))
+
+    def ui_decline(self, call_id: str) -> None:
+        self._post(self.decline(call_id))
+
+    def ui_hangup(self, call_id: str) -> None:
+        self._post(self.act(self.engine.hangup(call_id)))
+
+    def ui_mute(self, call_id: str, on: bool) -> None:
+        self._post(self.act(self.engine.set_mute(call_id, on)))
+
+    def ui_hold(self, call_id: str, on: bool) -> None:
+        self._post(self.act(self.engine.set_hold(call_id, on)))
+
+    def ui_set_receive_mode(self, mode: str) -> None:
+        self._post(self.pbx_write(lambda pbx: pbx.set_receive_mode(mode)))
+
+    def ui_set_device_active(self, device_id: str, active: bool) -> None:
+        self._post(self.pbx_write(lambda pbx: pbx.set_device_active(device_id, active)))
+
+    def ui_set_outgoing_number(self, number_id: int | None) -> None:
+        self._post(self.pbx_write(lambda pbx: pbx.set_outgoing_number(number_id)))
+
+    def ui_logout(self) -> None:
+        self._post(self.logout())
 
 
 def icon_state(reg: RegistrationEvent, calls: list[CallEvent]) -> IconState:
     ringing = [c for c in calls if c.state == CallState.INCOMING]
     if ringing:
-        return IconState("ringing", reg.account, tr("tray.ringing", party=_party(ringing[-1])))
+        return IconState("ringing", reg.account,
+                         tr("tray.ringing", party=party(ringing[-1].remote_number, ringing[-1].remote_name)))
     if calls:
-        return IconState("in_call", reg.account, tr("tray.in_call", party=_party(calls[-1])))
+        return IconState("in_call", reg.account,
+                         tr("tray.in_call", party=party(calls[-1].remote_number, calls[-1].remote_name)))
     status = tr(f"reg.{reg.state.value}")
     detail = reg.reason
     if detail and reg.retry_in_s:
@@ -318,6 +478,8 @@ def setup_logging() -> Path:
     if sys.stderr is not None and sys.stderr.isatty():
         root.addHandler(logging.StreamHandler())
     root.setLevel(os.environ.get("TALKER_LOG_LEVEL", "INFO"))
+    # httpx logs every request URL at INFO; nothing secret is in them, but they drown the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return path
 
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from common import locations
 from common.i18n import tr
-from common.protocol import JsonLines, ProtocolError, error_reply, ok_reply, protocol_version, validate_request
+from common.protocol import (
+    JsonLines, ProtocolError, allowed_clients, error_reply, ok_reply, protocol_version, validate_request,
+)
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +211,12 @@ class ControlServer:
             return
         if message["action"] == "hello":
             self._hello(conn, message)
+            return
+        allowed = allowed_clients(message["action"])
+        if allowed is not None and conn.client not in allowed:
+            # The browser's native host, for one, may never log in or out, quit the app or
+            # reach the PBX API in the user's name.
+            conn.send(error_reply(rid, "forbidden", tr("app.forbidden_client", client=conn.client)))
             return
         try:
             result = await self._handler(conn, message)

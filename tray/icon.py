@@ -83,27 +83,17 @@ def load_pystray():
 
 
 class TrayIcon:
-    def __init__(self, pystray, on_quit: Callable[[], None]):
+    """The icon and its menu. `menu` is a pystray.Menu; it may be dynamic (built on each
+    opening from the app's state)."""
+
+    def __init__(self, pystray, menu):
         self._pystray = pystray
-        self._on_quit = on_quit
         self._state = IconState("offline", None, tr("reg.offline"))
         self._stopped = threading.Event()
-        self.icon = pystray.Icon("talker", render("offline"), tr("tray.title"), menu=self._menu())
+        self.notifications: list[str] = []  # what was shown, newest last (the tests read it)
+        self.icon = pystray.Icon("talker", render("offline"), tr("tray.title"), menu=menu)
         # The dummy backend (tests) implements no event loop of its own.
         self.has_event_loop = type(self.icon).__module__ != "pystray._base"
-
-    def _menu(self):
-        ps = self._pystray
-        return ps.Menu(
-            ps.MenuItem(lambda _item: self._status_line(), None, enabled=False),
-            ps.Menu.SEPARATOR,
-            ps.MenuItem(tr("tray.quit"), lambda _icon, _item: self._on_quit()),
-        )
-
-    def _status_line(self) -> str:
-        st = self._state
-        line = f"{st.account}: {st.status}" if st.account else st.status
-        return f"{line} — {st.detail}" if st.detail else line
 
     @property
     def state(self) -> IconState:
@@ -115,15 +105,20 @@ class TrayIcon:
         self._state = state
         self.icon.icon = render(state.badge)
         self.icon.title = state.tooltip
+        self.refresh_menu()
+
+    def refresh_menu(self) -> None:
         try:
             self.icon.update_menu()
         except NotImplementedError:
             pass
 
     def notify(self, message: str, title: str | None = None) -> None:
+        self.notifications.append(message)
+        del self.notifications[:-50]
         try:
             self.icon.notify(message, title or tr("tray.title"))
-        except (NotImplementedError, Exception) as e:  # no notification service here
+        except Exception as e:  # no notification service in this session
             log.debug("notification not shown: %s", e)
 
     def run(self, setup: Callable[[], None]) -> None:

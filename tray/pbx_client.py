@@ -311,6 +311,39 @@ class PbxClient:
         await self._write("PATCH", f"/employees/{st['me']['id']}/scheme/devices/{device_id}",
                           st["scheme"]["version"], {"active": active}, ("scheme",))
 
+    async def raw(self, method: str, path: str, body, if_match: str | None) -> dict:
+        """One API request for the app's windows, with this session: the PBX's answer as it is."""
+        headers = {"If-Match": if_match} if if_match else {}
+        try:
+            r = await self._request(method, path, json=body, headers=headers)
+        except (httpx.HTTPError, OSError) as e:
+            raise PbxRequestFailed("pbx_unavailable", tr("pbx.unreachable", url=self.base_url, detail=_why(e))) from None
+        try:
+            payload = r.json() if r.content else None
+        except ValueError:
+            payload = None
+        if r.status_code < 400 and method != "GET":
+            # A window changed something: the menu and the popup show it without waiting for
+            # the event stream to come round.
+            await self._fetch("me", "scheme", "numbers")
+        return {"status": r.status_code, "etag": r.headers.get("ETag"), "body": payload}
+
+    async def logout(self) -> None:
+        """End the session at the PBX (best effort: offline, it simply expires) and forget it."""
+        refresh = self._store.get(self._refresh_key())
+        try:
+            if self._access is not None:
+                await self._http.post(api_url(self.base_url, "/auth/logout"), json={"refresh_token": refresh},
+                                      headers={"Authorization": f"Bearer {self._access}"})
+        except (httpx.HTTPError, OSError) as e:
+            log.info("logout: the PBX was not told (%s)", e)
+        self._store.delete(self._refresh_key())
+        self._access = None
+        try:
+            self._cache_path.unlink()
+        except OSError:
+            pass
+
     async def set_outgoing_number(self, number_id: int | None) -> None:
         st = self._editable()
         await self._write("PUT", "/me/outgoing-number", st["me"]["version"], {"number_id": number_id}, ("me",))

@@ -68,9 +68,10 @@ def test_outgoing_messages_are_one_line_each_and_size_checked():
 
 
 def test_the_schema_is_the_one_source_of_actions_and_error_codes():
-    assert set(protocol.actions()) == {"hello", "call", "answer", "decline", "hangup", "status", "subscribe",
-                                       "quit", "pbx_state", "set_receive_mode", "set_device_active",
-                                       "set_outgoing_number"}
+    assert set(protocol.actions()) == {"hello", "call", "answer", "decline", "hangup", "mute", "hold", "status",
+                                       "subscribe", "quit", "recent_calls", "pbx_state", "set_receive_mode",
+                                       "set_device_active", "set_outgoing_number", "login", "logout",
+                                       "pbx_api", "open_window"}
     assert "invalid_number" in protocol.error_codes()
     assert protocol.max_message_bytes() == 1024 * 1024
 
@@ -126,3 +127,11 @@ def test_random_bytes_never_crash_the_framing(chunks):
             assert isinstance(item, (dict, ProtocolError))
     p.receive_eof()
     assert p.closed
+
+
+def test_only_the_apps_own_clients_may_log_in_quit_or_reach_the_pbx_api():
+    for action in ("login", "logout", "quit", "pbx_api", "open_window", "recent_calls"):
+        assert "native-host" not in protocol.allowed_clients(action), action
+    assert protocol.allowed_clients("pbx_api") == ("window", "test")
+    for action in ("call", "answer", "hangup", "status", "subscribe", "pbx_state", "set_receive_mode"):
+        assert protocol.allowed_clients(action) is None, action

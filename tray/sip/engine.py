@@ -91,6 +91,9 @@ class CallEvent:
     remote_name: str
     code: int | None = None            # last SIP status seen
     reason: str | None = None
+    muted: bool = False
+    held: bool = False
+    answered: bool = False             # it was connected at some point (a missed call was not)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,10 @@ class _Call(pj.Call):
         self.direction = direction
         self.state: CallState | None = None
         self.dtmf_on_answer: str | None = None
+        self.audio: Any = None      # the call's conference port, once media is up
+        self.muted = False
+        self.held = False
+        self.answered = False
         self.media: list[Any] = []  # players/recorders tied to this call: keep them alive
 
     def onCallState(self, prm):
@@ -244,6 +251,12 @@ class SipEngine:
 
     def hangup(self, call_id: str | None = None) -> concurrent.futures.Future:
         return self.submit(self._hangup, call_id, None, None)
+
+    def set_mute(self, call_id: str | None, on: bool) -> concurrent.futures.Future:
+        return self.submit(self._set_mute, call_id, on)
+
+    def set_hold(self, call_id: str | None, on: bool) -> concurrent.futures.Future:
+        return self.submit(self._set_hold, call_id, on)
 
     def registration_state(self) -> concurrent.futures.Future:
         return self.submit(lambda: self._reg_state)
@@ -481,6 +494,38 @@ class SipEngine:
         call.answer(prm)
         return call.talker_id
 
+    def _connected_call(self, call_id: str | None) -> _Call:
+        call = self._find_call(call_id)
+        if call.state != CallState.CONNECTED:
+            raise EngineError("no_such_call", "That call is not connected.")
+        return call
+
+    def _set_mute(self, call_id: str | None, on: bool) -> str:
+        call = self._connected_call(call_id)
+        if call.audio is not None:
+            # The port's rx level is what enters the call from our side: 0 silences every source.
+            call.audio.adjustRxLevel(0.0 if on else 1.0)
+        call.muted = on
+        self._report_call(call)
+        return call.talker_id
+
+    def _set_hold(self, call_id: str | None, on: bool) -> str:
+        call = self._connected_call(call_id)
+        if on == call.held:
+            return call.talker_id
+        prm = pj.CallOpParam(True)
+        try:
+            if on:
+                call.setHold(prm)
+            else:
+                prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+                call.reinvite(prm)
+        except pj.Error as e:
+            raise EngineError("call_failed", f"The other side refused: {e.reason}.") from None
+        call.held = on
+        self._report_call(call)
+        return call.talker_id
+
     def _hangup(self, call_id: str | None, code: int | None, direction: str | None) -> str:
         call = self._find_call(call_id, direction)
         if direction == "in" and call.state != CallState.INCOMING:
@@ -503,16 +548,13 @@ class SipEngine:
         except pj.Error:
             return
         state = _CALL_STATES.get(ci.state)
-        if state is None or (state == call.state and state != CallState.RINGING):
-            return
-        if call.state == CallState.RINGING and state == CallState.RINGING:
-            return  # repeated 180s
         if ci.state == pj.PJSIP_INV_STATE_EARLY and call.direction == "in":
-            state = CallState.INCOMING
-            if call.state == CallState.INCOMING:
-                return
+            state = CallState.INCOMING  # our own 180 makes it "early": for the user it still rings
+        if state is None or state == call.state:
+            return  # repeated 180s and the like change nothing a user sees
         call.state = state
-        _, number, name = parse_name_addr(ci.remoteUri)
+        if state == CallState.CONNECTED:
+            call.answered = True
         code = ci.lastStatusCode or None
         reason = None
         if state == CallState.CONNECTED and call.dtmf_on_answer:
@@ -524,9 +566,20 @@ class SipEngine:
             self._stop_media(call)
             # The pjsua2 Call must outlive this callback: drop it on the next loop turn.
             self._call_later(0, lambda cid=call.talker_id: self._calls.pop(cid, None))
-        event = CallEvent(call.talker_id, call.direction, state, number, name, code, reason)
-        log.info("call %s (%s %s): %s%s", call.talker_id, call.direction, number, state.value,
-                 f" {code} {reason}" if state == CallState.ENDED else "")
+        self._report_call(call, code, reason, ci.remoteUri)
+
+    def _report_call(self, call: _Call, code: int | None = None, reason: str | None = None,
+                     remote_uri: str | None = None) -> None:
+        if remote_uri is None:
+            try:
+                remote_uri = call.getInfo().remoteUri
+            except pj.Error:
+                remote_uri = ""
+        _, number, name = parse_name_addr(remote_uri)
+        event = CallEvent(call.talker_id, call.direction, call.state, number, name, code, reason,
+                          call.muted, call.held, call.answered)
+        log.info("call %s (%s %s): %s%s", call.talker_id, call.direction, number, call.state.value,
+                 f" {code} {reason}" if call.state == CallState.ENDED else "")
         self._notify(self._listener.call_changed, event)
 
     def _send_dtmf(self, call: _Call, digits: str) -> None:
@@ -552,6 +605,7 @@ class SipEngine:
         adm = self._ep.audDevManager()
         audio = self._audio
         call.media.append(aud)
+        call.audio = aud
         if audio.echo:
             aud.startTransmit(aud)
         elif audio.play_file is not None:
@@ -572,6 +626,7 @@ class SipEngine:
     def _stop_media(self, call: _Call) -> None:
         # Players and recorders are closed (the WAV header written) when collected.
         call.media.clear()
+        call.audio = None
 
     def _notify(self, fn: Callable, event: Any) -> None:
         try:

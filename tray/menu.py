@@ -1,0 +1,154 @@
+"""The tray menu, rebuilt from the app's state each time it opens (pystray's dynamic menu).
+
+Only what the user may do appears: the receive scheme, the devices and the employee forms are
+absent for anyone outside Administrators (the PBX refuses them anyway). When the PBX cannot be
+reached, its part of the menu shows the last known state, disabled, with the reason. Every
+action goes through the app's intents (`TalkerApp.ui_*`), which post to the app's loop; a
+refusal comes back as a notification and the menu shows what the PBX really has.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from common.i18n import tr
+from tray.sip.engine import CallState
+
+if TYPE_CHECKING:
+    from tray.app import TalkerApp
+
+RECENT_IN_MENU = 10
+MODES = ("main_only", "all_at_once", "in_turn")
+
+
+class TrayMenu:
+    def __init__(self, app: TalkerApp):
+        self.app = app
+
+    def build(self):
+        import pystray
+
+        self.ps = pystray
+        return pystray.Menu(lambda: tuple(self.items()))
+
+    def _item(self, text, action=None, **kw):
+        return self.ps.MenuItem(text, action if action is not None else _noop, **kw)
+
+    def _label(self, text):
+        return self.ps.MenuItem(text, _noop, enabled=False)
+
+    def _submenu(self, text, items, enabled=True):
+        items = [i for i in items if i is not None]
+        return self.ps.MenuItem(text, self.ps.Menu(*items), enabled=enabled and bool(items))
+
+    # --- the whole menu -------------------------------------------------------------------
+    def items(self):
+        app = self.app
+        sep = self.ps.Menu.SEPARATOR
+        yield self._label(self._status_line())
+        yield sep
+        # Left click (where the platform has one) opens the dial window: the thing most used.
+        yield self._item(tr("menu.call"), lambda icon, item: app.open_window("dial"), default=True)
+        yield self._recent_calls()
+        yield from self._call_items()
+        yield sep
+        yield from self._pbx_items()
+        yield sep
+        yield self._item(tr("menu.settings"), lambda icon, item: app.open_window("settings"))
+        if app.pbx is not None:
+            yield self._item(tr("menu.logout"), lambda icon, item: app.ui_logout())
+        else:
+            yield self._item(tr("menu.login"), lambda icon, item: app.open_window("login"))
+        yield self._item(tr("tray.quit"), lambda icon, item: app.request_stop())
+
+    def _status_line(self) -> str:
+        st = self.app.icon.state if self.app.icon is not None else None
+        if st is None:
+            return tr("reg.offline")
+        line = f"{st.account}: {st.status}" if st.account else st.status
+        return f"{line} — {st.detail}" if st.detail else line
+
+    def _recent_calls(self):
+        entries = self.app.history.recent(RECENT_IN_MENU)
+        items = []
+        for e in entries:
+            arrow = "✗" if e.get("missed") else ("↙" if e["direction"] == "in" else "↗")
+            who = f"{e['name']} ({e['number']})" if e.get("name") else e["number"]
+            number = e["number"]
+            items.append(self._item(f"{arrow} {who}", lambda icon, item, n=number: self.app.ui_call(n)))
+        if not items:
+            items.append(self._label(tr("menu.no_recent_calls")))
+        return self._submenu(tr("menu.recent_calls"), items)
+
+    def _call_items(self):
+        app = self.app
+        sep = self.ps.Menu.SEPARATOR
+        for call in app.calls():
+            who = f"{call.remote_name} ({call.remote_number})" if call.remote_name else call.remote_number
+            cid = call.call_id
+            yield sep
+            if call.state == CallState.INCOMING:
+                yield self._label(tr("tray.ringing", party=who))
+                yield self._item(tr("menu.answer"), lambda icon, item, c=cid: app.ui_answer(c))
+                yield self._item(tr("menu.decline"), lambda icon, item, c=cid: app.ui_decline(c))
+                continue
+            state_text = tr("tray.in_call", party=who) if call.state == CallState.CONNECTED else \
+                tr("menu.calling", party=who)
+            yield self._label(state_text)
+            yield self._item(tr("menu.hangup"), lambda icon, item, c=cid: app.ui_hangup(c))
+            if call.state == CallState.CONNECTED:
+                yield self._item(tr("menu.mute"), lambda icon, item, c=cid, m=call.muted: app.ui_mute(c, not m),
+                                 checked=lambda item, m=call.muted: m)
+                yield self._item(tr("menu.hold"), lambda icon, item, c=cid, h=call.held: app.ui_hold(c, not h),
+                                 checked=lambda item, h=call.held: h)
+
+    def _pbx_items(self):
+        app = self.app
+        state = app.pbx_state()
+        if not state.get("available"):
+            return
+        editable = not state.get("stale")
+        if state.get("stale"):
+            yield self._label(state.get("reason") or tr("pbx.not_logged_in"))
+        employee = state.get("employee") or {}
+        admin = bool(employee.get("administrator"))
+        receive = state.get("receive")
+        if admin and receive:
+            current = receive["mode"]
+            yield self._submenu(tr("menu.receive_calls"), [
+                self._item(tr(f"mode.{mode}"), lambda icon, item, m=mode: app.ui_set_receive_mode(m),
+                           checked=lambda item, m=mode: current == m, radio=True, enabled=editable)
+                for mode in MODES])
+            yield self._submenu(tr("menu.my_numbers"), [
+                self._item(d["label"], lambda icon, item, d=d: app.ui_set_device_active(d["id"], not d["active"]),
+                           checked=lambda item, a=d["active"]: a, enabled=editable)
+                for d in receive["devices"]])
+        outgoing = state.get("outgoing")
+        if outgoing is not None:
+            selected = outgoing.get("selected_id")
+            numbers = [self._item(tr("menu.pbx_default_number"), lambda icon, item: app.ui_set_outgoing_number(None),
+                                  checked=lambda item: selected is None, radio=True, enabled=editable)]
+            for n in outgoing["numbers"]:
+                text = f"{n['number']} — {n['label']}" if n.get("label") else n["number"]
+                numbers.append(self._item(text, lambda icon, item, i=n["id"]: app.ui_set_outgoing_number(i),
+                                          checked=lambda item, i=n["id"]: selected == i, radio=True,
+                                          enabled=editable))
+            buy_url = outgoing.get("buy_url")
+            if buy_url:
+                numbers.append(self.ps.Menu.SEPARATOR)
+                numbers.append(self._item(tr("menu.add_number"), lambda icon, item: app.open_url(buy_url)))
+            yield self._submenu(tr("menu.outgoing_number"), numbers)
+        contacts = [self._item(tr("menu.add_personal_contact"),
+                               lambda icon, item: app.open_window("contact", book="personal"),
+                               enabled=editable)]
+        if admin:
+            contacts.append(self._item(tr("menu.add_company_contact"),
+                                       lambda icon, item: app.open_window("contact", book="company"),
+                                       enabled=editable))
+            contacts.append(self._item(tr("menu.new_employee"), lambda icon, item: app.open_window("employee"),
+                                       enabled=editable))
+        yield self._submenu(tr("menu.contacts"), contacts)
+
+
+def _noop(icon, item) -> None:
+    pass
