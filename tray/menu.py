@@ -48,18 +48,18 @@ class TrayMenu:
         yield self._label(self._status_line())
         yield sep
         # Left click (where the platform has one) opens the dial window: the thing most used.
-        yield self._item(tr("menu.call"), lambda icon, item: app.open_window("dial"), default=True)
+        yield self._item(tr("menu.call"), _do(app.open_window, "dial"), default=True)
         yield self._recent_calls()
         yield from self._call_items()
         yield sep
         yield from self._pbx_items()
         yield sep
-        yield self._item(tr("menu.settings"), lambda icon, item: app.open_window("settings"))
+        yield self._item(tr("menu.settings"), _do(app.open_window, "settings"))
         if app.pbx is not None:
-            yield self._item(tr("menu.logout"), lambda icon, item: app.ui_logout())
+            yield self._item(tr("menu.logout"), _do(app.ui_logout))
         else:
-            yield self._item(tr("menu.login"), lambda icon, item: app.open_window("login"))
-        yield self._item(tr("tray.quit"), lambda icon, item: app.request_stop())
+            yield self._item(tr("menu.login"), _do(app.open_window, "login"))
+        yield self._item(tr("tray.quit"), _do(app.request_stop))
 
     def _status_line(self) -> str:
         st = self.app.icon.state if self.app.icon is not None else None
@@ -75,7 +75,7 @@ class TrayMenu:
             arrow = "✗" if e.get("missed") else ("↙" if e["direction"] == "in" else "↗")
             who = f"{e['name']} ({e['number']})" if e.get("name") else e["number"]
             number = e["number"]
-            items.append(self._item(f"{arrow} {who}", lambda icon, item, n=number: self.app.ui_call(n)))
+            items.append(self._item(f"{arrow} {who}", _do(self.app.ui_call, number)))
         if not items:
             items.append(self._label(tr("menu.no_recent_calls")))
         return self._submenu(tr("menu.recent_calls"), items)
@@ -89,18 +89,16 @@ class TrayMenu:
             yield sep
             if call.state == CallState.INCOMING:
                 yield self._label(tr("tray.ringing", party=who))
-                yield self._item(tr("menu.answer"), lambda icon, item, c=cid: app.ui_answer(c))
-                yield self._item(tr("menu.decline"), lambda icon, item, c=cid: app.ui_decline(c))
+                yield self._item(tr("menu.answer"), _do(app.ui_answer, cid))
+                yield self._item(tr("menu.decline"), _do(app.ui_decline, cid))
                 continue
             state_text = tr("tray.in_call", party=who) if call.state == CallState.CONNECTED else \
                 tr("menu.calling", party=who)
             yield self._label(state_text)
-            yield self._item(tr("menu.hangup"), lambda icon, item, c=cid: app.ui_hangup(c))
+            yield self._item(tr("menu.hangup"), _do(app.ui_hangup, cid))
             if call.state == CallState.CONNECTED:
-                yield self._item(tr("menu.mute"), lambda icon, item, c=cid, m=call.muted: app.ui_mute(c, not m),
-                                 checked=lambda item, m=call.muted: m)
-                yield self._item(tr("menu.hold"), lambda icon, item, c=cid, h=call.held: app.ui_hold(c, not h),
-                                 checked=lambda item, h=call.held: h)
+                yield self._item(tr("menu.mute"), _do(app.ui_mute, cid, not call.muted), checked=_is(call.muted))
+                yield self._item(tr("menu.hold"), _do(app.ui_hold, cid, not call.held), checked=_is(call.held))
 
     def _pbx_items(self):
         app = self.app
@@ -116,39 +114,49 @@ class TrayMenu:
         if admin and receive:
             current = receive["mode"]
             yield self._submenu(tr("menu.receive_calls"), [
-                self._item(tr(f"mode.{mode}"), lambda icon, item, m=mode: app.ui_set_receive_mode(m),
-                           checked=lambda item, m=mode: current == m, radio=True, enabled=editable)
+                self._item(tr(f"mode.{mode}"), _do(app.ui_set_receive_mode, mode), checked=_is(current == mode),
+                           radio=True, enabled=editable)
                 for mode in MODES])
             yield self._submenu(tr("menu.my_numbers"), [
-                self._item(d["label"], lambda icon, item, d=d: app.ui_set_device_active(d["id"], not d["active"]),
-                           checked=lambda item, a=d["active"]: a, enabled=editable)
+                self._item(d["label"], _do(app.ui_set_device_active, d["id"], not d["active"]),
+                           checked=_is(d["active"]), enabled=editable)
                 for d in receive["devices"]])
         outgoing = state.get("outgoing")
         if outgoing is not None:
             selected = outgoing.get("selected_id")
-            numbers = [self._item(tr("menu.pbx_default_number"), lambda icon, item: app.ui_set_outgoing_number(None),
-                                  checked=lambda item: selected is None, radio=True, enabled=editable)]
+            numbers = [self._item(tr("menu.pbx_default_number"), _do(app.ui_set_outgoing_number, None),
+                                  checked=_is(selected is None), radio=True, enabled=editable)]
             for n in outgoing["numbers"]:
                 text = f"{n['number']} — {n['label']}" if n.get("label") else n["number"]
-                numbers.append(self._item(text, lambda icon, item, i=n["id"]: app.ui_set_outgoing_number(i),
-                                          checked=lambda item, i=n["id"]: selected == i, radio=True,
-                                          enabled=editable))
+                numbers.append(self._item(text, _do(app.ui_set_outgoing_number, n["id"]),
+                                          checked=_is(selected == n["id"]), radio=True, enabled=editable))
             buy_url = outgoing.get("buy_url")
             if buy_url:
                 numbers.append(self.ps.Menu.SEPARATOR)
-                numbers.append(self._item(tr("menu.add_number"), lambda icon, item: app.open_url(buy_url)))
+                numbers.append(self._item(tr("menu.add_number"), _do(app.open_url, buy_url)))
             yield self._submenu(tr("menu.outgoing_number"), numbers)
-        contacts = [self._item(tr("menu.add_personal_contact"),
-                               lambda icon, item: app.open_window("contact", book="personal"),
+        contacts = [self._item(tr("menu.add_personal_contact"), _do(app.open_window, "contact", book="personal"),
                                enabled=editable)]
         if admin:
-            contacts.append(self._item(tr("menu.add_company_contact"),
-                                       lambda icon, item: app.open_window("contact", book="company"),
+            contacts.append(self._item(tr("menu.add_company_contact"), _do(app.open_window, "contact", book="company"),
                                        enabled=editable))
-            contacts.append(self._item(tr("menu.new_employee"), lambda icon, item: app.open_window("employee"),
-                                       enabled=editable))
+            contacts.append(self._item(tr("menu.new_employee"), _do(app.open_window, "employee"), enabled=editable))
         yield self._submenu(tr("menu.contacts"), contacts)
 
 
 def _noop(icon, item) -> None:
     pass
+
+
+# pystray inspects an action's argument count (0, 1 or 2): closures with bound values, not
+# lambdas with default arguments.
+def _do(fn, *args, **kwargs):
+    def action(icon, item):
+        fn(*args, **kwargs)
+    return action
+
+
+def _is(value: bool):
+    def checked(item):
+        return value
+    return checked
