@@ -8,16 +8,17 @@ import dataclasses
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 
 from pbx import audit, directory, settings, validation
 from pbx.audit import Actor
 from pbx.calendar_store import load_calendar
-from pbx.db import Employee, Location, ReceiveScheme
+from pbx.db import Employee, ReceiveScheme
 from pbx.errors import FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
 from pbx.ringplan import (
-    DEFAULT_RING_TIMEOUT_S, Device, DeviceKind, DeviceStatus, InvalidSchemeError, Mode, ProblemCode, RingPlan, Scheme,
+    DEFAULT_RING_TIMEOUT_S, Device, DeviceKind, DeviceStatus, InvalidSchemeError, Mode, ProblemCode, RingPlan,
+    RingPlanError, Scheme,
     compute_plan, default_scheme, sip_device_id, validate_scheme,
 )
 
@@ -153,10 +154,28 @@ def add_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: 
 
 
 def registered_usernames(s, usernames: list[str]) -> set[str]:
-    # Kamailio writes `expires` as the server's local time (usrloc converts time_t with localtime).
-    now = dt.datetime.now()
-    rows = s.scalars(select(Location.username).where(Location.username.in_(usernames), Location.expires > now))
-    return set(rows)
+    """The SIP accounts with a live registration in Kamailio's `location` table."""
+    if not usernames:
+        return set()
+    rows = s.execute(text("SELECT username, expires FROM location WHERE username IN :names")
+                     .bindparams(bindparam("names", expanding=True)), {"names": list(usernames)})
+    now = dt.datetime.now(dt.timezone.utc)
+    return {username for username, expires in rows if (when := _kamailio_time(expires)) is None or when > now}
+
+
+def _kamailio_time(value) -> dt.datetime | None:
+    """A time as Kamailio's db drivers write it: db_sqlite stores a Julian day number (UTC);
+    db_postgres a timestamp without zone in the server's local time (usrloc uses localtime())."""
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp((value - 2440587.5) * 86400, dt.timezone.utc)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc) if value.tzinfo is None else value
+    return None
 
 
 def ring_plan(pbx: PbxInstance, actor: Actor, employee_id: int, at: dt.datetime) -> RingPlan:
@@ -171,4 +190,9 @@ def ring_plan(pbx: PbxInstance, actor: Actor, employee_id: int, at: dt.datetime)
         calendar = load_calendar(s)
     status = {d.id: (DeviceStatus.AVAILABLE if d.address in online else DeviceStatus.NOT_REGISTERED)
               for d in scheme.devices if d.kind == DeviceKind.SIP}
-    return compute_plan(scheme, calendar, at, status)
+    try:
+        return compute_plan(scheme, calendar, at, status)
+    except InvalidSchemeError:
+        raise
+    except RingPlanError as e:  # `at` is beyond what a datetime can carry in the scheme's zone
+        raise InvalidInput.field("at", "out_of_range", str(e)) from None

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 # A call asked for while the app is still registering waits this long (MicroSIP does the same).
 CALL_WAIT_FOR_REGISTRATION_S = 10.0
-WINDOWS = ("dial", "settings", "login", "contact", "employee")
+WINDOWS = ("dial", "settings", "login", "contact", "employee", "incoming")
 
 
 def registration_message(ev: RegistrationEvent) -> dict:
@@ -208,6 +208,9 @@ class TalkerApp:
         self._refresh_icon()
         if event.state == CallState.INCOMING:
             self.notify(tr("tray.ringing", party=party(event.remote_number, event.remote_name)))
+            if self.icon is not None and self.icon.has_event_loop:
+                # A real tray means a graphical session: answer and decline get a window of their own.
+                self.open_window("incoming")
         elif event.state == CallState.ENDED:
             missed = event.direction == "in" and not event.answered and not declined
             self.history.add({"number": event.remote_number, "name": event.remote_name,
@@ -388,7 +391,9 @@ class TalkerApp:
             args += ["--number", number]
         if book:
             args += ["--book", book]
-        subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        # Reap it when it closes, or every window ever opened stays a zombie until the app exits.
+        threading.Thread(target=proc.wait, name=f"window-{window}", daemon=True).start()
         return {}
 
     def open_url(self, url: str) -> None:

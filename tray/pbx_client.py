@@ -58,10 +58,22 @@ def login(base_url: str, login_name: str, password: str) -> dict:
         r = httpx.post(api_url(base_url, "/auth/login"), json={"login": login_name, "password": password},
                        timeout=TIMEOUT)
     except httpx.HTTPError as e:
-        raise PbxRequestFailed("pbx_unavailable", tr("pbx.unreachable", url=base_url, detail=_why(e))) from None
+        raise PbxRequestFailed("pbx_unavailable", tr("pbx.login_unreachable", url=base_url, detail=_why(e))) from None
     if r.status_code != 200:
-        raise PbxRequestFailed(_code_for(r.status_code), _message(r))
+        raise PbxRequestFailed(_code_for(r.status_code), _login_refusal(r))
     return r.json()
+
+
+def _login_refusal(r: httpx.Response) -> str:
+    # The PBX's sentences are English; the two a person meets at login are said in their language.
+    if r.status_code == 401:
+        return tr("pbx.wrong_login")
+    if r.status_code == 429:
+        try:
+            return tr("pbx.login_locked", seconds=int(r.json()["error"]["retry_after_s"]))
+        except (ValueError, KeyError, TypeError):
+            pass
+    return _message(r)
 
 
 def _why(e: Exception) -> str:

@@ -1,0 +1,263 @@
+"""What every window shares: the link to the app (requests off Tk's thread), the look, and the
+names the test hook can reach.
+
+Tk is not thread-safe, and a request to the app can take seconds (a call waits for the
+registration, the PBX may be slow): requests run one at a time on a worker thread with their
+own control connection, and their answers are handed back to Tk's thread by a short poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import font as tkfont
+from tkinter import ttk
+
+from common.control_client import AppNotRunning, ControlClient, ControlError
+from common.i18n import tr
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 40
+REQUEST_TIMEOUT_S = 30.0
+ERROR = "#b3261e"
+WARNING = "#8a5300"
+OK = "#1e6b34"
+MUTED = "#5f6368"
+
+
+class Link:
+    """The window's control connection, as client "window"."""
+
+    def __init__(self, root: tk.Misc):
+        self._root = root
+        self._jobs: queue.Queue = queue.Queue()
+        self._done: queue.Queue = queue.Queue()     # replies to requests
+        self._events: queue.Queue = queue.Queue()   # what a subscription delivers
+        self._client: ControlClient | None = None
+        self.pending = 0  # requests not answered yet (the test hook waits for 0)
+        threading.Thread(target=self._work, name="window-link", daemon=True).start()
+        root.after(POLL_MS, self._pump)
+
+    def request(self, action: str, on_ok: Callable[[dict], None],
+                on_error: Callable[[ControlError], None], **fields: object) -> None:
+        self.pending += 1
+        self._jobs.put((action, fields, on_ok, on_error))
+
+    def api(self, method: str, path: str, on_done: Callable[[dict], None],
+            on_error: Callable[[ControlError], None], body: object = None, if_match: str | None = None) -> None:
+        """One PBX API request with the app's session: on_done gets {status, etag, body}."""
+        fields: dict = {"method": method, "path": path}
+        if body is not None:
+            fields["body"] = body
+        if if_match:
+            fields["if_match"] = if_match
+        self.request("pbx_api", on_done, on_error, **fields)
+
+    def _work(self) -> None:
+        while True:
+            action, fields, on_ok, on_error = self._jobs.get()
+            try:
+                if self._client is None:
+                    self._client = ControlClient.connect(client="window")
+                outcome = (on_ok, self._client.request(action, timeout=REQUEST_TIMEOUT_S, **fields))
+            except ControlError as e:
+                if isinstance(e, AppNotRunning) or e.code in ("app_not_running", "timeout", "internal"):
+                    self._drop_client()  # the next request reconnects (the app may be restarting)
+                outcome = (on_error, e)
+            except Exception:  # a bug here must not leave the window waiting forever
+                log.exception("request %s failed", action)
+                self._drop_client()
+                outcome = (on_error, ControlError("internal", tr("app.internal")))
+            self._done.put(outcome)
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _pump(self) -> None:
+        for source, is_reply in ((self._done, True), (self._events, False)):
+            while True:
+                try:
+                    callback, value = source.get_nowait()
+                except queue.Empty:
+                    break
+                if is_reply:
+                    self.pending -= 1
+                try:
+                    callback(value)
+                except Exception:
+                    log.exception("a window callback failed")
+        try:
+            self._root.after(POLL_MS, self._pump)
+        except tk.TclError:
+            pass  # the window is gone
+
+    def subscribe(self, on_message: Callable[[dict], None]) -> None:
+        """The status, then every event, on a connection of their own; on_message runs on Tk's
+        thread. A lost app arrives as {"event": "gone"}."""
+        def run():
+            try:
+                with ControlClient.connect(client="window") as c:
+                    status = c.request("subscribe")
+                    self._events.put((on_message, {"event": "status", **status}))
+                    while True:
+                        event = c.next_event(3600)
+                        if event is not None:
+                            self._events.put((on_message, event))
+            except ControlError:
+                self._events.put((on_message, {"event": "gone"}))
+
+        threading.Thread(target=run, name="window-events", daemon=True).start()
+
+
+def setup_style(root: tk.Tk) -> ttk.Style:
+    """A plain, tidy ttk look: the clam theme, the system's sans font a little larger."""
+    style = ttk.Style(root)
+    if "clam" in style.theme_names():
+        style.theme_use("clam")
+    base = tkfont.nametofont("TkDefaultFont")
+    base.configure(size=10)
+    for name in ("TkTextFont", "TkMenuFont", "TkHeadingFont"):
+        tkfont.nametofont(name).configure(family=base.cget("family"), size=10)
+    bold = base.copy()
+    bold.configure(weight="bold")
+    title = base.copy()
+    title.configure(size=13, weight="bold")
+    root._fonts = (bold, title)  # Tk forgets fonts that Python stops referencing
+    background = style.lookup("TFrame", "background")
+    root.configure(background=background)
+    style.configure("Title.TLabel", font=title)
+    style.configure("Bold.TLabel", font=bold)
+    style.configure("Error.TLabel", foreground=ERROR)
+    style.configure("Warning.TLabel", foreground=WARNING)
+    style.configure("Ok.TLabel", foreground=OK)
+    style.configure("Muted.TLabel", foreground=MUTED)
+    style.configure("Accent.TButton", font=bold)
+    style.configure("Treeview", rowheight=24)
+    style.configure("Section.TLabelframe.Label", font=bold)
+    return style
+
+
+class Window:
+    """One top-level window. Subclasses build their widgets in build() and name the ones a
+    test may drive with `named()`."""
+
+    name = ""          # dial, settings, ...
+    title_key = ""
+
+    def __init__(self, root: tk.Tk, link: Link, options):
+        self.root = root
+        self.link = link
+        self.options = options
+        self.names: dict[str, object] = {}
+        root.title(tr(self.title_key))
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        self.frame = ttk.Frame(root, padding=14)
+        self.frame.pack(fill="both", expand=True)
+        self._messages: list[ttk.Label] = []
+        self.build()
+        self.tidy()
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def named(self, name: str, thing):
+        """Register a widget or a variable under a stable name (the test hook's handle)."""
+        self.names[name] = thing
+        return thing
+
+    def message(self, parent: tk.Misc, name: str, wraplength: int = 420) -> ttk.Label:
+        """A label for one sentence (an error, a hint); empty until told."""
+        label = ttk.Label(parent, text="", wraplength=wraplength, justify="left")
+        self._messages.append(label)
+        return self.named(name, label)
+
+    def tidy(self) -> None:
+        """Fold away every message label that has nothing to say (call after placing them)."""
+        for label in self._messages:
+            if not str(label.cget("text")) and label.winfo_manager():
+                _hide(label)
+
+    def say(self, label: ttk.Label, text: str, kind: str = "Error") -> None:
+        """Show a sentence in a message label; an empty one takes no room at all."""
+        label.configure(text=text, style=f"{kind}.TLabel")
+        if text:
+            _unhide(label)
+        else:
+            _hide(label)
+
+    def close(self) -> None:
+        self.root.destroy()
+
+
+def _hide(label: tk.Misc) -> None:
+    manager = label.winfo_manager()
+    if manager == "grid":
+        label.grid_remove()  # grid remembers where it was
+        label._hidden = ("grid",)
+    elif manager == "pack":
+        # pack forgets: note the place in the packing order to come back to.
+        siblings = label.master.pack_slaves()
+        after = siblings[siblings.index(label) + 1:]
+        info = {k: v for k, v in label.pack_info().items() if k != "in"}
+        label.pack_forget()
+        label._hidden = ("pack", info, after)
+
+
+def _unhide(label: tk.Misc) -> None:
+    hidden = getattr(label, "_hidden", None)
+    if hidden is None:
+        return
+    label._hidden = None
+    if hidden[0] == "grid":
+        label.grid()
+    else:
+        _, info, after = hidden
+        still = [w for w in after if w.winfo_manager() == "pack"]
+        label.pack(**info, **({"before": still[0]} if still else {}))
+
+
+def fail_sentence(error: ControlError) -> str:
+    return str(error) or tr("app.internal")
+
+
+def centre(root: tk.Tk) -> None:
+    root.update_idletasks()
+    w, h = root.winfo_reqwidth(), root.winfo_reqheight()
+    x = max(0, (root.winfo_screenwidth() - w) // 2)
+    y = max(0, (root.winfo_screenheight() - h) // 3)
+    root.geometry(f"+{x}+{y}")
+
+
+TEST_HOOK_ENV = "TALKER_WINDOW_TEST_DIR"
+
+
+def test_hook_dir() -> str | None:
+    return os.environ.get(TEST_HOOK_ENV) or None
+
+
+def field_rows(window: Window, parent: tk.Misc, specs, first_row: int = 0, width: int = 34):
+    """Label, entry and an error line per field: specs are (name, label_key, hint_key or None).
+    Returns the variables, the error labels (both by name) and the next free row."""
+    parent.columnconfigure(1, weight=1)
+    variables, errors, entries = {}, {}, {}
+    row = first_row
+    for name, label_key, hint_key in specs:
+        ttk.Label(parent, text=tr(label_key)).grid(row=row, column=0, sticky="w", padx=(0, 10), pady=(4, 0))
+        var = variables[name] = window.named(name, tk.StringVar(window.root))
+        entries[name] = ttk.Entry(parent, textvariable=var, width=width)
+        entries[name].grid(row=row, column=1, sticky="ew", pady=(4, 0))
+        row += 1
+        if hint_key:
+            ttk.Label(parent, text=tr(hint_key), style="Muted.TLabel").grid(row=row, column=1, sticky="w")
+            row += 1
+        errors[name] = window.message(parent, f"{name}_error", 320)
+        errors[name].grid(row=row, column=1, sticky="w")
+        row += 1
+    return variables, errors, entries, row

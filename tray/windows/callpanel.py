@@ -1,0 +1,114 @@
+"""One call in a window: who, what is happening, and the buttons that fit (answer and decline
+while it rings here; hang up, mute and hold once it is connected). The dial window and the
+incoming-call window both show one; the app's call events drive it."""
+
+from __future__ import annotations
+
+import time
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import ttk
+
+from common.i18n import tr
+from tray.windows.base import Window, fail_sentence
+
+
+def party(call: dict) -> str:
+    name, number = call.get("name") or "", call.get("number") or ""
+    return f"{name} ({number})" if name and name != number else number
+
+
+def state_text(call: dict) -> str:
+    who = party(call)
+    state = call.get("state")
+    if state == "ended":
+        code, reason = call.get("code"), call.get("reason")
+        if code and code not in (200, 487) and reason:
+            return tr("win.call.ended_because", reason=f"{code} {reason}")
+        return tr("win.call.ended")
+    key = {"calling": "menu.calling", "ringing": "win.call.ringing", "incoming": "tray.ringing",
+           "connected": "tray.in_call"}.get(state, "menu.calling")
+    return tr(key, party=who)
+
+
+class CallPanel:
+    def __init__(self, window: Window, parent: tk.Misc, on_end: Callable[[dict], None] | None = None):
+        self.window = window
+        self.call: dict | None = None
+        self._connected_at: float | None = None
+        self._on_end = on_end
+        self.frame = ttk.Frame(parent)
+        self.who = window.named("call_party", ttk.Label(self.frame, text="", style="Title.TLabel"))
+        self.who.pack(anchor="w")
+        self.state = window.named("call_state", ttk.Label(self.frame, text=""))
+        self.state.pack(anchor="w", pady=(2, 8))
+        row = ttk.Frame(self.frame)
+        row.pack(anchor="w")
+        self.buttons = {
+            "answer": ttk.Button(row, text=tr("menu.answer"), style="Accent.TButton",
+                                 command=lambda: self._act("answer")),
+            "decline": ttk.Button(row, text=tr("menu.decline"), command=lambda: self._act("decline")),
+            "hangup": ttk.Button(row, text=tr("menu.hangup"), command=lambda: self._act("hangup")),
+        }
+        for key, button in self.buttons.items():
+            window.named(key, button)
+        self.muted = window.named("mute", tk.BooleanVar(window.root))
+        self.held = window.named("hold", tk.BooleanVar(window.root))
+        self.buttons["mute"] = window.named("mute_button", ttk.Checkbutton(
+            row, text=tr("menu.mute"), variable=self.muted, command=lambda: self._toggle("mute", self.muted)))
+        self.buttons["hold"] = window.named("hold_button", ttk.Checkbutton(
+            row, text=tr("menu.hold"), variable=self.held, command=lambda: self._toggle("hold", self.held)))
+        self.error = window.message(self.frame, "call_error", 380)
+        self.error.pack(anchor="w", pady=(6, 0))
+        self._tick()
+
+    def show(self, call: dict) -> None:
+        """Show this call (a call event or a reply's call)."""
+        if self.call is not None and call.get("call_id") != self.call.get("call_id"):
+            return
+        self.call = call
+        if call.get("state") == "connected" and self._connected_at is None:
+            self._connected_at = time.monotonic()
+        self.who.configure(text=party(call))
+        self.muted.set(bool(call.get("muted")))
+        self.held.set(bool(call.get("held")))
+        wanted = {"incoming": ("answer", "decline"), "calling": ("hangup",), "ringing": ("hangup",),
+                  "connected": ("hangup", "mute", "hold")}.get(call.get("state"), ())
+        for key, button in self.buttons.items():
+            button.pack_forget()
+        for key in wanted:
+            self.buttons[key].pack(side="left", padx=(0, 8))
+        self._render_state()
+        if call.get("state") == "ended" and self._on_end is not None:
+            self._on_end(call)
+
+    def _render_state(self) -> None:
+        if self.call is None:
+            return
+        text = state_text(self.call)
+        if self.call.get("state") == "connected" and self._connected_at is not None:
+            seconds = int(time.monotonic() - self._connected_at)
+            text += f" · {seconds // 60}:{seconds % 60:02d}"
+        self.state.configure(text=text)
+
+    def _tick(self) -> None:
+        self._render_state()
+        try:
+            self.window.root.after(1000, self._tick)
+        except tk.TclError:
+            pass
+
+    def _act(self, action: str) -> None:
+        if self.call is None:
+            return
+        self.window.say(self.error, "")
+        self.window.link.request(action, lambda r: None, self._failed, call_id=self.call["call_id"])
+
+    def _toggle(self, action: str, var: tk.BooleanVar) -> None:
+        if self.call is None:
+            return
+        self.window.link.request(action, lambda r: None, self._failed, call_id=self.call["call_id"],
+                                 on=bool(var.get()))
+
+    def _failed(self, error) -> None:
+        self.window.say(self.error, fail_sentence(error))

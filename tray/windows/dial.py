@@ -1,0 +1,109 @@
+"""The dial window: a number field that takes what `talker --callto` takes (the app checks it
+with common/dialstring.py and its sentence is shown here), the call it starts, and the recent
+calls to call back with a double click."""
+
+from __future__ import annotations
+
+import tkinter as tk
+from tkinter import ttk
+
+from common.i18n import tr
+from tray.windows import forms
+from tray.windows.base import Window, fail_sentence
+from tray.windows.callpanel import CallPanel
+
+
+class DialWindow(Window):
+    name = "dial"
+    title_key = "win.dial.title"
+
+    def build(self) -> None:
+        f = self.frame
+        f.columnconfigure(0, weight=1)
+        ttk.Label(f, text=tr("win.dial.number")).grid(row=0, column=0, columnspan=2, sticky="w")
+        self.number = self.named("number", tk.StringVar(self.root, value=self.options.number or ""))
+        entry = ttk.Entry(f, textvariable=self.number, width=32, font=("TkDefaultFont", 13))
+        entry.grid(row=1, column=0, sticky="ew", pady=(2, 0), ipady=3)
+        self.call_button = self.named("call", ttk.Button(f, text=tr("win.dial.call"), style="Accent.TButton",
+                                                         command=self.dial))
+        self.call_button.grid(row=1, column=1, sticky="e", padx=(8, 0))
+        ttk.Label(f, text=tr("win.dial.hint"), style="Muted.TLabel").grid(row=2, column=0, columnspan=2, sticky="w")
+        self.error = self.message(f, "error", 420)
+        self.error.grid(row=3, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.panel = CallPanel(self, f, on_end=lambda call: self.load_recent())
+        self.panel_row = 4
+
+        ttk.Label(f, text=tr("menu.recent_calls"), style="Bold.TLabel").grid(row=5, column=0, sticky="w",
+                                                                             pady=(12, 4))
+        box = ttk.Frame(f)
+        box.grid(row=6, column=0, columnspan=2, sticky="nsew")
+        f.rowconfigure(6, weight=1)
+        self.recent = self.named("recent", ttk.Treeview(box, columns=("kind", "who", "when"), show="headings",
+                                                        height=7, selectmode="browse"))
+        for column, key, width in (("kind", "win.recent.kind", 110), ("who", "win.recent.who", 220),
+                                   ("when", "win.recent.when", 130)):
+            self.recent.heading(column, text=tr(key), anchor="w")
+            self.recent.column(column, width=width, anchor="w", stretch=column == "who")
+        scroll = ttk.Scrollbar(box, orient="vertical", command=self.recent.yview)
+        self.recent.configure(yscrollcommand=scroll.set)
+        self.recent.pack(side="left", fill="both", expand=True)
+        scroll.pack(side="right", fill="y")
+        self.recent.bind("<Double-1>", lambda e: self.call_back())
+        self.recent.bind("<Return>", lambda e: self.call_back())
+        self.empty = ttk.Label(f, text="", style="Muted.TLabel")
+        self.empty.grid(row=7, column=0, sticky="w")
+        buttons = ttk.Frame(f)
+        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=(10, 0))
+        ttk.Button(buttons, text=tr("win.close"), command=self.close).pack(side="right")
+        self.named("call_back", ttk.Button(buttons, text=tr("win.dial.call_back"),
+                                           command=self.call_back)).pack(side="right", padx=(0, 8))
+        entry.bind("<Return>", lambda e: self.dial())
+        self.root.bind("<Escape>", lambda e: self.close())
+        entry.focus_set()
+        entry.icursor("end")
+        self._numbers: list[str] = []
+        self.link.subscribe(self._message)
+        self.load_recent()
+
+    def load_recent(self) -> None:
+        self.link.request("recent_calls", self._show_recent, lambda e: self.say(self.error, fail_sentence(e)))
+
+    def _show_recent(self, result: dict) -> None:
+        self.recent.delete(*self.recent.get_children())
+        self._numbers = []
+        for entry in result.get("calls", []):
+            self.recent.insert("", "end", values=forms.recent_row(entry))
+            self._numbers.append(entry.get("number", ""))
+        self.empty.configure(text="" if self._numbers else tr("menu.no_recent_calls"))
+
+    def call_back(self) -> None:
+        selected = self.recent.selection()
+        if not selected:
+            return
+        self.number.set(self._numbers[self.recent.index(selected[0])])
+        self.dial()
+
+    def dial(self) -> None:
+        target = self.number.get().strip()
+        self.say(self.error, "")
+        if not target:
+            self.say(self.error, tr("target.empty"))
+            return
+        self.call_button.configure(state="disabled")
+        self.say(self.error, tr("call.started", number=target), "Muted")
+        self.link.request("call", self._started, self._failed, target=target)
+
+    def _started(self, result: dict) -> None:
+        self.call_button.configure(state="normal")
+        self.say(self.error, "")
+        self.panel.call = None
+        self.panel.frame.grid(row=self.panel_row, column=0, columnspan=2, sticky="ew", pady=(10, 0))
+        self.panel.show(result["call"])
+
+    def _failed(self, error) -> None:
+        self.call_button.configure(state="normal")
+        self.say(self.error, fail_sentence(error))
+
+    def _message(self, message: dict) -> None:
+        if message.get("event") == "call" and self.panel.call is not None:
+            self.panel.show(message["call"])

@@ -1,0 +1,106 @@
+"""Register a new employee (members of Administrators): name, extension, mobile, e-mail and
+membership of Administrators. The PBX answers with the new SIP account and a communicator
+password that exists in plain text only in this answer: the window shows both with Copy
+buttons and says so."""
+
+from __future__ import annotations
+
+import tkinter as tk
+from tkinter import ttk
+
+from common.i18n import tr
+from tray.windows import forms
+from tray.windows.base import Window, fail_sentence, field_rows
+
+FIELDS = (("name", "win.employee.name", None), ("extension", "win.employee.extension", "win.employee.extension_hint"),
+          ("mobile", "win.employee.mobile", None), ("email", "win.employee.email", None))
+
+
+class EmployeeWindow(Window):
+    name = "employee"
+    title_key = "win.employee.title"
+
+    def build(self) -> None:
+        f = self.form = ttk.Frame(self.frame)
+        f.pack(fill="both", expand=True)
+        ttk.Label(f, text=tr("win.employee.heading"), style="Title.TLabel").grid(
+            row=0, column=0, columnspan=2, sticky="w", pady=(0, 8))
+        self.vars, self.errors, entries, row = field_rows(self, f, FIELDS, first_row=1)
+        self.admin = self.named("administrator", tk.BooleanVar(self.root))
+        ttk.Checkbutton(f, text=tr("win.employee.administrator"), variable=self.admin).grid(
+            row=row, column=1, sticky="w", pady=(4, 0))
+        self.status = self.message(f, "message", 440)
+        self.status.grid(row=row + 1, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        buttons = ttk.Frame(f)
+        buttons.grid(row=row + 2, column=0, columnspan=2, sticky="e", pady=(12, 0))
+        ttk.Button(buttons, text=tr("win.cancel"), command=self.close).pack(side="right")
+        self.save_button = self.named("save", ttk.Button(buttons, text=tr("win.employee.save"),
+                                                         style="Accent.TButton", command=self.save))
+        self.save_button.pack(side="right", padx=(0, 8))
+        self.root.bind("<Escape>", lambda e: self.close())
+        entries["name"].focus_set()
+
+    def save(self) -> None:
+        values = {k: v.get() for k, v in self.vars.items()}
+        missing = forms.required(values, ("name", "extension"))
+        self._show_fields({k: [v] for k, v in missing.items()})
+        if missing:
+            return
+        body = {"name": values["name"].strip(), "extension": values["extension"].strip(),
+                "mobile": forms.optional(values["mobile"]), "email": forms.optional(values["email"]),
+                "administrator": bool(self.admin.get())}
+        self.save_button.configure(state="disabled")
+        self.say(self.status, "")
+        self.link.api("POST", "/employees", self._answered, self._failed, body=body)
+
+    def _show_fields(self, problems: dict) -> None:
+        for name, label in self.errors.items():
+            self.say(label, " ".join(problems.get((name,), [])))
+
+    def _answered(self, reply: dict) -> None:
+        self.save_button.configure(state="normal")
+        body = reply.get("body")
+        if reply["status"] == 201:
+            self._show_created(body)
+            return
+        self._show_fields(forms.field_problems(body, forms.top_field))
+        self.say(self.status, forms.api_failure(reply["status"], body))
+
+    def _failed(self, error) -> None:
+        self.save_button.configure(state="normal")
+        self.say(self.status, fail_sentence(error))
+
+    def _show_created(self, created: dict) -> None:
+        """Swap the form for the credentials: there is nothing more to edit here."""
+        self.form.destroy()
+        self.names = {k: v for k, v in self.names.items() if not isinstance(v, tk.Misc) or v.winfo_exists()}
+        self._messages = [m for m in self._messages if m.winfo_exists()]
+        f = ttk.Frame(self.frame)
+        f.pack(fill="both", expand=True)
+        f.columnconfigure(1, weight=1)
+        employee, sip = created["employee"], created["sip"]
+        ttk.Label(f, text=tr("win.employee.created", name=employee["name"], extension=employee["extension"]),
+                  style="Title.TLabel").grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 10))
+        rows = (("sip_login", "win.employee.sip_login", f"{sip['username']}@{sip['domain']}"),
+                ("sip_password", "win.employee.sip_password", sip["password"]),
+                ("communicator_password", "win.employee.communicator_password", created["communicator_password"]))
+        for n, (name, label, value) in enumerate(rows, 1):
+            ttk.Label(f, text=tr(label)).grid(row=n, column=0, sticky="w", padx=(0, 10), pady=3)
+            var = self.named(name, tk.StringVar(self.root, value=value))
+            ttk.Entry(f, textvariable=var, state="readonly", width=30, font="TkFixedFont").grid(
+                row=n, column=1, sticky="ew", pady=3)
+            self.named(f"copy_{name}", ttk.Button(f, text=tr("win.copy"), command=lambda v=value: self._copy(v))
+                       ).grid(row=n, column=2, padx=(8, 0), pady=3)
+        warning = ttk.Label(f, text=tr("win.employee.shown_once"), style="Warning.TLabel", wraplength=460,
+                            justify="left")
+        warning.grid(row=4, column=0, columnspan=3, sticky="w", pady=(10, 0))
+        self.named("shown_once", warning)
+        self.copied = self.message(f, "copied")
+        self.copied.grid(row=5, column=0, columnspan=3, sticky="w")
+        ttk.Button(f, text=tr("win.close"), command=self.close).grid(row=6, column=2, sticky="e", pady=(12, 0))
+
+    def _copy(self, value: str) -> None:
+        # The X clipboard lives as long as its owner: this window keeps it until it closes.
+        self.root.clipboard_clear()
+        self.root.clipboard_append(value)
+        self.say(self.copied, tr("win.copied"), "Ok")

@@ -1,0 +1,512 @@
+"""What the windows know without widgets: reading and writing the receive scheme's JSON, the
+hints a form shows as you type, where a PBX problem belongs on the form, and the sentences of
+the ring-plan preview. No tkinter here, so all of it is tested without a display.
+
+A *path* is where something sits in the scheme's JSON, as a tuple: ("devices", 1, "schedule",
+"rules", 0, "end"). The PBX reports its problems with such paths (as text), the form's own
+checks use them too, and the settings window keys its error labels by them. Paths index the
+devices in the form's order, which is the order the form sends (positions are renumbered on
+save), so a path the PBX answers with names the row the user sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from common.i18n import tr
+
+# Mirrors of the PBX's limits (pbx/ringplan.py): hints only, the PBX is the judge.
+MAX_RING_TIMEOUT_S = 600
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MODES = ("main_only", "all_at_once", "in_turn")
+# The form's kinds of rule. The last two are one JSON rule type, "calendar", with days
+# "working_days" / "days_off"; to the user they are two different things.
+RULE_KINDS = ("weekdays", "working_days", "days_off", "period")
+
+Path = tuple  # of str | int
+
+
+class FormInvalid(Exception):
+    """The form has values that cannot even be sent; `problems` maps paths to sentences."""
+
+    def __init__(self, problems: dict[Path, str]):
+        super().__init__(next(iter(problems.values()), ""))
+        self.problems = problems
+
+
+# --- paths -----------------------------------------------------------------------------------------
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(text: str) -> Path:
+    """'devices[0].schedule.rules[1].end' (the PBX's own checks) or 'devices.0.ring_timeout_s'
+    (its request validation) as a path."""
+    out: list[str | int] = []
+    for name, index in _TOKEN.findall(text or ""):
+        if index:
+            out.append(int(index))
+        elif name.isdigit():
+            out.append(int(name))
+        else:
+            out.append(name)
+    return tuple(out)
+
+
+_DEVICE_FIELDS = ("active", "ring_timeout_s", "address", "id", "kind", "position")
+_RULE_FIELDS = ("start", "end", "days", "type")
+
+
+def widget_key(path: Path) -> Path:
+    """The path of the form field that shows a problem at `path`: the deepest one the form has.
+    () is the window's general message line."""
+    p = tuple(path)
+    if p[:1] in (("mode",), ("timezone",)):
+        return p[:1]
+    if len(p) < 2 or p[0] != "devices" or not isinstance(p[1], int):
+        return ()
+    device = p[:2]
+    if len(p) == 2:
+        return device
+    if p[2] in _DEVICE_FIELDS:
+        return device + (p[2],)
+    if p[2] != "schedule":
+        return device
+    schedule = device + ("schedule",)
+    if len(p) < 5 or p[3] != "rules" or not isinstance(p[4], int):
+        return schedule
+    rule = schedule + ("rules", p[4])
+    if len(p) == 5:
+        return rule
+    if p[5] in _RULE_FIELDS:
+        return rule + (p[5],)
+    if p[5] == "windows":
+        return rule + ("windows",)
+    return rule
+
+
+def under(path: Path, prefix: Path) -> bool:
+    return tuple(path[:len(prefix)]) == tuple(prefix)
+
+
+# --- values as typed --------------------------------------------------------------------------------
+def parse_timeout(text: str) -> int | None:
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(r"\d{1,6}", text) else None
+
+
+def parse_date(text: str) -> dt.date | None:
+    """2026-01-31, or 31.01.2026 as Russian users write it."""
+    text = (text or "").strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+            y, m, d = map(int, text.split("-"))
+            return dt.date(y, m, d)
+        if re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}", text):
+            d, m, y = map(int, text.split("."))
+            return dt.date(y, m, d)
+    except ValueError:
+        return None
+    return None
+
+
+def parse_time(text: str) -> str | None:
+    """'9:00', '09:00', '9.00' → '09:00'; '24:00' is midnight at the end of a day ('00:00')."""
+    m = re.fullmatch(r"(\d{1,2})[:.](\d{2})", (text or "").strip())
+    if not m:
+        return None
+    hour, minute = int(m[1]), int(m[2])
+    if (hour, minute) == (24, 0):
+        return "00:00"
+    if hour > 23 or minute > 59:
+        return None
+    return f"{hour:02d}:{minute:02d}"
+
+
+_WINDOW_SPLIT = re.compile(r"\s*(?:-|–|—|\.\.)\s*")
+
+
+def parse_hours(text: str) -> list[dict[str, str]]:
+    """'09:00–13:00, 14:00–18:00' → time windows; empty text is the whole day. ValueError with
+    a sentence for an item that is not a window."""
+    windows = []
+    for item in re.split(r"[,;]", text or ""):
+        item = item.strip()
+        if not item:
+            continue
+        parts = _WINDOW_SPLIT.split(item)
+        times = [parse_time(p) for p in parts] if len(parts) == 2 else [None]
+        if None in times:
+            raise ValueError(tr("win.bad_hours", item=item))
+        windows.append({"start": times[0], "end": times[1]})
+    return windows
+
+
+def format_hours(windows: list[dict]) -> str:
+    return ", ".join(f"{w['start']}–{w['end']}" for w in windows)
+
+
+# --- the receive scheme as a form ------------------------------------------------------------------
+@dataclass
+class RuleForm:
+    kind: str                      # one of RULE_KINDS
+    start: str = ""                # period, as typed
+    end: str = ""
+    days: set[str] = field(default_factory=set)   # weekdays
+    hours: str = ""                # "09:00–18:00"; empty: the whole day
+
+    @classmethod
+    def from_json(cls, data: dict) -> RuleForm:
+        hours = format_hours(data.get("windows") or [])
+        kind = data.get("type")
+        if kind == "period":
+            return cls("period", start=data.get("start") or "", end=data.get("end") or "", hours=hours)
+        if kind == "weekdays":
+            return cls("weekdays", days=set(data.get("days") or ()), hours=hours)
+        return cls("days_off" if data.get("days") == "days_off" else "working_days", hours=hours)
+
+    def to_json(self, at: Path, problems: dict[Path, str]) -> dict:
+        try:
+            windows = parse_hours(self.hours)
+        except ValueError as e:
+            problems[at + ("windows",)] = str(e)
+            windows = []
+        if self.kind == "period":
+            out = {"type": "period"}
+            for key in ("start", "end"):
+                day = parse_date(getattr(self, key))
+                if day is None:
+                    problems[at + (key,)] = tr("win.bad_date", text=getattr(self, key).strip() or "…")
+                out[key] = day.isoformat() if day else None
+        elif self.kind == "weekdays":
+            out = {"type": "weekdays", "days": [d for d in WEEKDAYS if d in self.days]}
+        else:
+            out = {"type": "calendar", "days": self.kind}
+        out["windows"] = windows
+        return out
+
+    def summary(self) -> str:
+        if self.kind == "period":
+            what = f"{self.start.strip() or '…'} – {self.end.strip() or '…'}"
+        elif self.kind == "weekdays":
+            what = weekdays_text(self.days) or tr("win.no_days")
+        else:
+            what = tr(f"win.rule.{self.kind}")
+        try:
+            hours = format_hours(parse_hours(self.hours))
+        except ValueError:
+            hours = self.hours.strip()  # as typed: the form marks it
+        return f"{what}, {hours}" if hours else f"{what}, {tr('win.all_day')}"
+
+
+@dataclass
+class DeviceForm:
+    id: str
+    kind: str          # sip | external
+    address: str
+    active: bool
+    timeout: str       # as typed; "0" rings until answered
+    scheduled: bool
+    rules: list[RuleForm] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict) -> DeviceForm:
+        schedule = data.get("schedule")
+        return cls(id=data["id"], kind=data["kind"], address=data["address"], active=bool(data["active"]),
+                   timeout=str(data["ring_timeout_s"]), scheduled=schedule is not None,
+                   rules=[RuleForm.from_json(r) for r in (schedule or {}).get("rules", [])])
+
+    @property
+    def label(self) -> str:
+        return device_label(self.kind, self.address)
+
+    def timeout_text(self) -> str:
+        seconds = parse_timeout(self.timeout)
+        if seconds is None:
+            return self.timeout
+        return tr("win.forever") if seconds == 0 else tr("win.seconds", seconds=seconds)
+
+    def schedule_text(self) -> str:
+        if not self.scheduled:
+            return tr("win.always")
+        return "; ".join(r.summary() for r in self.rules) or tr("win.no_rules")
+
+
+def device_label(kind: str, address: str) -> str:
+    return tr("pbx.device_sip" if kind == "sip" else "pbx.device_external", address=address)
+
+
+@dataclass
+class SchemeForm:
+    mode: str
+    timezone: str
+    devices: list[DeviceForm]
+
+    @classmethod
+    def from_json(cls, data: dict) -> SchemeForm:
+        devices = sorted(data.get("devices") or [], key=lambda d: d.get("position", 0))
+        return cls(mode=data["mode"], timezone=data["timezone"], devices=[DeviceForm.from_json(d) for d in devices])
+
+    def to_json(self) -> dict:
+        """The scheme to PUT, positions in the form's order; FormInvalid if a value cannot be
+        sent at all (a timeout that is no number, a date or an hour that cannot be read).
+        Everything else the PBX checks, and its answer comes back next to the fields."""
+        problems: dict[Path, str] = {}
+        devices = []
+        for i, d in enumerate(self.devices):
+            at = ("devices", i)
+            timeout = parse_timeout(d.timeout)
+            if timeout is None:
+                problems[at + ("ring_timeout_s",)] = tr("win.bad_timeout", max=MAX_RING_TIMEOUT_S)
+            schedule = None
+            if d.scheduled:
+                schedule = {"rules": [r.to_json(at + ("schedule", "rules", j), problems)
+                                      for j, r in enumerate(d.rules)]}
+            devices.append({"id": d.id, "kind": d.kind, "address": d.address, "active": d.active,
+                            "position": i + 1, "ring_timeout_s": timeout, "schedule": schedule})
+        if problems:
+            raise FormInvalid(problems)
+        return {"mode": self.mode, "timezone": self.timezone.strip(), "devices": devices}
+
+    def move(self, index: int, delta: int) -> int:
+        """Move a device up (-1) or down (+1) in the order; its new index."""
+        new = index + delta
+        if 0 <= index < len(self.devices) and 0 <= new < len(self.devices):
+            self.devices[index], self.devices[new] = self.devices[new], self.devices[index]
+            return new
+        return index
+
+    def add_number(self, number_e164: str) -> int:
+        """Append an external number (E.164) as an active device; its index."""
+        base = "ext-" + number_e164.lstrip("+")
+        taken = {d.id for d in self.devices}
+        device_id, n = base, 2
+        while device_id in taken:
+            device_id, n = f"{base}-{n}", n + 1
+        self.devices.append(DeviceForm(device_id, "external", number_e164, True, "30", False))
+        return len(self.devices) - 1
+
+    def hints(self) -> dict[Path, str]:
+        """What the form says while you edit, before anything is sent: the ring-forever trap of
+        "in turn", and schedules the PBX would refuse."""
+        out: dict[Path, str] = {}
+        if self.mode == "in_turn":
+            active = [(i, d) for i, d in enumerate(self.devices) if d.active]
+            for n, (i, d) in enumerate(active):
+                later = [x.label for _, x in active[n + 1:]]
+                if parse_timeout(d.timeout) == 0 and later:
+                    out[("devices", i, "ring_timeout_s")] = tr("win.forever_blocks", devices=", ".join(later))
+                    break  # the devices after it are never reached, whatever they say
+        for i, d in enumerate(self.devices):
+            seconds = parse_timeout(d.timeout)
+            if seconds is not None and seconds > MAX_RING_TIMEOUT_S:
+                out[("devices", i, "ring_timeout_s")] = tr("win.bad_timeout", max=MAX_RING_TIMEOUT_S)
+            if d.scheduled and not d.active:
+                out[("devices", i, "schedule")] = tr("problem.schedule_on_inactive_device")
+            elif d.scheduled and not d.rules:
+                out[("devices", i, "schedule")] = tr("problem.empty_schedule")
+        return out
+
+
+def normalise_number(text: str, region: str) -> str:
+    """An external number as the scheme keeps it (E.164), or ValueError with the sentence
+    `talker --callto` would say."""
+    from common import dialstring
+
+    target = dialstring.parse(text)  # InvalidTarget is a ValueError
+    if target.is_name:
+        raise ValueError(tr("target.no_digits", target=text.strip()))
+    number = dialstring.normalise(target, region)
+    if not number.startswith("+"):
+        raise ValueError(tr("win.not_full_number", number=text.strip()))
+    return number
+
+
+def weekdays_text(days: set[str]) -> str:
+    """{'mon','tue','wed','thu','fri','sun'} → 'Mon–Fri, Sun'."""
+    picked = [i for i, d in enumerate(WEEKDAYS) if d in days]
+    runs: list[list[int]] = []
+    for i in picked:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    name = lambda i: tr(f"win.day.{WEEKDAYS[i]}")  # noqa: E731
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{name(run[0])}–{name(run[-1])}")
+        else:
+            parts.extend(name(i) for i in run)
+    return ", ".join(parts)
+
+
+# --- the PBX's answers -------------------------------------------------------------------------------
+def problem_text(problem: dict) -> str:
+    """One of the PBX's field problems, in the user's language when we know its code (the
+    codes are stable; the PBX's own sentences are English)."""
+    code = str(problem.get("code") or "")
+    key = f"problem.{code}"
+    from common.i18n import MESSAGES
+
+    if key in MESSAGES:
+        return tr(key)
+    return str(problem.get("message") or code)
+
+
+def top_field(path: Path) -> Path:
+    """For flat forms (contact, employee): the field is the first step of the path."""
+    return tuple(path[:1])
+
+
+def field_problems(body: object, locate=widget_key) -> dict[Path, list[str]]:
+    """error.fields of a 4xx body, grouped by the form field that shows them (`locate` maps a
+    problem's path to that field: the scheme's `widget_key`, or `top_field`)."""
+    out: dict[Path, list[str]] = {}
+    error = (body or {}).get("error") if isinstance(body, dict) else None
+    for problem in (error or {}).get("fields") or []:
+        path = parse_path(str(problem.get("field", "")))
+        key = locate(path)
+        text = problem_text(problem)
+        if len(path) > len(key) and key[-1:] == ("windows",) and isinstance(path[len(key)], int):
+            text = tr("win.window_n", n=path[len(key)] + 1, text=text)
+        out.setdefault(key, []).append(text)
+    # A 409 names its field only in its code ("extension_taken").
+    code = str((error or {}).get("code") or "")
+    if not out and code.endswith("_taken"):
+        out[(code.removesuffix("_taken"),)] = [str(error.get("message") or code)]
+    return out
+
+
+def api_failure(status: int, body: object) -> str:
+    """The sentence for a PBX answer that is not a success."""
+    error = (body or {}).get("error") if isinstance(body, dict) else None
+    if status == 403:
+        return tr("win.forbidden")
+    if status == 412:
+        return tr("win.changed_meanwhile")
+    if status == 422 and (error or {}).get("fields"):
+        return tr("win.not_accepted")
+    if error and error.get("message"):
+        return tr("win.pbx_said", message=error["message"])
+    return tr("win.pbx_status", status=status)
+
+
+def where(path: Path, form: SchemeForm | None) -> str:
+    """'Device 2 (Number +7…), rule 1' for the summary of problems."""
+    if not path:
+        return ""
+    if path[0] == "mode":
+        return tr("win.mode")
+    if path[0] == "timezone":
+        return tr("win.timezone")
+    parts = []
+    if len(path) >= 2 and isinstance(path[1], int):
+        label = form.devices[path[1]].label if form and path[1] < len(form.devices) else ""
+        parts.append(tr("win.where_device", n=path[1] + 1, label=label))
+    if len(path) >= 5 and isinstance(path[4], int):
+        parts.append(tr("win.where_rule", n=path[4] + 1))
+    return ", ".join(parts)
+
+
+# --- the ring-plan preview --------------------------------------------------------------------------
+def describe_plan(plan: dict, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """The preview as (style, line) pairs: a heading, who rings (and how), who does not and why.
+    Styles: head, ring, off, none."""
+    lines: list[tuple[str, str]] = []
+    when = _local_time_text(plan.get("local_time", ""))
+    day = tr("win.working_day") if plan.get("working_day") else tr("win.day_off")
+    lines.append(("head", tr("win.plan_at", when=when, zone=plan.get("timezone", ""), day=day)))
+    name = lambda d: labels.get(d["id"]) or device_label(d["kind"], d["address"])  # noqa: E731
+    how = lambda d: tr("win.rings_forever") if d["timeout_s"] == 0 else \
+        tr("win.rings_for", seconds=d["timeout_s"])  # noqa: E731
+    steps = plan.get("steps") or []
+    if not steps:
+        lines.append(("none", tr("win.plan_nobody")))
+    elif len(steps) == 1 and steps[0]["parallel"] and len(steps[0]["devices"]) > 1:
+        lines.append(("ring", tr("win.plan_together")))
+        for d in steps[0]["devices"]:
+            lines.append(("ring", f"   • {name(d)} — {how(d)}"))
+    else:
+        for n, step in enumerate(steps, 1):
+            for d in step["devices"]:
+                lines.append(("ring", f"{n}. {name(d)} — {how(d)}"))
+    excluded = plan.get("excluded") or []
+    if excluded:
+        lines.append(("head", tr("win.plan_silent")))
+        for d in excluded:
+            reason = d.get("reason", "")
+            from common.i18n import MESSAGES
+
+            why = tr(f"reason.{reason}") if f"reason.{reason}" in MESSAGES else d.get("why", reason)
+            lines.append(("off", f"   • {name(d)}: {why}"))
+    return lines
+
+
+def _local_time_text(iso: str) -> str:
+    try:
+        t = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{tr('win.day.' + WEEKDAYS[t.weekday()])} {t:%Y-%m-%d %H:%M}"
+
+
+def plan_query(text: str, timezone: str) -> str:
+    """The ?at= of GET …/ringplan for a local 'YYYY-MM-DD HH:MM' in the scheme's zone; '' for
+    now. ValueError with a sentence if the moment cannot be read."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    m = re.fullmatch(r"(\S+)\s+(\S+)", text)
+    day = parse_date(m[1]) if m else None
+    clock = parse_time(m[2]) if m else None
+    if day is None or clock is None:
+        raise ValueError(tr("win.bad_moment", text=text))
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(tr("problem.bad_timezone")) from None
+    hour, minute = map(int, clock.split(":"))
+    moment = dt.datetime.combine(day, dt.time(hour, minute), zone)
+    return "?at=" + moment.isoformat(timespec="seconds").replace("+", "%2B")
+
+
+# --- the other forms --------------------------------------------------------------------------------
+def normalise_pbx_url(text: str) -> str:
+    """What the user typed as the PBX's address, as a URL: https:// unless it says otherwise
+    (plain http only for a PBX on this machine, where nothing travels on a network)."""
+    text = (text or "").strip().rstrip("/")
+    if not text or re.match(r"^[a-z][a-z0-9+.-]*://", text, re.I):
+        return text
+    host = re.split(r"[:/]", text, maxsplit=1)[0].lower()
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    return ("http://" if loopback else "https://") + text
+
+
+def required(values: dict[str, str], names: tuple[str, ...]) -> dict[Path, str]:
+    """A hint under every required field left empty."""
+    return {(n,): tr("win.required") for n in names if not (values.get(n) or "").strip()}
+
+
+def optional(value: str) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def recent_row(entry: dict) -> tuple[str, str, str]:
+    """A recent call as the dial window lists it: what kind, who, when (local time)."""
+    if entry.get("missed"):
+        kind = tr("win.recent.missed")
+    elif entry.get("direction") == "in":
+        kind = tr("win.recent.in")
+    else:
+        kind = tr("win.recent.out")
+    name, number = entry.get("name") or "", entry.get("number") or ""
+    who = f"{name} ({number})" if name and name != number else number
+    try:
+        when = dt.datetime.fromisoformat(entry.get("at", "")).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        when = ""
+    return kind, who, when
