@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from tests.support.audio import write_tone
 from tests.support.pbx import TestPbx
 from tests.support.peer import Peer
+from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 
 @pytest.fixture(autouse=True)
@@ -48,14 +50,48 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-@pytest.fixture
-def kamailio(tmp_path: Path):
-    """A running PBX: its own SQLite database and Kamailio on a free loopback port."""
-    pbx = TestPbx(tmp_path / "pbx").start()
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the whole session, started only if a test asks for it."""
     try:
+        server = PostgresServer()
+    except PostgresUnavailable as e:
+        pytest.skip(str(e))
+    with server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str | None:
+    """The PBX database of one test, for each supported backend: None is the default SQLite
+    file in the PBX's data directory; PostgreSQL gets a fresh database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server = request.getfixturevalue("postgres_server")
+    with server.database() as url:
+        yield url
+
+
+def _kamailio_has_db_module(url: str | None) -> bool:
+    if url is None:
+        return True
+    return bool(glob.glob("/usr/lib/*/kamailio/modules/db_postgres.so")
+                or glob.glob("/usr/lib/kamailio/modules/db_postgres.so"))
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path, db_url: str | None):
+    """A running PBX: its own database (every test runs once per backend) and Kamailio on a
+    free loopback port."""
+    if not _kamailio_has_db_module(db_url):
+        pytest.skip("Kamailio's PostgreSQL driver is not installed (kamailio-postgres-modules)")
+    pbx = TestPbx(tmp_path / "pbx", database_url=db_url)
+    try:
+        pbx.start()
         yield pbx
     finally:
-        pbx.stop()
+        pbx.close()
 
 
 @pytest.fixture

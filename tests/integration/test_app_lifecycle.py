@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 
@@ -12,12 +11,6 @@ import pytest
 from tests.support.app import talker
 
 pytestmark = pytest.mark.slow
-
-
-def _registered_contacts(pbx, username: str) -> int:
-    db = pbx.instance.data_dir / "pbx.sqlite"
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return conn.execute("SELECT COUNT(*) FROM location WHERE username = ?", (username,)).fetchone()[0]
 
 
 def test_a_second_instance_says_so_and_leaves_the_first_running(kamailio, talker_app):
@@ -34,13 +27,13 @@ def test_quit_during_a_call_hangs_up_unregisters_and_exits_cleanly(kamailio, pee
     app = talker_app(kamailio)
     assert talker("--callto=102").returncode == 0
     peer.wait_call("connected")
-    assert _registered_contacts(kamailio, "101") == 1
+    assert kamailio.registered_contacts("101") == 1
 
     done = talker("--quit")
     assert done.returncode == 0, done.stderr
     assert app.proc.wait(15) == 0
     assert peer.wait_call("ended")["code"] == 200
-    assert _registered_contacts(kamailio, "101") == 0
+    assert kamailio.registered_contacts("101") == 0
     stderr = app.stderr()
     assert "Assertion" not in stderr and "Traceback" not in stderr, stderr
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import math
+import time
 import wave
 from pathlib import Path
 
@@ -21,12 +22,21 @@ def write_tone(path: Path, freq_hz: float, seconds: float = 2.0, rate: int = 160
     return path
 
 
-def read_wav(path: Path) -> tuple[array.array, int]:
-    with wave.open(str(path), "rb") as w:
-        assert w.getsampwidth() == 2 and w.getnchannels() == 1, "16-bit mono expected"
-        rate = w.getframerate()
-        samples = array.array("h", w.readframes(w.getnframes()))
-    return samples, rate
+def read_wav(path: Path, timeout: float = 5.0) -> tuple[array.array, int]:
+    """The recording, once its writer has closed it: pjmedia writes the WAV header when the
+    recorder is destroyed, a moment after the call's end is reported."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with wave.open(str(path), "rb") as w:
+                assert w.getsampwidth() == 2 and w.getnchannels() == 1, "16-bit mono expected"
+                rate = w.getframerate()
+                samples = array.array("h", w.readframes(w.getnframes()))
+            return samples, rate
+        except (wave.Error, EOFError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def goertzel_power(samples, rate: int, freq_hz: float) -> float:
