@@ -15,8 +15,6 @@ on a real installation yet.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import sys
@@ -78,6 +76,11 @@ BROWSERS: dict[str, Browser] = {
 def extension_id_from_key(key_b64: str) -> str:
     """Chromium's extension ID for a manifest `key`: the first 128 bits of the SHA-256 of the
     DER public key, each hex digit written as a letter a-p."""
+    # Imported here: the native host imports this module at every start, and hashlib's
+    # OpenSSL binding alone costs it about 10 ms.
+    import base64
+    import hashlib
+
     digest = hashlib.sha256(base64.b64decode(key_b64)).hexdigest()[:32]
     return "".join(chr(ord("a") + int(c, 16)) for c in digest)
 

@@ -144,7 +144,9 @@ def decode_message(line: bytes) -> dict | ProtocolError:
     except UnicodeDecodeError:
         return ProtocolError("invalid_message", "not UTF-8")
     except ValueError as e:
-        return ProtocolError("invalid_message", f"not JSON ({e.msg})")
+        return ProtocolError("invalid_message", f"not JSON ({getattr(e, 'msg', e)})")
+    except RecursionError:
+        return ProtocolError("invalid_message", "nested too deeply")
     if not isinstance(message, dict):
         return ProtocolError("invalid_message", "not a JSON object")
     return message

@@ -135,3 +135,10 @@ def test_only_the_apps_own_clients_may_log_in_quit_or_reach_the_pbx_api():
     assert protocol.allowed_clients("pbx_api") == ("window", "test")
     for action in ("call", "answer", "hangup", "status", "subscribe", "pbx_state", "set_receive_mode"):
         assert protocol.allowed_clients(action) is None, action
+
+
+def test_json_nested_without_end_is_an_error_not_a_crash():
+    p = JsonLines()
+    p.receive_data(b'{"a":' * 100000 + b"1" + b"}" * 100000 + b"\n")
+    [err] = p.events_received()
+    assert err.code == "invalid_message" and not p.closed

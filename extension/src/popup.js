@@ -1,0 +1,315 @@
+// The popup: the app's state, the current calls, a dial field, the receive scheme and outgoing
+// number (the PBX decides who may change them; the app passes the change on), and this page's
+// detection settings. It talks to the app only through the service worker, over a port that
+// also brings the app's events while the popup is open.
+
+import schema from '../../common/control.schema.json' with { type: 'json' }
+import { ext, t } from './api.js'
+import { errorText } from './errors.js'
+import { REGIONS, loadSettings, onSettingsChanged, saveSetting, setSiteEnabled } from './settings.js'
+
+const RECEIVE_MODES = schema.$defs.request.oneOf.find((b) => b.properties.action.const === 'set_receive_mode')
+  .properties.mode.enum
+const RETRY_MS = 2000
+const $ = (id) => document.getElementById(id)
+
+let port = null
+let nextRid = 1
+const waiting = new Map()
+let calls = new Map()
+let pbx = null
+let retryTimer = null
+
+// --- the service worker ------------------------------------------------------------------------
+function connect() {
+  port = ext.runtime.connect({ name: 'popup' })
+  port.onMessage.addListener(onPortMessage)
+  port.onDisconnect.addListener(() => {
+    // The worker was stopped (it may be, at any time): open a new port and start over.
+    for (const resolve of waiting.values()) resolve({ ok: false, error: { code: 'host_exited', message: '' } })
+    waiting.clear()
+    port = null
+    setTimeout(start, 100)
+  })
+}
+
+function request(action, fields = {}) {
+  if (!port) connect()
+  const rid = nextRid++
+  return new Promise((resolve) => {
+    waiting.set(rid, resolve)
+    port.postMessage({ type: 'request', rid, action, fields })
+  })
+}
+
+function onPortMessage(message) {
+  if (message.type === 'reply') {
+    const resolve = waiting.get(message.rid)
+    waiting.delete(message.rid)
+    resolve?.(message.reply)
+  } else if (message.type === 'event') {
+    onEvent(message.event)
+  } else if (message.type === 'state' && !message.connected && message.problem) {
+    // The host went away (the app quit): say so, and look again shortly.
+    showProblem(message.problem)
+  }
+}
+
+// --- the app's state -----------------------------------------------------------------------------
+async function start() {
+  clearTimeout(retryTimer)
+  if (!port) connect()
+  const reply = await request('subscribe')
+  if (!reply.ok) {
+    showProblem(reply.error)
+    return
+  }
+  showApp(reply.result)
+  const state = await request('pbx_state')
+  renderPbx(state.ok ? state.result : { available: false, stale: false, reason: errorText(state.error) })
+}
+
+function showProblem(error) {
+  const code = error?.code
+  $('app').hidden = true
+  $('problem').hidden = false
+  setPill('problem', t('stateProblem'))
+  const missing = code === 'host_missing'
+  const notRunning = code === 'app_not_running' || code === 'host_exited'
+  $('problem-title').textContent = missing ? t('problemNotInstalled') : notRunning ? t('problemNotRunning') : errorText(error)
+  $('problem-help').textContent = missing ? t('problemNotInstalledHelp') : notRunning ? t('problemNotRunningHelp') : ''
+  const command = $('problem-command')
+  command.hidden = !missing && !notRunning
+  command.textContent = missing ? 'python -m native_host.install --browser chrome' : 'talker'
+  clearTimeout(retryTimer)
+  // Keep looking: the popup connects by itself once the app runs.
+  if (!missing) retryTimer = setTimeout(start, RETRY_MS)
+}
+
+function showApp(status) {
+  $('problem').hidden = true
+  $('app').hidden = false
+  renderRegistration(status.registration)
+  calls = new Map((status.calls ?? []).map((c) => [c.call_id, c]))
+  renderCalls()
+}
+
+function onEvent(event) {
+  if (event.event === 'registration') {
+    renderRegistration(event.registration)
+  } else if (event.event === 'call') {
+    if (event.call.state === 'ended') calls.delete(event.call.call_id)
+    else calls.set(event.call.call_id, event.call)
+    renderCalls()
+  } else if (event.event === 'pbx_state') {
+    renderPbx(event.pbx_state)
+  }
+}
+
+function setPill(state, text) {
+  const pill = $('connection-state')
+  pill.dataset.state = state
+  pill.textContent = text
+}
+
+function renderRegistration(reg) {
+  const texts = {
+    registered: t('regRegistered', reg.account ?? ''),
+    registering: t('regRegistering', reg.account ?? ''),
+    failed: t('regFailed', reg.reason ?? ''),
+    offline: reg.account ? t('regOffline') : t('regNoAccount'),
+  }
+  setPill(reg.state, t(`state_${reg.state}`))
+  $('registration-text').textContent = texts[reg.state] ?? reg.state
+}
+
+function renderCalls() {
+  const list = $('calls')
+  list.replaceChildren()
+  for (const call of calls.values()) {
+    const li = document.createElement('li')
+    const who = document.createElement('span')
+    who.className = 'who'
+    who.textContent = call.name ? `${call.name} (${call.number})` : call.number
+    const state = document.createElement('span')
+    state.className = 'state'
+    state.textContent = t(`call_${call.state}`)
+    li.append(who, state)
+    if (call.state === 'incoming') {
+      li.append(button(t('answer'), () => act('answer', call.call_id)), button(t('decline'), () => act('decline', call.call_id)))
+    } else {
+      li.append(button(t('hangUp'), () => act('hangup', call.call_id)))
+    }
+    list.append(li)
+  }
+  $('calls-section').hidden = calls.size === 0
+}
+
+function button(label, onClick) {
+  const b = document.createElement('button')
+  b.type = 'button'
+  b.textContent = label
+  b.addEventListener('click', onClick)
+  return b
+}
+
+async function act(action, callId) {
+  const reply = await request(action, { call_id: callId })
+  if (!reply.ok) result('dial-result', errorText(reply.error), true)
+}
+
+// --- dialing ---------------------------------------------------------------------------------------
+$('dial-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  const target = $('dial-input').value.trim()
+  if (!target) return
+  $('dial-button').disabled = true
+  result('dial-result', t('noteCalling', target), false)
+  const reply = await request('call', { target })
+  $('dial-button').disabled = false
+  if (reply.ok) result('dial-result', t('noteCallStarted', reply.result?.call?.number ?? target), false, 'ok')
+  else result('dial-result', errorText(reply.error), true)
+})
+
+function result(id, text, isError, kind) {
+  const el = $(id)
+  el.textContent = text
+  el.className = `result ${isError ? 'error' : kind ?? ''}`
+}
+
+// --- the PBX part ----------------------------------------------------------------------------------
+function renderPbx(state) {
+  pbx = state
+  const controls = $('pbx-controls')
+  const note = $('pbx-note')
+  note.className = 'note'
+  if (!state.available) {
+    controls.hidden = true
+    note.textContent = t('pbxUnavailable', state.reason || t('pbxNotLoggedIn'))
+    return
+  }
+  controls.hidden = false
+  const receive = state.receive ?? null
+  const editable = Boolean(receive?.editable) && !state.stale
+  const notes = []
+  if (state.employee) notes.push(`${state.employee.name} · ${state.employee.extension}`)
+  if (state.stale) notes.push(t('pbxStale', state.reason ?? ''))
+  else if (receive && !receive.editable) notes.push(t('pbxAdminsOnly'))
+  note.textContent = notes.join('\n')
+
+  for (const input of document.querySelectorAll('input[name="mode"]')) {
+    input.checked = receive?.mode === input.value
+    input.disabled = !editable || !RECEIVE_MODES.includes(input.value)
+  }
+  const devices = $('devices')
+  devices.replaceChildren()
+  for (const d of [...(receive?.devices ?? [])].sort((a, b) => (a.position ?? 0) - (b.position ?? 0))) {
+    const li = document.createElement('li')
+    const label = document.createElement('label')
+    const box = document.createElement('input')
+    box.type = 'checkbox'
+    box.checked = d.active
+    box.disabled = !editable
+    box.dataset.deviceId = d.id
+    box.addEventListener('change', () => change('set_device_active', { device_id: d.id, active: box.checked }))
+    const text = document.createElement('span')
+    text.textContent = d.label
+    label.append(box, text)
+    if (d.address && d.address !== d.label) {
+      const address = document.createElement('span')
+      address.className = 'address'
+      address.textContent = d.address
+      label.append(address)
+    }
+    li.append(label)
+    devices.append(li)
+  }
+  $('devices-fieldset').hidden = !(receive?.devices?.length)
+  $('modes').hidden = !receive
+
+  const outgoing = state.outgoing ?? null
+  const select = $('outgoing')
+  select.replaceChildren(new Option(t('outgoingDefault'), ''))
+  for (const n of outgoing?.numbers ?? []) select.append(new Option(n.label ? `${n.number} — ${n.label}` : n.number, String(n.id)))
+  select.value = outgoing?.selected_id == null ? '' : String(outgoing.selected_id)
+  select.disabled = state.stale || !outgoing
+  $('outgoing-row').hidden = !outgoing
+  const buy = $('buy-number')
+  buy.hidden = !outgoing?.buy_url || !/^https?:\/\//.test(outgoing.buy_url)
+  if (!buy.hidden) buy.href = outgoing.buy_url
+}
+
+document.querySelectorAll('input[name="mode"]').forEach((input) =>
+  input.addEventListener('change', () => change('set_receive_mode', { mode: input.value })))
+$('outgoing').addEventListener('change', (e) =>
+  change('set_outgoing_number', { number_id: e.target.value === '' ? null : Number(e.target.value) }))
+
+async function change(action, fields) {
+  $('pbx-controls').inert = true
+  result('pbx-result', t('pbxSaving'), false)
+  const reply = await request(action, fields)
+  $('pbx-controls').inert = false
+  if (!reply.ok) {
+    result('pbx-result', errorText(reply.error), true)
+  } else {
+    result('pbx-result', t('pbxSaved'), false, 'ok')
+  }
+  // What the PBX has now, whether or not the change went through.
+  const fresh = reply.ok && typeof reply.result?.available === 'boolean' ? reply : await request('pbx_state')
+  if (fresh.ok) renderPbx(fresh.result)
+  else if (pbx) renderPbx(pbx)
+}
+
+// --- this page --------------------------------------------------------------------------------------
+async function renderPage() {
+  const settings = await loadSettings()
+  $('detect-enabled').checked = settings.detect
+  $('confirm').checked = settings.confirm
+  const region = $('region')
+  if (region.options.length === 0) {
+    const names = new Intl.DisplayNames([ext.i18n.getUILanguage()], { type: 'region' })
+    for (const code of REGIONS) region.append(new Option(`${names.of(code)} (${code})`, code))
+  }
+  region.value = settings.region
+  const site = await siteInfo()
+  $('site-row').hidden = !site
+  if (site) {
+    $('site-label').textContent = t('detectOnSite', site.host)
+    $('site-enabled').checked = settings.detect && !settings.disabledSites.includes(site.host)
+    $('site-enabled').disabled = !settings.detect
+    $('site-enabled').dataset.host = site.host
+  }
+}
+
+// The page's host name comes from its content script: the popup needs no "tabs" permission.
+// popup.html?tab=ID names the tab (the popup opened as a tab, in tests).
+async function siteInfo() {
+  try {
+    const wanted = Number(new URLSearchParams(location.search).get('tab'))
+    const tabId = wanted || (await ext.tabs.query({ active: true, currentWindow: true }))[0]?.id
+    if (!tabId) return null
+    const info = await ext.tabs.sendMessage(tabId, { type: 'site' }, { frameId: 0 })
+    return info?.host ? info : null
+  } catch {
+    return null // no content script there (a browser page, a file, the web store)
+  }
+}
+
+$('detect-enabled').addEventListener('change', (e) => saveSetting('detect', e.target.checked))
+$('confirm').addEventListener('change', (e) => saveSetting('confirm', e.target.checked))
+$('region').addEventListener('change', (e) => saveSetting('region', e.target.value))
+$('site-enabled').addEventListener('change', (e) => setSiteEnabled(e.target.dataset.host, e.target.checked))
+onSettingsChanged(renderPage)
+
+// --- start ------------------------------------------------------------------------------------------------
+function translate() {
+  document.documentElement.lang = ext.i18n.getUILanguage()
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n)
+  for (const el of document.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder)
+  for (const el of document.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel))
+}
+
+$('retry').addEventListener('click', start)
+translate()
+renderPage()
+start()

@@ -1,0 +1,5 @@
+import sys
+
+from native_host.main import main
+
+sys.exit(main())

@@ -1,0 +1,157 @@
+"""The popup, opened as a tab of the real extension in real Chromium, with the real native host
+and app: what it says when Talker is missing or not running, the current call with hang up, the
+dial field, and the PBX part (receive mode, outgoing number) going to the PBX through the app."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pbx import settings as pbx_settings
+from tests.e2e.browser import POPUP_URL, ExtensionBrowser, click_text, page, wait_for_note, wait_for_numbers
+from tests.support.api import ApiServer
+from tests.support.app import App, talker
+
+pytestmark = pytest.mark.slow
+
+
+def wait_text(locator, predicate, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = locator.inner_text() if locator.count() else ""
+        if predicate(text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{locator} says {text!r}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def pbx_api(kamailio, tmp_path):
+    """The PBX's API over the same database Kamailio serves (as in tests/integration/test_pbx_login.py)."""
+    with kamailio.instance.sessions.begin() as s:
+        pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
+    server = ApiServer(kamailio.instance, tmp_path / "api.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_popup_explains_that_talker_is_not_running_and_connects_once_it_runs(browser, kamailio, talker_app):
+    popup = browser.open_popup()
+    assert wait_text(popup.locator("#problem-title"), bool) == "Talker is not running."
+    assert "Start Talker" in popup.locator("#problem-help").inner_text()
+    assert popup.locator("#problem-command").inner_text() == "talker"
+    assert popup.locator("#app").is_hidden()
+
+    talker_app(kamailio)
+    wait_text(popup.locator("#registration-text"), lambda t: t == f"Online as 101@{kamailio.domain}")
+    assert popup.locator("#problem").is_hidden()
+    assert popup.locator("#connection-state").inner_text() == "Online"
+
+
+def test_the_popup_explains_that_talker_is_not_installed(browser):
+    manifest = browser.profile / "NativeMessagingHosts" / "org.talker.host.json"
+    saved = manifest.read_bytes()
+    manifest.unlink()
+    try:
+        popup = browser.open_popup()
+        assert wait_text(popup.locator("#problem-title"), bool) == "Talker is not installed on this computer."
+        assert "Install Talker" in popup.locator("#problem-help").inner_text()
+        assert "native_host.install" in popup.locator("#problem-command").inner_text()
+    finally:
+        manifest.write_bytes(saved)
+
+
+def test_the_popup_shows_the_call_and_hangs_it_up_and_its_dial_field_calls(browser, kamailio, peers, talker_app):
+    peer = peers(kamailio, "102", "Boris Petrov")
+    talker_app(kamailio)
+    popup = browser.open_popup()
+    wait_text(popup.locator("#registration-text"), lambda t: t.startswith("Online"))
+
+    popup.fill("#dial-input", "102")
+    popup.click("#dial-button")
+    assert peer.wait_call("incoming")["remote_number"] == "101"
+    wait_text(popup.locator("#dial-result"), lambda t: t == "Calling 102 — Talker is placing the call.")
+    call = popup.locator("#calls li")
+    wait_text(call, lambda t: "102" in t and "ringing" in t)
+
+    popup.click("#calls li button")  # Hang up
+    peer.wait_call("ended")
+    deadline = time.monotonic() + 10
+    while popup.locator("#calls li").count():
+        assert time.monotonic() < deadline, "the ended call stays in the popup"
+        time.sleep(0.05)
+    assert popup.locator("#calls-section").is_hidden()
+
+
+def test_without_a_talker_pbx_the_pbx_part_says_it_is_unavailable(browser, kamailio, talker_app):
+    talker_app(kamailio)  # a plain SIP account: no PBX login
+    popup = browser.open_popup()
+    note = wait_text(popup.locator("#pbx-note"), bool)
+    assert note.startswith("Unavailable: ")
+    assert popup.locator("#pbx-controls").is_hidden()
+
+
+def test_the_popup_switches_the_receive_mode_and_the_outgoing_number_at_the_pbx(browser, kamailio, pbx_api,
+                                                                                tmp_path):
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True)
+    done = talker("--login", "101", "--pbx", pbx_api.url, stdin=anna.communicator_password + "\n")
+    assert done.returncode == 0, done.stderr
+    app = App(tmp_path)
+    admin = pbx_api.as_(anna)
+    try:
+        app.wait_registered()
+        popup = browser.open_popup()
+        wait_text(popup.locator("#pbx-note"), lambda t: "Anna Ivanova" in t)
+        assert popup.locator('input[name="mode"][value="all_at_once"]').is_checked()
+        assert popup.locator("#devices input").count() >= 1
+
+        popup.check('input[name="mode"][value="in_turn"]')
+        wait_text(popup.locator("#pbx-result"), lambda t: t == "Saved.")
+        assert admin.get(f"/employees/{anna.employee.id}/scheme").json()["mode"] == "in_turn"
+
+        # A device's active toggle.
+        popup.uncheck('#devices input[data-device-id="sip-101"]')
+        wait_text(popup.locator("#pbx-result"), lambda t: t == "Saved.")
+        scheme = admin.get(f"/employees/{anna.employee.id}/scheme").json()
+        assert [d["active"] for d in scheme["devices"] if d["id"] == "sip-101"] == [False], scheme
+
+        # A number added at the PBX reaches the popup live, and choosing it goes back to the PBX.
+        number = admin.post("/numbers", json={"number": "+7 495 111-22-33", "label": "Office"}).json()
+        option = popup.locator(f'#outgoing option[value="{number["id"]}"]')
+        deadline = time.monotonic() + 10
+        while option.count() == 0:
+            assert time.monotonic() < deadline, "the new number did not reach the popup"
+            time.sleep(0.1)
+        popup.select_option("#outgoing", str(number["id"]))
+        wait_text(popup.locator("#pbx-result"), lambda t: t == "Saved.")
+        assert admin.get("/me").json()["outgoing_number"]["number"] == "+74951112233"
+    finally:
+        admin.close()
+        app.quit()
+
+
+@pytest.fixture(scope="module")
+def russian_browser(extension_dir, playwright_driver, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("chromium-ru")
+    browser = ExtensionBrowser(workdir, runtime_dir=workdir / "run", extension=extension_dir, lang="ru",
+                               playwright=playwright_driver)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def test_russian_from_the_browsers_language(russian_browser, pages):
+    popup = russian_browser.context.new_page()
+    popup.goto(POPUP_URL)
+    assert wait_text(popup.locator("#problem-title"), bool) == "Talker не запущен."
+    assert popup.locator("#dial-button").inner_text() == "Позвонить"
+    tab = russian_browser.open(pages.add("/ru.html", page("<p>Звоните: 8 800 555-35-35</p>")))
+    wait_for_numbers(tab, 1)
+    click_text(tab, "8 800 555-35-35")
+    assert wait_for_note(tab, lambda t: "не запущен" in t) == \
+        "Talker не запущен. Запустите Talker и щёлкните номер ещё раз."

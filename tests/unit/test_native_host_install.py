@@ -1,0 +1,111 @@
+"""The browser bridge's shared facts (common/browser_bridge.py) and the development installer
+of the host manifest (native_host/install.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common import browser_bridge
+from native_host import install
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_manifest_key_yields_the_extension_id():
+    assert browser_bridge.extension_id_from_key(browser_bridge.CHROMIUM_KEY) == browser_bridge.CHROMIUM_EXTENSION_ID
+
+
+def test_ids_are_32_letters_a_to_p():
+    ident = browser_bridge.extension_id_from_key("AAAA")
+    assert len(ident) == 32 and set(ident) <= set("abcdefghijklmnop")
+
+
+def test_the_host_name_is_one_chrome_accepts():
+    # Chrome: lowercase alphanumerics, underscores and dots; no leading/trailing or double dots.
+    name = browser_bridge.HOST_NAME
+    assert all(c.islower() or c.isdigit() or c in "._" for c in name)
+    assert not name.startswith(".") and not name.endswith(".") and ".." not in name
+
+
+def test_every_browser_has_a_place_on_every_os():
+    assert {"chrome", "chromium", "edge", "yandex", "brave", "vivaldi", "opera", "firefox"} <= set(browser_bridge.BROWSERS)
+    for b in browser_bridge.BROWSERS.values():
+        assert b.family in browser_bridge.FAMILIES
+        assert b.folder("linux", "/home/u").startswith("/home/u/.")
+        assert b.folder("darwin", "/Users/u").startswith("/Users/u/Library/Application Support/")
+        assert b.registry_keys() and all(k.startswith("HKCU\\Software\\") and k.endswith("\\" + browser_bridge.HOST_NAME)
+                                         for k in b.registry_keys())
+
+
+def test_host_manifests_admit_only_our_extension():
+    chromium = browser_bridge.host_manifest("chromium", "/opt/talker/talker-native-host")
+    assert chromium == {"name": browser_bridge.HOST_NAME, "description": browser_bridge.HOST_DESCRIPTION,
+                        "path": "/opt/talker/talker-native-host", "type": "stdio",
+                        "allowed_origins": [f"chrome-extension://{browser_bridge.CHROMIUM_EXTENSION_ID}/"]}
+    firefox = browser_bridge.host_manifest("firefox", "/opt/talker/talker-native-host")
+    assert firefox["allowed_extensions"] == [browser_bridge.FIREFOX_ADDON_ID]
+    assert "allowed_origins" not in firefox
+    with pytest.raises(ValueError):
+        browser_bridge.host_manifest("safari", "/x")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js (scripts/setup test installs it)")
+@pytest.mark.parametrize("family", ["chromium", "firefox"])
+def test_the_extensions_build_writes_the_same_facts_into_its_manifests(family):
+    script = (f"const m = await (await import('./build.mjs')).manifestFor('{family}');"
+              "console.log(JSON.stringify(m))")
+    done = subprocess.run(["node", "--input-type=module", "-e", script], cwd=ROOT / "extension",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads(done.stdout)
+    if family == "chromium":
+        assert browser_bridge.extension_id_from_key(manifest["key"]) == browser_bridge.CHROMIUM_EXTENSION_ID
+    else:
+        assert manifest["browser_specific_settings"]["gecko"]["id"] == browser_bridge.FIREFOX_ADDON_ID
+    assert set(manifest["permissions"]) == {"nativeMessaging", "storage"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX launcher")
+def test_installing_into_a_chromium_profile_writes_a_manifest_and_a_working_launcher(tmp_path):
+    profile = tmp_path / "profile"
+    path = install.install("chromium", profile)
+    assert path == profile / "NativeMessagingHosts" / f"{browser_bridge.HOST_NAME}.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["allowed_origins"] == browser_bridge.allowed_origins()
+    launcher = Path(manifest["path"])
+    assert launcher.is_absolute() and os.access(launcher, os.X_OK)
+    # The launcher really is the host: a status request with no app gets app_not_running.
+    payload = json.dumps({"id": "1", "action": "status"}).encode()
+    done = subprocess.run([str(launcher), browser_bridge.allowed_origins()[0]],
+                          input=len(payload).to_bytes(4, sys.byteorder) + payload, capture_output=True, timeout=30)
+    assert json.loads(done.stdout[4:])["error"]["code"] == "app_not_running"
+
+    install.uninstall("chromium", profile)
+    assert list((profile / "NativeMessagingHosts").iterdir()) == []
+
+
+def test_the_users_own_folder_is_under_home(isolated_environment):
+    if sys.platform == "win32":
+        pytest.skip("registry")
+    path = install.install("firefox")
+    assert path.is_relative_to(isolated_environment)
+    assert json.loads(path.read_text())["allowed_extensions"] == [browser_bridge.FIREFOX_ADDON_ID]
+
+
+def test_firefox_has_no_per_profile_manifests(tmp_path):
+    with pytest.raises(SystemExit):
+        install.install("firefox", tmp_path)
+
+
+def test_the_command_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "native_host.install", "--browser", "chromium",
+                           "--profile", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).exists()
