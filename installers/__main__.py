@@ -1,0 +1,5 @@
+import sys
+
+from installers.cli import main
+
+sys.exit(main())
