@@ -17,6 +17,7 @@ from pbx.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
 
 COMPANY, PERSONAL = "company", "personal"
+NUMBER_MAX = Contact.number.type.length
 
 
 def _owner(actor: Actor, book: str) -> int | None:
@@ -40,6 +41,8 @@ def _clean(fields: dict[str, str], region: str) -> dict[str, str]:
                 clean[field] = validation.name(value)
             elif field == "number":
                 clean[field] = validation.dial_string(value, region)
+                if len(clean[field]) > NUMBER_MAX:  # a long service code (*…#) fits no column
+                    raise validation.problem("number", "too_long", f"A number has at most {NUMBER_MAX} characters.")
             elif field == "note":
                 if len(value) > 512:
                     raise validation.problem("note", "too_long", "A note has at most 512 characters.")

@@ -346,9 +346,12 @@ def set_outgoing_number(pbx: PbxInstance, actor: Actor, employee_id: int, number
     with pbx.sessions.begin() as s:
         employee = _load(s, employee_id)
         _check_version(employee, expected_version)
-        if number_id is not None and s.get(PbxNumber, number_id) is None:
+        number = s.get(PbxNumber, number_id) if number_id is not None else None
+        if number_id is not None and number is None:
             raise InvalidInput.field("number_id", "unknown_number", f"The PBX has no number {number_id}.")
-        employee.outgoing_number_id = number_id
+        # The relationship, not only the column: the card returned below is read from this
+        # session, where `outgoing_number` would otherwise still be the old one.
+        employee.outgoing_number = number
         flag_modified(employee, "name")
         _commit_or_conflict(s)
         audit.record(s, actor, "employee.outgoing_number", "employee", employee.id, audience_id=employee.id,

@@ -1,9 +1,9 @@
 """Logging in to the PBX: by SIP account, mobile number or e-mail, with the communicator password.
 
 A login opens a session: a short-lived access token and a refresh token that rotates on use;
-both are kept only as SHA-256 hashes. Repeated failures for one login from one address lock it
-for a while (keyed by both, so nobody can lock a colleague out from elsewhere). A wrong login
-and a wrong password get the same answer in the same time.
+both are kept only as SHA-256 hashes. Repeated failures for one employee (however the login
+is spelt) from one address lock it for a while (keyed by both, so nobody can lock a colleague
+out from elsewhere). A wrong login and a wrong password get the same answer in the same time.
 """
 
 from __future__ import annotations
@@ -115,8 +115,10 @@ def login(pbx: PbxInstance, login_name: str, password: str, client: str) -> Logi
         stored = employee.communicator_password_hash if employee is not None else None
         if not passwords.verify_password(password, stored):
             _record_failure(s, key, failure, now)
-            audit.record(s, Actor(None, "login", False), "login.failed", "login", None,
-                         audience_id=audit.NOBODY, login=login_name[:64], client=client)
+            # Who was tried, not what was typed: a password put in the login field by mistake
+            # must not end up in the audit log.
+            audit.record(s, Actor(None, "login", False), "login.failed", "login",
+                         employee.id if employee is not None else None, audience_id=audit.NOBODY, client=client)
         else:
             if failure is not None:
                 s.delete(failure)
@@ -180,9 +182,13 @@ def authenticate(pbx: PbxInstance, access_token: str) -> tuple[Actor, Employee]:
 
 
 def logout(pbx: PbxInstance, access_token: str, refresh_token: str | None) -> None:
+    """End this session: its access token, and its refresh token if it is the same employee's
+    (someone else's token, even if known, is not ours to end)."""
     hashes = [_token_hash(access_token)] + ([_token_hash(refresh_token)] if refresh_token else [])
     with pbx.sessions.begin() as s:
-        s.execute(delete(ApiToken).where(ApiToken.token_hash.in_(hashes)))
+        owner = s.scalar(select(ApiToken.employee_id).where(ApiToken.token_hash == hashes[0]))
+        if owner is not None:
+            s.execute(delete(ApiToken).where(ApiToken.token_hash.in_(hashes), ApiToken.employee_id == owner))
 
 
 def revoke_all(s: Session, employee_id: int) -> None:

@@ -353,7 +353,7 @@ def lookup(actor: CurrentActor, pbx: Pbx,
 @router.get("/audit", response_model=list[AuditEntryOut], tags=["audit"], responses=_errors(401, 403, 422),
             dependencies=[administrators("read the audit log")])
 def read_audit(actor: CurrentActor, pbx: Pbx,
-               after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+               after_id: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditEntryOut]:
     with pbx.sessions() as s:
         rows = s.scalars(select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit))
