@@ -1,18 +1,19 @@
 """A blocking client of the app's control channel (`talker --callto`, the native host).
 
-Standard library only, and cheap to import: it sits on the `talker --callto` path.
+Standard library only, and cheap to import: it sits on the `talker --callto` path. It speaks to
+`_socket` directly: `socket` imports `enum` and `selectors`, which cost a short-lived command
+more than connecting, asking and reading the answer.
 """
 
 from __future__ import annotations
 
+import _socket
 import itertools
-import json
-import socket
 import time
 
 from common import locations
 from common.i18n import tr
-from common.protocol import JsonLines, ProtocolError, request
+from common.protocol import JsonLines, ProtocolError, loads, request
 
 
 class ControlError(Exception):
@@ -28,23 +29,28 @@ class AppNotRunning(ControlError):
         super().__init__("app_not_running", tr("app.not_running"))
 
 
-def _open_socket(timeout: float) -> tuple[socket.socket, str | None]:
+def _open_socket(timeout: float) -> tuple[_socket.socket, str | None]:
+    sock = None
     try:
         if locations.control_transport() == "unix":
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             sock.settimeout(timeout)
             sock.connect(locations.control_socket_path())
             return sock, None
         with open(locations.control_port_file(), encoding="utf-8") as f:
-            info = json.load(f)
-        sock = socket.create_connection(("127.0.0.1", int(info["port"])), timeout=timeout)
+            info = loads(f.read())
+        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(("127.0.0.1", int(info["port"])))
         return sock, str(info["secret"])
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         # No socket, nobody listening, or a stale port file: the app is not running.
+        if sock is not None:
+            sock.close()
         raise AppNotRunning() from None
 
 
-def open_socket(timeout: float = 5.0) -> tuple[socket.socket, str | None]:
+def open_socket(timeout: float = 5.0) -> tuple[_socket.socket, str | None]:
     """A socket connected to the app and the secret its hello must carry (None on a Unix
     socket); AppNotRunning if nobody listens. For clients that run their own protocol loop
     (the native host)."""
@@ -52,7 +58,7 @@ def open_socket(timeout: float = 5.0) -> tuple[socket.socket, str | None]:
 
 
 class ControlClient:
-    def __init__(self, sock: socket.socket, secret: str | None, client: str):
+    def __init__(self, sock: _socket.socket, secret: str | None, client: str):
         self._sock = sock
         self._proto = JsonLines()
         self._ids = itertools.count(1)
@@ -124,7 +130,7 @@ class ControlClient:
         self._sock.settimeout(remaining)
         try:
             data = self._sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             raise ControlError("timeout", tr("app.no_reply")) from None
         except OSError:
             raise AppNotRunning() from None

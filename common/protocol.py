@@ -5,23 +5,86 @@ send waits in `data_to_send()`. The socket, asyncio and stdio adapters around it
 (tray/control_server.py, common/control_client.py). A message is one JSON object on one line,
 UTF-8, at most MAX_MESSAGE_BYTES; common/control.schema.json defines every message.
 
-Standard library only (the `talker --callto` path uses it); validation against the schema
-imports jsonschema on first use, on the app's side only.
+Standard library only, and cheap to import: the `talker --callto` path uses it. That is why
+JSON goes through CPython's C codec (`_json`) directly: the `json` package imports `re`, and `re`
+imports `enum`, which together cost a short-lived command more than everything else it does.
+Validation against the schema imports jsonschema on first use, on the app's side only.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from functools import cache
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "control.schema.json")
 
+try:
+    from _json import encode_basestring as _c_encode_string
+    from _json import make_encoder as _c_make_encoder
+    from _json import make_scanner as _c_make_scanner
+except ImportError:  # not CPython: the json module does the same, only costlier to import
+    _c_make_scanner = None
 
-@cache
+
+class _ScanContext:
+    """What the C scanner reads off a json.JSONDecoder: strict JSON, plain dicts, and no
+    NaN/Infinity (they are not JSON, whatever Python's json accepts by default)."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name: str):
+        raise ValueError(f"{name} is not JSON")
+
+
+def _refuse(obj):
+    raise TypeError(f"{type(obj).__name__} is not JSON")
+
+
+if _c_make_scanner is not None:
+    _scan = _c_make_scanner(_ScanContext())
+    # markers None: our messages are trees; allow_nan False: strict JSON out as well.
+    _encode = _c_make_encoder(None, _refuse, _c_encode_string, None, ":", ",", False, False, False)
+
+
+def loads(text: str):
+    """json.loads for one document (strict), ValueError if it is not exactly one."""
+    if _c_make_scanner is None:
+        import json
+
+        return json.loads(text, parse_constant=_ScanContext.parse_constant)
+    start = len(text) - len(text.lstrip(" \t\n\r"))
+    try:
+        obj, end = _scan(text, start)
+    except StopIteration as e:
+        raise ValueError(f"not JSON at character {e.value}") from None
+    if text[end:].strip(" \t\n\r"):
+        raise ValueError(f"extra data at character {end}")
+    return obj
+
+
+def dumps(obj) -> str:
+    """Compact JSON, UTF-8 text as is (no \\u escapes)."""
+    if _c_make_scanner is None:
+        import json
+
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return "".join(_encode(obj, 0))
+
+
+_schema: dict | None = None
+_actions: dict[str, dict] | None = None
+
+
 def schema() -> dict:
-    with open(SCHEMA_PATH, encoding="utf-8") as f:
-        return json.load(f)
+    global _schema
+    if _schema is None:
+        with open(SCHEMA_PATH, encoding="utf-8") as f:
+            _schema = loads(f.read())
+    return _schema
 
 
 def max_message_bytes() -> int:
@@ -36,15 +99,17 @@ def error_codes() -> tuple[str, ...]:
     return tuple(schema()["$defs"]["error_code"]["enum"])
 
 
-@cache
 def actions() -> dict[str, dict]:
     """action name → the request schema branch that defines it."""
-    found: dict[str, dict] = {}
-    for branch in schema()["$defs"]["request"]["oneOf"]:
-        spec = branch["properties"]["action"]
-        for name in ([spec["const"]] if "const" in spec else spec["enum"]):
-            found[name] = branch
-    return found
+    global _actions
+    if _actions is None:
+        found: dict[str, dict] = {}
+        for branch in schema()["$defs"]["request"]["oneOf"]:
+            spec = branch["properties"]["action"]
+            for name in ([spec["const"]] if "const" in spec else spec["enum"]):
+                found[name] = branch
+        _actions = found
+    return _actions
 
 
 def allowed_clients(action: str) -> tuple[str, ...] | None:
@@ -132,7 +197,7 @@ class JsonLines:
 
 
 def encode_message(message: dict, max_bytes: int | None = None) -> bytes:
-    data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = dumps(message).encode("utf-8")
     if len(data) > (max_bytes or max_message_bytes()):
         raise ValueError(f"message of {len(data)} bytes is over the limit")
     return data + b"\n"
@@ -140,7 +205,7 @@ def encode_message(message: dict, max_bytes: int | None = None) -> bytes:
 
 def decode_message(line: bytes) -> dict | ProtocolError:
     try:
-        message = json.loads(line.decode("utf-8"))
+        message = loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return ProtocolError("invalid_message", "not UTF-8")
     except ValueError as e:
@@ -165,15 +230,20 @@ def error_reply(request_id: str | None, code: str, message: str) -> dict:
     return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}
 
 
-@cache
+_validators: dict[str, object] = {}
+
+
 def _validator(action: str):
+    if action in _validators:
+        return _validators[action]
     import jsonschema
 
     s = schema()
     branch = dict(actions()[action])
     branch["properties"] = {**branch["properties"], "id": s["$defs"]["id"]}
     branch["required"] = ["id", "action", *branch.get("required", [])]
-    return jsonschema.Draft202012Validator({**branch, "$defs": s["$defs"]})
+    validator = _validators[action] = jsonschema.Draft202012Validator({**branch, "$defs": s["$defs"]})
+    return validator
 
 
 def validate_request(message: dict) -> ProtocolError | None:

@@ -6,12 +6,18 @@ import string
 
 import pytest
 
-from common import i18n
+from common import i18n, i18n_app
+
+ALL = {**i18n.MESSAGES, **i18n_app.APP_MESSAGES}
 
 
-@pytest.mark.parametrize("key", sorted(i18n.MESSAGES))
+def test_each_text_is_defined_once():
+    assert not set(i18n.MESSAGES) & set(i18n_app.APP_MESSAGES)
+
+
+@pytest.mark.parametrize("key", sorted(ALL))
 def test_both_languages_have_the_same_placeholders(key):
-    en, ru = i18n.MESSAGES[key]
+    en, ru = ALL[key]
     fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
     assert en.strip() and ru.strip()
     assert fields(en) == fields(ru)

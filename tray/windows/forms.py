@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from common.i18n import tr
+from common.i18n import has_text, tr
 
 # Mirrors of the PBX's limits (pbx/ringplan.py): hints only, the PBX is the judge.
 MAX_RING_TIMEOUT_S = 600
@@ -349,9 +349,7 @@ def problem_text(problem: dict) -> str:
     codes are stable; the PBX's own sentences are English)."""
     code = str(problem.get("code") or "")
     key = f"problem.{code}"
-    from common.i18n import MESSAGES
-
-    if key in MESSAGES:
+    if has_text(key):
         return tr(key)
     return str(problem.get("message") or code)
 
@@ -438,9 +436,7 @@ def describe_plan(plan: dict, labels: dict[str, str]) -> list[tuple[str, str]]:
         lines.append(("head", tr("win.plan_silent")))
         for d in excluded:
             reason = d.get("reason", "")
-            from common.i18n import MESSAGES
-
-            why = tr(f"reason.{reason}") if f"reason.{reason}" in MESSAGES else d.get("why", reason)
+            why = tr(f"reason.{reason}") if has_text(f"reason.{reason}") else d.get("why", reason)
             lines.append(("off", f"   • {name(d)}: {why}"))
     return lines
 
