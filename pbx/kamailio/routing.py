@@ -1,23 +1,211 @@
 """SIP routing of the Talker PBX, run by Kamailio's app_python3 module (KEMI).
 
 This file is imported by Kamailio's embedded interpreter (Debian's system Python), not by the
-venv: it must stay standard-library only. Its parameters come from a JSON file whose path
-Kamailio's environment carries in TALKER_ROUTING_CONFIG (written by pbx/kamailio/config.py).
+venv: it must stay standard-library only, and from the rest of the project it imports only
+pbx.ringplan and pbx.prodcalendar (both standard-library only). Its parameters come from a JSON
+file whose path Kamailio's environment carries in TALKER_ROUTING_CONFIG (written by
+pbx/kamailio/config.py). The database is read through Kamailio's sqlops module, so SQLite and
+PostgreSQL both work without a Python database driver.
 
-It is the seed of the receive-scheme routing: today a request to an employee's extension goes to
-the devices registered for that extension; the ring plan of the scheme will slot in at
-`_route_to_employee`.
+What it routes
+--------------
+* REGISTER: digest-authenticated against sip_account, saved in usrloc.
+* A call to an employee - R-URI user = their extension, or one of the PBX's numbers (DIDs)
+  routed to them - from a PBX user or from the trunk gateway: the employee's receive scheme is
+  turned into a ring plan (pbx.ringplan.compute_plan) and executed with tm, see "Executing a
+  ring plan" below.
+* A call from a PBX user to any other number: to the trunk gateway (setting "trunk"), with the
+  caller's outgoing number as caller ID (From, restored by uac in the other direction, and
+  P-Asserted-Identity).
+* A request whose source is the trunk gateway's host:port needs no digest: the gateway cannot
+  answer challenges, and it only ever reaches employees (never the trunk again).
+* A call to a SIP account's username that is no extension rings that account alone.
+
+Executing a ring plan
+---------------------
+The caller's INVITE is one transaction (the *call*). Each step of the plan is relayed from it
+in turn: the first from the request route, the next from the failure route when every branch
+of the step has failed - unless the caller gave up (t_is_canceled). The steps still to come
+travel with the transaction in an AVP.
+
+tm has one INVITE timer value per transaction: t_set_fr in a branch route applies to every
+branch (FINDINGS.md). So a step whose devices all have the same timeout (one SIP device in
+turn, main only, or everybody at once with one timeout) is relayed *directly*: the call
+transaction's own timer is set to the step's timeout. A step whose devices differ - different
+timeouts, or an external number that needs its own caller ID - sends every device to a *leg*:
+a URI of Kamailio itself that carries the device, its timeout and an HMAC. Kamailio receives
+each leg as a request of its own, so each device gets a transaction, and a timer, of its own;
+the leg relays to the device's registered contacts or to the trunk, and its final reply (a
+408 when its timer fired) goes back to the call transaction as that branch's reply. A leg does
+not record-route (except towards the trunk, see below), so in-dialog requests go from the
+caller straight to the answering device, as with a direct step.
+
+* Parallel devices: one answers -> tm cancels the other branches, and each leg cancels its
+  device. One declines (603/6xx) -> only that branch ends: t_set_disable_6xx turns off the RFC
+  3261 16.7 rule that a 6xx cancels every branch (DESIGN.md: a decline on one phone does not
+  cancel the others).
+* When every branch of the last step has failed, the caller gets tm's best reply, except that
+  a 408 (everybody timed out) becomes 480 Temporarily Unavailable. No step at all: 480.
+* Ring forever (timeout 0): the timer and t_set_max_lifetime are the PBX-wide call-setup cap
+  (max_call_setup_s), on the call transaction and on the leg; tm's stock max_inv_lifetime does
+  not apply to plan transactions.
+* Retransmissions are absorbed by tm before any routing (t_check_trans), in the call
+  transaction and in each leg, and tm is configured not to restart timers on repeated 180s.
+* A scheme that cannot be read or computed (RingPlanError) falls back to every registered SIP
+  account of the employee at once, and the fallback is logged.
+
+What a call costs
+-----------------
+A call to an employee reads one row (employee, scheme document, numbers) and, once per
+calendar version and day per worker, the calendar days around today. Settings (the trunk, the
+calendar version) are read at most once a second per worker, so a new trunk address takes up
+to a second to apply. A worker keeps the parsed scheme for the same document, and a computed
+plan for the rest of the minute (same scheme, calendar and device states) when every schedule
+boundary is a whole minute; the plan is otherwise computed anew for every call, so a changed
+scheme applies to the next call. SQL never receives text that has not matched a strict
+pattern first (extensions, usernames, E.164 numbers, ISO dates, integers): sqlops has no
+bound parameters.
 """
 
+import hashlib
+import hmac
 import json
 import os
+import re
+import secrets
+import socket
+import sys
+import time
+import traceback
+from datetime import date, datetime, timedelta, timezone
 
-import KSR  # provided by Kamailio
+try:
+    import KSR  # provided by Kamailio
+except ImportError:  # imported outside Kamailio: only the pure helpers below are usable
+    KSR = None
 
 # auth module return codes (auth.h: auth_cfg_result_t), as KEMI returns them.
 _AUTH_NO_CREDENTIALS = -5
 
+_EXTENSION_RE = re.compile(r"[0-9]{2,6}")                # pbx/validation.py EXTENSION_RE
+_USERNAME_RE = re.compile(r"[A-Za-z0-9._~+-]{1,64}")     # SIP usernames (pbx.ringplan)
+_NUMBER_RE = re.compile(r"\+?([1-9][0-9]{6,14})")        # E.164, "+" optional from a dial pad
+_E164_RE = re.compile(r"\+[1-9][0-9]{1,14}")
+_LEG_PARAM = ";talker-leg="
+_LEG_RE = re.compile(r"([se])\.([0-9]{1,6})\.(\+?[0-9]{1,15}|-)\.([0-9a-f]{32})")
 
+# How long a worker trusts what it read of PBX settings and the calendar. Settings are read on
+# every initial request (the trunk's address decides whether a request needs a digest), so
+# they are kept briefly; the calendar is read again when its version or the date changes.
+_SETTINGS_TTL_S = 1.0
+_CALENDAR_TTL_S = 60.0
+_TRUNK_DNS_TTL_S = 60.0
+_SCHEME_CACHE_SIZE = 4096  # parsed schemes a worker keeps (a few kB each)
+_PLAN_CACHE_SIZE = 4096
+
+
+# --- pure helpers (no Kamailio): classification, leg tokens, plan encoding ----------------
+def classify_target(user):
+    """("extension", "102"), ("number", "+74951234567") - a number as dialled, with or
+    without "+" - or None for anything else."""
+    if not user:
+        return None
+    if _EXTENSION_RE.fullmatch(user):
+        return ("extension", user)
+    if _NUMBER_RE.fullmatch(user):
+        return ("number", user)
+    return None
+
+
+def as_e164(number):
+    """How the PBX stores a number (pbx_number.number): trunks often drop the "+"."""
+    return number if number.startswith("+") else "+" + number
+
+
+def leg_signature(secret, call_id, address, fields):
+    msg = "\n".join((call_id, address, fields)).encode("utf-8", "surrogateescape")
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()[:32]
+
+
+def leg_uri(secret, call_id, host, port, kind, address, timeout_s, caller_id):
+    """A URI of Kamailio itself that stands for one device of a ring plan."""
+    fields = "%s.%d.%s" % ("s" if kind == "sip" else "e", timeout_s, caller_id or "-")
+    sig = leg_signature(secret, call_id, address, fields)
+    return "sip:%s@%s:%d%s%s.%s" % (address, host, port, _LEG_PARAM, fields, sig)
+
+
+def parse_leg(secret, call_id, ruri, ruser):
+    """(kind, address, timeout_s, caller_id) of a leg URI made by leg_uri, or None."""
+    at = ruri.find(_LEG_PARAM) if ruri else -1
+    if at < 0 or not ruser:
+        return None
+    m = _LEG_RE.fullmatch(ruri[at + len(_LEG_PARAM):].split(";", 1)[0])
+    if not m:
+        return None
+    kind, timeout_s, caller_id, sig = m.groups()
+    fields = "%s.%s.%s" % (kind, timeout_s, caller_id)
+    if not hmac.compare_digest(sig, leg_signature(secret, call_id, ruser, fields)):
+        return None
+    kind = "sip" if kind == "s" else "external"
+    pattern = _USERNAME_RE if kind == "sip" else _E164_RE
+    if not pattern.fullmatch(ruser):
+        return None
+    return kind, ruser, int(timeout_s), None if caller_id == "-" else caller_id
+
+
+def encode_steps(plan_steps):
+    """The plan's steps as relayed: each {"t": timeout for a direct step or None for legs,
+    "d": [[kind, address, timeout_s], ...]}. A step is direct when it can be timed by the call
+    transaction's own timer: SIP devices only, all with the same timeout."""
+    out = []
+    for devices in plan_steps:
+        devs = [[kind, address, int(timeout_s)] for kind, address, timeout_s in devices]
+        if not devs:
+            continue
+        timeouts = {d[2] for d in devs}
+        direct = all(d[0] == "sip" for d in devs) and len(timeouts) == 1
+        out.append({"t": devs[0][2] if direct else None, "d": devs})
+    return out
+
+
+def caller_id_for(did, outgoing, first_number, extension):
+    """The number a call towards the trunk shows: the DID the call came in on, else the
+    employee's chosen outgoing number, else the PBX's first number, else the extension."""
+    for candidate in (did, outgoing, first_number):
+        if candidate and _E164_RE.fullmatch(candidate):
+            return candidate
+    return extension
+
+
+def split_host_port(value):
+    """("host", port) of a setting like "gw.example:5070", "[2001:db8::1]" or "10.0.0.1"."""
+    value = value.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    else:
+        host, port = value, ""
+    return host, int(port) if port else 5060
+
+
+def whole_minute_schedules(scheme):
+    """True when no schedule window of the scheme starts or ends inside a minute. Zone offsets
+    and DST changes fall on whole minutes too, so such a scheme's plan only changes at one."""
+    for device in scheme.devices:
+        for rule in (device.schedule.rules if device.schedule is not None else ()):
+            for w in rule.windows:
+                if w.start.second or w.start.microsecond or w.end.second or w.end.microsecond:
+                    return False
+    return True
+
+
+class DbError(RuntimeError):
+    pass
+
+
+# --- Kamailio entry points -----------------------------------------------------------------
 def _load_config():
     path = os.environ.get("TALKER_ROUTING_CONFIG")
     if not path:
@@ -26,21 +214,61 @@ def _load_config():
         return json.load(f)
 
 
+def _import_ringplan(package_root):
+    if package_root and package_root not in sys.path:
+        sys.path.insert(0, package_root)
+    global ringplan, prodcalendar
+    from pbx import prodcalendar, ringplan  # noqa: F401  (standard library only)
+
+
+ringplan = prodcalendar = None
+
+
 def mod_init():
-    # Runs once before the workers fork: nothing that holds a connection may be opened here.
-    return Router(_load_config())
+    # Runs once before the workers fork: nothing that holds a connection may be opened here
+    # (sqlops connects in each worker by itself).
+    config = _load_config()
+    _import_ringplan(config.get("package_root"))
+    return Router(config)
 
 
 class Router:
     def __init__(self, config):
         self.realm = config["domain"]
         self.account_table = config["account_table"]
+        self.sqlcon = config.get("sql_connection", "talker")
+        self.host = config.get("listen_address", "127.0.0.1")
+        self.port = int(config.get("sip_port", 5060))
+        self.cap_ms = int(config.get("max_call_setup_s", 600)) * 1000
+        self.no_reply_ms = int(config.get("no_reply_timeout_s", 5)) * 1000
+        self.default_timezone = config.get("default_timezone") or "UTC"
+        # Building log lines costs as much as computing the plan: only when they are printed.
+        self.verbose = int(config.get("log_level", 1)) >= 2
+        # Signs leg URIs. Made before the fork, so every worker knows it; a restart makes new
+        # legs of old calls invalid, which is fine: tm state is gone then too.
+        self.secret = secrets.token_bytes(32)
+        self._settings = ({}, 0.0)
+        self._calendar = (None, None, 0.0)
+        self._trunk_addr = (None, None, 0.0)
+        self._schemes = {}  # employee id -> (document, Scheme, its plans hold a minute)
+        self._plans = {}    # see _plan
 
     def child_init(self, rank):
         return 0
 
     # --- request route -------------------------------------------------------------------
     def ksr_request_route(self, msg):
+        try:
+            return self._request_route()
+        except Exception:
+            # Never leave the caller hanging: a request we failed on gets a final reply.
+            KSR.err("talker: routing failed for %s %s: %s\n" % (
+                KSR.pv.get("$rm"), KSR.pv.get("$ru"), traceback.format_exc().replace("\n", " | ")))
+            if not KSR.is_ACK() and not KSR.is_CANCEL():
+                KSR.sl.send_reply(500, "Server Internal Error")
+            return 1
+
+    def _request_route(self):
         if KSR.maxfwd.process_maxfwd(10) < 0:
             KSR.sl.sl_send_reply(483, "Too Many Hops")
             return 1
@@ -55,9 +283,14 @@ class Router:
         if KSR.siputils.has_totag() > 0:
             return self._route_in_dialog()
 
-        # Absorb retransmissions of requests that already have a transaction.
+        # Absorb retransmissions of requests that already have a transaction (a leg's too).
         if KSR.tm.t_check_trans() == 0:
             return 1
+        # A phone's outbound-proxy Route names us: it must not travel on to the callee.
+        KSR.textops.remove_hf("Route")
+
+        if self._is_leg():
+            return self._route_leg()
 
         if KSR.is_OPTIONS() and KSR.is_myself_ruri() and not KSR.pv.get("$rU"):
             KSR.sl.sl_send_reply(200, "OK")
@@ -66,17 +299,15 @@ class Router:
         if KSR.is_REGISTER():
             return self._route_register()
 
-        if not self._authenticate_caller():
+        from_trunk = self._from_trunk()
+        if not from_trunk and not self._authenticate_caller():
             return 1
-
-        if KSR.is_INVITE() or KSR.is_SUBSCRIBE():
-            KSR.rr.record_route()
 
         if not KSR.is_myself_ruri():
-            # We are nobody's outbound proxy: the PBX routes only to its own users.
+            # We are nobody's outbound proxy: the PBX routes only to its own users and numbers.
             KSR.sl.sl_send_reply(403, "Relaying Forbidden")
             return 1
-        return self._route_to_employee()
+        return self._route_to_target(from_trunk)
 
     def _route_in_dialog(self):
         if KSR.rr.loose_route() > 0:
@@ -115,7 +346,48 @@ class Router:
         KSR.auth.consume_credentials()
         return True
 
-    def _route_to_employee(self):
+    # --- where a request goes ---------------------------------------------------------------
+    def _route_to_target(self, from_trunk):
+        target = classify_target(KSR.pv.get("$rU"))
+        if target is None:
+            KSR.sl.sl_send_reply(404, "Not Found")
+            return 1
+        kind, value = target
+        invite = KSR.is_INVITE()
+        if invite or KSR.is_SUBSCRIBE():
+            KSR.rr.record_route()
+
+        if kind == "extension":
+            try:
+                employee = self._employee_by("e.extension = '%s'" % value)
+            except DbError as e:
+                # Without the database the best left is the account named like the extension.
+                KSR.err("talker: %s: ringing %s's own account\n" % (e, value))
+                return self._ring_account()
+            if employee is None:
+                if not from_trunk and self._is_account(value):
+                    return self._ring_account()
+                KSR.sl.sl_send_reply(404, "Not Found")
+                return 1
+            did = None
+        else:
+            did = as_e164(value)
+            employee = self._employee_by(
+                "e.id = (SELECT d.inbound_employee_id FROM pbx_number d WHERE d.number = '%s')" % did)
+            if employee is None:
+                if from_trunk:
+                    # Only the PBX's own numbers are reachable from the trunk: never back out.
+                    KSR.sl.sl_send_reply(404, "Not Found")
+                    return 1
+                return self._route_outgoing(value)
+
+        if not invite:
+            # Presence, messages: to the devices registered under the extension.
+            KSR.pv.sets("$rU", employee["extension"])
+            return self._ring_account()
+        return self._ring_employee(employee, did)
+
+    def _ring_account(self):
         rc = KSR.registrar.lookup("location")
         if rc < 0:
             # -1: nobody registered; -2: registered, but not for this method; -3: error.
@@ -126,6 +398,322 @@ class Router:
             return 1
         self._relay()
         return 1
+
+    def _route_outgoing(self, number):
+        if not KSR.is_INVITE():
+            KSR.sl.sl_send_reply(403, "Only Calls Go To The Trunk")
+            return 1
+        trunk = self._setting("trunk")
+        if not trunk:
+            KSR.sl.sl_send_reply(503, "No Trunk Configured")
+            return 1
+        username = KSR.pv.get("$fU")  # = the digest user (auth_check flag 1)
+        caller = None
+        if username and _USERNAME_RE.fullmatch(username):
+            caller = self._caller(username)
+        if caller is None:
+            KSR.sl.sl_send_reply(403, "Unknown Caller")
+            return 1
+        self._set_caller_id(caller_id_for(None, caller["outgoing"], caller["first_number"],
+                                          caller["extension"]))
+        KSR.pv.sets("$ru", "sip:%s@%s" % (number, trunk))
+        if self.verbose:
+            KSR.info("talker: %s calls %s through the trunk %s\n" % (username, number, trunk))
+        self._relay()
+        return 1
+
+    def _set_caller_id(self, number):
+        """From (restored by uac in replies and in-dialog requests) and P-Asserted-Identity
+        (RFC 3325: the trunk trusts us to assert it; nothing a phone put there survives)."""
+        uri = "sip:%s@%s" % (number, self.realm)
+        KSR.uac.uac_replace_from_uri(uri)
+        for name in ("P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID"):
+            KSR.textops.remove_hf(name)
+        KSR.hdr.append("P-Asserted-Identity: <%s>\r\n" % uri)
+
+    # --- the receive scheme --------------------------------------------------------------
+    def _ring_employee(self, employee, did):
+        steps = self._plan(employee)
+        if not steps:
+            KSR.sl.sl_send_reply(480, "Temporarily Unavailable")
+            return 1
+        caller_id = caller_id_for(did, employee["outgoing"], employee["first_number"],
+                                  employee["extension"])
+        # The call transaction: a decline on one device must not cancel the others, and only
+        # the PBX-wide call-setup cap bounds it (ring forever survives tm's max_inv_lifetime).
+        KSR.tm.t_set_disable_6xx(1)
+        KSR.tm.t_set_max_lifetime(self.cap_ms, 0)
+        if not self._relay_next_step(steps, caller_id):
+            KSR.sl.sl_send_reply(480, "Temporarily Unavailable")
+        return 1
+
+    def _plan(self, employee):
+        """The plan's steps (encode_steps); [] when nobody can ring."""
+        try:
+            scheme, minute_plans = self._scheme(employee)
+            status = {}
+            for d in scheme.devices:
+                if d.active and d.kind == "sip":
+                    status[d.id] = "available" if self._registered(d.address) else "not_registered"
+            calendar, calendar_key = self._read_calendar()
+            now = datetime.now(timezone.utc)
+            # A plan depends on the scheme, the calendar, the devices' states and the time. When
+            # every schedule boundary is a whole minute, it is the same all through a minute:
+            # computing it once per minute per worker takes it off the busy path.
+            key = None
+            if minute_plans:
+                key = (employee["id"], employee["document"], calendar_key,
+                       tuple(sorted(status.items())), int(now.timestamp()) // 60)
+                steps = self._plans.get(key)
+                if steps is not None:
+                    return steps
+            plan = ringplan.compute_plan(scheme, calendar, now, status)
+        except (ValueError, DbError) as e:  # RingPlanError, a JSON error and others
+            KSR.warn("talker: the receive scheme of %s cannot be used (%s): ringing every "
+                     "registered SIP account at once\n" % (employee["extension"], e))
+            return self._fallback_steps(employee)
+        if self.verbose:
+            KSR.info("talker: call %s to %s: rings %s; not %s\n" % (
+                KSR.pv.get("$ci"), employee["extension"], json.dumps(plan.to_dict()["steps"]),
+                ", ".join("%s (%s)" % (e.device_id, e.reason.value) for e in plan.excluded) or "-"))
+        steps = encode_steps([[(r.kind, r.address, r.timeout_s) for r in s.devices] for s in plan.steps])
+        if key is not None:
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.clear()
+            self._plans[key] = steps
+        return steps
+
+    def _scheme(self, employee):
+        """(the Scheme, whether its plans hold for a whole minute)."""
+        if employee["document"] is None:
+            # Never stored (an employee from before schemes): the default of pbx.ringplan.
+            return ringplan.default_scheme(self._usernames(employee["id"]),
+                                           self._setting("timezone") or self.default_timezone), False
+        # Keyed by the document itself, not its version: a hand-edited row counts too.
+        document = employee["document"]
+        cached = self._schemes.get(employee["id"])
+        if cached is not None and cached[0] == document:
+            return cached[1], cached[2]
+        scheme = ringplan.Scheme.from_dict(json.loads(document))
+        if len(self._schemes) >= _SCHEME_CACHE_SIZE:
+            self._schemes.clear()
+        minute_plans = whole_minute_schedules(scheme)
+        self._schemes[employee["id"]] = (document, scheme, minute_plans)
+        return scheme, minute_plans
+
+    def _fallback_steps(self, employee):
+        try:
+            usernames = self._usernames(employee["id"])
+        except DbError:
+            usernames = [employee["extension"]]
+        devices = [("sip", u, ringplan.DEFAULT_RING_TIMEOUT_S) for u in usernames if self._registered(u)]
+        return encode_steps([devices])
+
+    def _relay_next_step(self, steps, caller_id, saved=False):
+        """Relay the first step that reaches a device; the rest go with the transaction (an
+        AVP, which tm keeps with it and gives back in the failure route). `saved`: an AVP
+        from an earlier step exists and must be overwritten even when nothing is left."""
+        while steps:
+            step, steps = steps[0], steps[1:]
+            if steps or saved:
+                KSR.pv.sets("$avp(talker_plan)", json.dumps({"steps": steps, "cid": caller_id}))
+                saved = True
+            KSR.resetdsturi()
+            if step["t"] is not None:
+                if not self._branches_direct(step["d"]):
+                    continue  # nobody of the step is registered any more
+                KSR.tm.t_set_fr(self._timeout_ms(step["t"]), 0)
+            else:
+                self._branches_legs(step["d"], caller_id)
+                # Each leg ends itself; the call transaction only waits for them.
+                KSR.tm.t_set_fr(self.cap_ms, 0)
+            KSR.tm.t_on_failure("ksr_failure_next_step")
+            if KSR.tm.t_relay() > 0:
+                return True
+            KSR.err("talker: relaying a step of the plan failed: %s\n" % json.dumps(step))
+        return False
+
+    def _branches_direct(self, devices):
+        first = True
+        for _, address, _ in devices:
+            uri = "sip:%s@%s" % (address, self.realm)
+            if first:
+                found = KSR.registrar.lookup_uri("location", uri) > 0
+                first = not found
+            else:
+                KSR.registrar.lookup_to_dset("location", uri)
+        return not first
+
+    def _branches_legs(self, devices, caller_id):
+        call_id = KSR.pv.get("$ci") or ""
+        uris = [leg_uri(self.secret, call_id, self.host, self.port, kind, address, timeout_s,
+                        caller_id if kind == "external" else None)
+                for kind, address, timeout_s in devices]
+        KSR.pv.sets("$ru", uris[0])
+        for uri in uris[1:]:
+            KSR.corex.append_branch_uri(uri)
+
+    def _timeout_ms(self, timeout_s):
+        return min(timeout_s * 1000, self.cap_ms) if timeout_s else self.cap_ms
+
+    def ksr_failure_next_step(self, msg):
+        try:
+            if KSR.tm.t_is_canceled() > 0:
+                return 1  # the caller gave up
+            raw = KSR.pv.get("$avp(talker_plan)")
+            rest = json.loads(raw) if raw else {"steps": [], "cid": None}
+            if rest["steps"] and self._relay_next_step(rest["steps"], rest["cid"], saved=True):
+                return 1
+            if KSR.tm.t_check_status("408") > 0:
+                # Everybody rang out (or was unreachable): the caller hears "not available".
+                KSR.tm.t_reply(480, "Temporarily Unavailable")
+            # Otherwise tm sends the best reply it has (486, 603, ...).
+        except Exception:
+            KSR.err("talker: failure route failed: %s\n" % traceback.format_exc().replace("\n", " | "))
+            KSR.tm.t_reply(500, "Server Internal Error")
+        return 1
+
+    # --- a leg: one device of a ring plan in a transaction of its own ------------------------
+    def _is_leg(self):
+        ruri = KSR.pv.get("$ru")
+        return bool(ruri) and _LEG_PARAM in ruri
+
+    def _route_leg(self):
+        # Only Kamailio itself makes legs: from its own socket, signed for this very call.
+        leg = None
+        if KSR.pv.get("$si") == self.host and KSR.pv.get("$sp") == self.port and KSR.is_INVITE():
+            leg = parse_leg(self.secret, KSR.pv.get("$ci") or "", KSR.pv.get("$ru"), KSR.pv.get("$rU"))
+        if leg is None:
+            KSR.warn("talker: a forged leg from %s:%s refused\n" % (KSR.pv.get("$si"), KSR.pv.get("$sp")))
+            KSR.sl.sl_send_reply(403, "Forbidden")
+            return 1
+        kind, address, timeout_s, caller_id = leg
+        timeout_ms = self._timeout_ms(timeout_s)
+        KSR.tm.t_set_fr(timeout_ms, 0)
+        # fr_inv starts at the first provisional reply; the lifetime bounds the rest (a phone
+        # slow to ring, a 183 after a 180 restarting fr_inv).
+        KSR.tm.t_set_max_lifetime(min(timeout_ms + self.no_reply_ms, self.cap_ms), 0)
+        KSR.tm.t_set_disable_6xx(1)  # one phone of an account declining leaves its others
+        if kind == "sip":
+            if KSR.registrar.lookup("location") < 0:
+                KSR.sl.sl_send_reply(480, "Temporarily Unavailable")
+                return 1
+        else:
+            trunk = self._setting("trunk")
+            if not trunk:
+                KSR.sl.sl_send_reply(503, "No Trunk Configured")
+                return 1
+            self._set_caller_id(caller_id)
+            # uac's restore of the From travels in this Record-Route.
+            KSR.rr.record_route()
+            KSR.pv.sets("$ru", "sip:%s@%s" % (address, trunk))
+        self._relay()
+        return 1
+
+    # --- the trunk gateway -----------------------------------------------------------------
+    def _from_trunk(self):
+        trunk = self._setting("trunk")
+        if not trunk:
+            return False
+        addr = self._trunk_address(trunk)
+        return addr is not None and KSR.pv.get("$si") == addr[0] and KSR.pv.get("$sp") == addr[1]
+
+    def _trunk_address(self, trunk):
+        value, addr, at = self._trunk_addr
+        if value == trunk and time.monotonic() - at < _TRUNK_DNS_TTL_S:
+            return addr
+        try:
+            host, port = split_host_port(trunk)
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            addr = (infos[0][4][0], port)
+        except (OSError, ValueError, IndexError) as e:
+            KSR.warn("talker: the trunk %s cannot be resolved: %s\n" % (trunk, e))
+            addr = None
+        self._trunk_addr = (trunk, addr, time.monotonic())
+        return addr
+
+    # --- reading the database (sqlops; values are validated before they reach SQL) ----------
+    def _query(self, sql, columns):
+        res = "talker"
+        rc = KSR.sqlops.sql_query(self.sqlcon, sql, res)
+        if rc < 0:
+            raise DbError("the query failed: " + sql)
+        try:
+            rows = []
+            # sql_result_get gives None for NULL. A DATE column comes back as a garbled number
+            # from db_sqlite (it parses it as a datetime): queries CAST dates to TEXT.
+            for i in range(KSR.sqlops.sql_num_rows(res)):
+                rows.append(tuple(KSR.sqlops.sql_result_get(res, i, j) for j in range(columns)))
+            return rows
+        finally:
+            KSR.sqlops.sql_result_free(res)
+
+    def _employee_by(self, condition):
+        rows = self._query(
+            "SELECT e.id, e.extension, r.document, n.number, "
+            "(SELECT p.number FROM pbx_number p ORDER BY p.id LIMIT 1) "
+            "FROM employee e LEFT JOIN receive_scheme r ON r.employee_id = e.id "
+            "LEFT JOIN pbx_number n ON n.id = e.outgoing_number_id WHERE " + condition, 5)
+        if not rows:
+            return None
+        id_, extension, document, outgoing, first_number = rows[0]
+        return {"id": int(id_), "extension": str(extension), "document": document,
+                "outgoing": outgoing, "first_number": first_number}
+
+    def _caller(self, username):
+        rows = self._query(
+            "SELECT e.extension, n.number, "
+            "(SELECT p.number FROM pbx_number p ORDER BY p.id LIMIT 1) "
+            "FROM sip_account a JOIN employee e ON e.id = a.employee_id "
+            "LEFT JOIN pbx_number n ON n.id = e.outgoing_number_id "
+            "WHERE a.username = '%s'" % username, 3)
+        if not rows:
+            return None
+        extension, outgoing, first_number = rows[0]
+        return {"extension": str(extension), "outgoing": outgoing, "first_number": first_number}
+
+    def _is_account(self, username):
+        return bool(self._query("SELECT 1 FROM sip_account WHERE username = '%s'" % username, 1))
+
+    def _usernames(self, employee_id):
+        rows = self._query("SELECT username FROM sip_account WHERE employee_id = %d ORDER BY id"
+                           % int(employee_id), 1)
+        return [str(r[0]) for r in rows if r[0] and _USERNAME_RE.fullmatch(str(r[0]))]
+
+    def _setting(self, name):
+        values, at = self._settings
+        now = time.monotonic()
+        if now - at >= _SETTINGS_TTL_S:
+            rows = self._query("SELECT name, value FROM setting WHERE name IN "
+                               "('trunk', 'timezone', 'calendar_version')", 2)
+            values = {str(n): ("" if v is None else str(v)) for n, v in rows}
+            self._settings = (values, now)
+        return values.get(name, "")
+
+    def _read_calendar(self):
+        """The production calendar's exceptions around today (a window past midnight asks
+        about yesterday; time zones reach a day either side of UTC)."""
+        version = self._setting("calendar_version")
+        today = datetime.now(timezone.utc).date()
+        cached, key, at = self._calendar
+        if cached is not None and key == (version, today) and time.monotonic() - at < _CALENDAR_TTL_S:
+            return cached, key
+        rows = self._query(
+            "SELECT CAST(day AS TEXT), kind FROM calendar_day WHERE day >= '%s' AND day <= '%s'"
+            % ((today - timedelta(days=2)).isoformat(), (today + timedelta(days=2)).isoformat()), 2)
+        days = []
+        for day, kind in rows:
+            try:
+                days.append(prodcalendar.CalendarDay(date.fromisoformat(str(day)[:10]),
+                                                     prodcalendar.DayKind(kind)))
+            except ValueError as e:
+                KSR.warn("talker: calendar day %s ignored: %s\n" % (day, e))
+        calendar = prodcalendar.ProductionCalendar(tuple(days))
+        self._calendar = (calendar, (version, today), time.monotonic())
+        return calendar, (version, today)
+
+    def _registered(self, username):
+        return KSR.registrar.registered_uri("location", "sip:%s@%s" % (username, self.realm)) > 0
 
     def _relay(self):
         if KSR.tm.t_relay() < 0:

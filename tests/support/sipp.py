@@ -1,0 +1,193 @@
+"""sipp (Debian package sip-tester) as a test's trunk gateway or load generator: one process per
+scenario of tests/support/sipp_scenarios/, on loopback, with every SIP message it sent and
+received written to a file the test can read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import socket
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.processes import free_udp_port
+
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+SCENARIOS = Path(__file__).with_name("sipp_scenarios")
+
+# Each entry of sipp's -trace_msg file: a line of dashes with the local time, then this.
+_MESSAGE_HEAD = re.compile(r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*\n(UDP|TCP) message (sent|received)",
+                           re.MULTILINE)
+
+
+def register(pbx_port: int, domain: str, username: str, password: str, contact_port: int) -> None:
+    """REGISTER `username` at the PBX on 127.0.0.1:`pbx_port` with a contact at sipp's port:
+    sipp cannot register itself, and a phone of the scheme tests may be a sipp scenario."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(3)
+        port = s.getsockname()[1]
+        call_id = secrets.token_hex(8)
+
+        def request(cseq: int, auth: str = "") -> str:
+            s.sendto((f"REGISTER sip:{domain} SIP/2.0\r\n"
+                      f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{secrets.token_hex(6)};rport\r\n"
+                      f"Max-Forwards: 70\r\nTo: <sip:{username}@{domain}>\r\n"
+                      f"From: <sip:{username}@{domain}>;tag={secrets.token_hex(4)}\r\n"
+                      f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
+                      f"Contact: <sip:{username}@127.0.0.1:{contact_port}>\r\nExpires: 3600\r\n"
+                      f"{auth}Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", pbx_port))
+            return s.recv(65535).decode(errors="replace")
+
+        challenge = request(1)
+        realm = re.search(r'realm="([^"]+)"', challenge).group(1)
+        nonce = re.search(r'nonce="([^"]+)"', challenge).group(1)
+        md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731  (RFC 2617 digest)
+        cnonce, uri = secrets.token_hex(4), f"sip:{domain}"
+        response = md5(f"{md5(f'{username}:{realm}:{password}')}:{nonce}:00000001:{cnonce}:auth:"
+                       f"{md5(f'REGISTER:{uri}')}")
+        reply = request(2, f'Authorization: Digest username="{username}", realm="{realm}", '
+                           f'nonce="{nonce}", uri="{uri}", response="{response}", qop=auth, '
+                           f'nc=00000001, cnonce="{cnonce}", algorithm=MD5\r\n')
+        if not reply.startswith("SIP/2.0 200"):
+            raise RuntimeError(f"REGISTER {username} failed: {reply.splitlines()[0]}")
+
+
+def available() -> bool:
+    return Path(SIPP).exists()
+
+
+@dataclass(frozen=True)
+class SipMessage:
+    direction: str  # "sent" | "received"
+    text: str
+    t: float        # when, by the wall clock (time.time())
+
+    @property
+    def first_line(self) -> str:
+        return self.text.split("\r\n", 1)[0].split("\n", 1)[0].strip()
+
+    @property
+    def method(self) -> str | None:
+        return None if self.first_line.startswith("SIP/2.0") else self.first_line.split(" ", 1)[0]
+
+    @property
+    def status(self) -> int | None:
+        return int(self.first_line.split()[1]) if self.first_line.startswith("SIP/2.0") else None
+
+    def header(self, name: str) -> str | None:
+        """The first header of that name (compact forms are not needed: the PBX writes long ones)."""
+        wanted = name.lower() + ":"
+        for line in self.text.splitlines()[1:]:
+            if not line.strip():
+                break
+            if line.lower().startswith(wanted):
+                return line.split(":", 1)[1].strip()
+        return None
+
+
+class Sipp:
+    """One sipp run. `remote` is where a UAC scenario sends to; `calls` ends it after that many
+    calls (-m); `pause_ms` is the scenario's <pause/> (-d)."""
+
+    def __init__(self, scenario: str, workdir: Path, *, port: int | None = None,
+                 remote: str | None = None, service: str | None = None, calls: int = 1,
+                 pause_ms: int = 1000, extra: tuple[str, ...] = (), trace: bool = True):
+        self.scenario = SCENARIOS / scenario
+        self.port = port or free_udp_port()
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        stem = f"sipp-{self.scenario.stem}-{self.port}"
+        self.message_file = self.workdir / f"{stem}-messages.log"
+        self.log_path = self.workdir / f"{stem}.log"
+        cmd = [SIPP, "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
+               "-m", str(calls), "-d", str(pause_ms), "-nostdin",
+               # sipp opens an RTP echo socket even when unused: never on its fixed default port.
+               "-mp", str(free_udp_port())]
+        if trace:
+            cmd += ["-trace_msg", "-message_file", str(self.message_file)]
+        if service:
+            cmd += ["-s", service]
+        cmd += list(extra)
+        if remote:
+            cmd.append(remote)
+        self.cmd = cmd
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> Sipp:
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT, cwd=self.workdir)
+        time.sleep(0.1)  # sipp binds its socket right after exec
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"sipp exited at start ({self.proc.returncode}): {self.output()}")
+        return self
+
+    def wait(self, timeout: float = 30.0) -> int:
+        """sipp's exit code: 0 when every call followed the scenario."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"sipp {self.scenario.name} did not finish within {timeout} s; "
+                                 f"messages: {[m.first_line for m in self.messages()]}") from None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self._log.close()
+
+    def __enter__(self) -> Sipp:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def messages(self) -> list[SipMessage]:
+        """What sipp sent and received, in order (sipp -trace_msg)."""
+        try:
+            text = self.message_file.read_text(errors="replace")
+        except OSError:
+            return []
+        heads = list(_MESSAGE_HEAD.finditer(text))
+        out = []
+        for i, head in enumerate(heads):
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+            body = text[head.end():end].split("\n", 1)[1] if "\n" in text[head.end():end] else ""
+            at = dt.datetime.strptime(head.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            out.append(SipMessage(head.group(3), body.strip("\n"), at))
+        return out
+
+    def received(self, method: str) -> list[SipMessage]:
+        return [m for m in self.messages() if m.direction == "received" and m.method == method]
+
+    def wait_received(self, method: str, timeout: float = 10.0) -> SipMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.received(method)
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"sipp received no {method} within {timeout} s; "
+                             f"messages: {[m.first_line for m in self.messages()]}")
