@@ -157,3 +157,46 @@ def test_an_external_device_of_a_scheme_rings_through_the_trunk_with_a_pbx_numbe
         assert desk.wait_call("ended", timeout=5) and first(desk, "connected") is None
         anna.command("hangup")
         assert gateway.wait(15) == 0, gateway.output()  # the BYE found its way to the gateway
+
+
+def test_an_incoming_call_from_a_number_in_the_company_book_shows_its_name_in_the_app(kamailio, talker_app,
+                                                                                     tmp_path):
+    """The caller's name comes from the PBX's company address book (the gateway sends a bare number)."""
+    from pbx import contacts
+    from tests.support.api import ApiServer
+    from tests.support.app import talker
+
+    with kamailio.instance.sessions.begin() as s:
+        settings.set_runtime(s, sip_proxy=kamailio.server)
+    api = ApiServer(kamailio.instance, tmp_path / "api.log")
+    try:
+        anna = directory.add_employee(kamailio.instance, CONSOLE, name="Anna Ivanova", extension="101", admin=True)
+        contacts.add_contact(kamailio.instance, CONSOLE, contacts.COMPANY, name="ООО «Ромашка»",
+                             number="+7 999 000-11-22")
+        _number(kamailio, "+74951112233", anna.employee.id)
+        assert talker("--login", "101@pbx.local", "--pbx", api.url,
+                      stdin=anna.communicator_password + "\n").returncode == 0
+        from tests.support.app import App
+        from tests.support.processes import wait_until
+
+        app = App(tmp_path)
+        try:
+            app.wait_registered()
+            wait_until(lambda: not app.client().request("pbx_state")["stale"], 10, 0.1, "the PBX state")
+            port = free_udp_port()
+            _set_trunk(kamailio, f"127.0.0.1:{port}")
+            with app.client() as c:
+                c.request("subscribe")
+                with sipp.Sipp("uac_call.xml", tmp_path, port=port, remote=kamailio.server,
+                               service="+74951112233", pause_ms=500):
+                    while True:
+                        ev = c.next_event(15)
+                        assert ev is not None, "the app saw no incoming call"
+                        if ev.get("event") == "call" and ev["call"]["state"] == "incoming":
+                            break
+            assert ev["call"]["number"] == "+79990001122"
+            assert ev["call"]["name"] == "ООО «Ромашка»"
+        finally:
+            app.quit()
+    finally:
+        api.stop()

@@ -52,3 +52,7 @@ def find(menu, *path: str):
         submenu = item._action if hasattr(item._action, "items") else None
         menu = submenu
     return item
+
+
+def menu(app: TalkerApp):
+    return app.icon.icon.menu
