@@ -86,9 +86,11 @@ class Peer:
                                      f"events: {self.events[-8:]}")
             time.sleep(0.02)
 
-    def calls(self, state: str | None = None) -> list[dict]:
+    def calls(self, state: str | None = None, *, since: int = 0) -> list[dict]:
+        """Call events (in `state`), among the events from index `since` (a `mark()`) on."""
         with self._lock:
-            return [e for e in self.events if e.get("event") == "call" and (state is None or e["state"] == state)]
+            return [e for e in self.events[since:]
+                    if e.get("event") == "call" and (state is None or e["state"] == state)]
 
     def mark(self) -> int:
         with self._lock:
