@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.callto_latency import isolate, pct  # noqa: E402
+from bench.support import isolate, pct  # noqa: E402
 from pbx.instance import PbxInstance  # noqa: E402
 from tests.support.api import ApiServer  # noqa: E402
 

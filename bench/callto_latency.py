@@ -10,7 +10,6 @@ real Kamailio; it stamps the moment the INVITE arrives and declines at once.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -20,35 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import isolate, pct, precompile  # noqa: E402
 from tests.support.app import TALKER, App, configure_account  # noqa: E402
 from tests.support.pbx import TestPbx  # noqa: E402
 from tests.support.peer import Peer  # noqa: E402
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-def isolate(tmp: Path) -> None:
-    home = tmp / "home"
-    home.mkdir()
-    (tmp / "run").mkdir(mode=0o700)
-    os.environ.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                       "XDG_STATE_HOME": str(home / ".state"), "XDG_RUNTIME_DIR": str(tmp / "run"),
-                       "TALKER_SECRET_BACKEND": "file", "TALKER_LANG": "en"})
-    os.environ.pop("DISPLAY", None)
 
 
-def precompile() -> None:
-    """Byte-compile the project as an installed package is (pip compiles at install time). This
-    workplace sets PYTHONDONTWRITEBYTECODE, which would otherwise make every run recompile the
-    CLI's modules and measure the compiler instead of Talker."""
-    import compileall
-
-    root = Path(__file__).resolve().parents[1]
-    for package in ("common", "tray", "native_host"):
-        compileall.compile_dir(root / package, quiet=1)
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ Also prints the first click after the service worker was evicted (new worker, ne
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.browser import ExtensionBrowser, PageServer, build_extension, page, text_point, wait_for_numbers  # noqa: E402
+from bench.support import isolate, pct, precompile  # noqa: E402
 from tests.support.app import App, configure_account  # noqa: E402
 from tests.support.pbx import TestPbx  # noqa: E402
 from tests.support.peer import Peer  # noqa: E402
@@ -33,21 +33,8 @@ STAMP = ("window.clicks = []; addEventListener('click', (e) => "
          "clicks.push(performance.timeOrigin + e.timeStamp), {capture: true})")
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-def isolate(tmp: Path) -> Path:
-    home = tmp / "home"
-    home.mkdir()
-    run = tmp / "run"
-    run.mkdir(mode=0o700)
-    os.environ.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                       "XDG_STATE_HOME": str(home / ".state"), "XDG_RUNTIME_DIR": str(tmp / "xdg-run"),
-                       "TALKER_RUNTIME_DIR": str(run), "TALKER_SECRET_BACKEND": "file", "TALKER_LANG": "en"})
-    os.environ.pop("DISPLAY", None)
-    return run
 
 
 def one_click(tab, peer: Peer, point: dict) -> float:
@@ -66,6 +53,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="talker-bench-click-"))
     run = isolate(tmp)
+    precompile()  # the native host starts per browser session: measure it as installed
     extension = build_extension()
     pbx = TestPbx(tmp / "pbx").start()
     creds = pbx.add_employee("150", "Callee")

@@ -21,8 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.callto_latency import isolate, pct, precompile  # noqa: E402
-from bench.startup import rss_mb  # noqa: E402
+from bench.support import isolate, pct, precompile, rss_mb  # noqa: E402
 from pbx import schemes, settings as pbx_settings  # noqa: E402
 from pbx.audit import Actor  # noqa: E402
 from tests.support.api import ApiServer  # noqa: E402

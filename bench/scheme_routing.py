@@ -255,7 +255,7 @@ def main() -> None:
 
 
 def load(args, database_url: str | None) -> None:
-    from bench.callto_latency import isolate
+    from bench.support import isolate
     from tests.support.processes import free_udp_port
     from tests.support.sipp import SCENARIOS, SIPP
 

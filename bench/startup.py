@@ -18,17 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.callto_latency import isolate, pct  # noqa: E402
+from bench.support import isolate, pct, rss_mb  # noqa: E402
 from common.control_client import AppNotRunning, ControlClient  # noqa: E402
 from tests.support.app import App, configure_account  # noqa: E402
 from tests.support.pbx import TestPbx  # noqa: E402
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def time_to_registered(tmp: Path) -> tuple[float, App]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 from pathlib import Path
 
@@ -146,3 +145,43 @@ def talker_app(tmp_path: Path):
     finally:
         for app in started:
             app.quit()
+
+
+@pytest.fixture
+def pbx_api(kamailio, tmp_path: Path):
+    """The PBX's HTTP API over the database this test's Kamailio serves; it tells the apps that
+    log in to register at that Kamailio."""
+    from pbx import settings as pbx_settings
+    from tests.support.api import ApiServer
+
+    with kamailio.instance.sessions.begin() as s:
+        pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
+    server = ApiServer(kamailio.instance, tmp_path / "api.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def phones(tmp_path: Path):
+    """Employees with a real phone per SIP account (tests/support/ringing.py)."""
+    from tests.support.ringing import Phones
+
+    p = Phones(tmp_path)
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    """One Playwright driver for the whole session: its sync API allows only one per process, so
+    every test that drives Chromium (tests/e2e, tests/installers) shares this one."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    driver = sync_api.sync_playwright().start()
+    try:
+        yield driver
+    finally:
+        driver.stop()

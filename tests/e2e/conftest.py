@@ -40,18 +40,6 @@ def extension_dir() -> Path:
     return build_extension()
 
 
-@pytest.fixture(scope="session")
-def playwright_driver():
-    """One Playwright driver for the session: its sync API allows one per process."""
-    from playwright.sync_api import sync_playwright
-
-    driver = sync_playwright().start()
-    try:
-        yield driver
-    finally:
-        driver.stop()
-
-
 @pytest.fixture(scope="module")
 def pages():
     server = PageServer()

@@ -8,9 +8,7 @@ import time
 
 import pytest
 
-from pbx import settings as pbx_settings
 from tests.e2e.browser import POPUP_URL, ExtensionBrowser, click_text, page, wait_for_note, wait_for_numbers
-from tests.support.api import ApiServer
 from tests.support.app import App, talker
 
 pytestmark = pytest.mark.slow
@@ -27,16 +25,6 @@ def wait_text(locator, predicate, timeout: float = 15.0) -> str:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def pbx_api(kamailio, tmp_path):
-    """The PBX's API over the same database Kamailio serves (as in tests/integration/test_pbx_login.py)."""
-    with kamailio.instance.sessions.begin() as s:
-        pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
-    server = ApiServer(kamailio.instance, tmp_path / "api.log")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_the_popup_explains_that_talker_is_not_running_and_connects_once_it_runs(browser, kamailio, talker_app):

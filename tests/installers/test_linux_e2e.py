@@ -117,8 +117,7 @@ def probe_extension(folder: Path, *, with_key: bool) -> Path:
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium (scripts/setup test installs it)")
 def test_a_real_chromium_profile_finds_the_installed_host_and_admits_only_our_extension(
-        isolated_environment, kamailio, talker_app, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+        isolated_environment, kamailio, talker_app, tmp_path, playwright_driver):
     home = isolated_environment
     talker_app(kamailio, "101", "Anna Ivanova")
     install("--no-input")
@@ -128,27 +127,27 @@ def test_a_real_chromium_profile_finds_the_installed_host_and_admits_only_our_ex
     # installer put the manifest in, and where Chromium looks when run with no --user-data-dir.
     profile = home / ".config" / "chromium"
 
-    with playwright.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, env=dict(os.environ),
-            ignore_default_args=["--disable-extensions"],
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  f"--disable-extensions-except={ours},{stranger}", f"--load-extension={ours},{stranger}"])
-        try:
-            def workers():
-                found = {w.url.split("/")[2]: w for w in context.service_workers}
-                return found if len(found) == 2 else None
+    # The session's one Playwright driver (tests/conftest.py): one per process is allowed.
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, env=dict(os.environ),
+        ignore_default_args=["--disable-extensions"],
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              f"--disable-extensions-except={ours},{stranger}", f"--load-extension={ours},{stranger}"])
+    try:
+        def workers():
+            found = {w.url.split("/")[2]: w for w in context.service_workers}
+            return found if len(found) == 2 else None
 
-            found = wait_for(workers, 20, "both probe extensions' service workers")
-            assert browser_bridge.CHROMIUM_EXTENSION_ID in found
-            send = "(host) => chrome.runtime.sendNativeMessage(host, {id: 'probe', action: 'status'})"
-            reply = found.pop(browser_bridge.CHROMIUM_EXTENSION_ID).evaluate(send, browser_bridge.HOST_NAME)
-            [other] = found.values()
-            with pytest.raises(Exception, match="forbidden"):
-                other.evaluate(send, browser_bridge.HOST_NAME)
-        finally:
-            context.close()
+        found = wait_for(workers, 20, "both probe extensions' service workers")
+        assert browser_bridge.CHROMIUM_EXTENSION_ID in found
+        send = "(host) => chrome.runtime.sendNativeMessage(host, {id: 'probe', action: 'status'})"
+        reply = found.pop(browser_bridge.CHROMIUM_EXTENSION_ID).evaluate(send, browser_bridge.HOST_NAME)
+        [other] = found.values()
+        with pytest.raises(Exception, match="forbidden"):
+            other.evaluate(send, browser_bridge.HOST_NAME)
+    finally:
+        context.close()
 
     assert reply["id"] == "probe" and reply["ok"], reply
     assert reply["result"]["registration"]["state"] == "registered"

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from common.control_client import ControlClient
 from tests.support.app import app_env, configure_account, talker
 from tests.support.audio import dominant
 

@@ -9,7 +9,6 @@ import time
 import httpx
 import pytest
 
-from pbx import settings as pbx_settings
 from tests.support.api import ApiServer
 from tests.support.app import App, talker
 from tests.support.processes import wait_until
@@ -17,16 +16,6 @@ from tests.support.processes import wait_until
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def pbx_api(kamailio, tmp_path):
-    """The API of the same PBX Kamailio serves; it tells apps to register at Kamailio."""
-    with kamailio.instance.sessions.begin() as s:
-        pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
-    server = ApiServer(kamailio.instance, tmp_path / "api.log")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _log_in(api: ApiServer, login: str, password: str):

@@ -19,19 +19,12 @@ from pbx.audit import Actor
 from pbx.db import ReceiveScheme
 from pbx.prodcalendar import CalendarDay, DayKind
 from tests.support import sipp
-from tests.support.ringing import Phones, device, first, rang, restart_kamailio, ring_span, still_ringing
+from tests.support.ringing import device, first, rang, restart_kamailio, ring_span, still_ringing
 
 pytestmark = pytest.mark.slow
 CONSOLE = Actor.console()
 
 
-@pytest.fixture
-def phones(tmp_path):
-    p = Phones(tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
 
 
 def _call(caller, number: str) -> float:

@@ -15,7 +15,7 @@ from pbx import directory, settings
 from pbx.audit import Actor
 from tests.support import sipp
 from tests.support.processes import free_udp_port
-from tests.support.ringing import Phones, device, first, rang
+from tests.support.ringing import device, first, rang
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sipp.available(), reason="sipp is not installed (sip-tester)")]
@@ -24,13 +24,6 @@ CONSOLE = Actor.console()
 MOBILE = "+79161234567"
 
 
-@pytest.fixture
-def phones(tmp_path):
-    p = Phones(tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
 
 
 def _set_trunk(pbx, address: str) -> None:

@@ -100,8 +100,9 @@ def still_ringing(peer: Peer) -> bool:
     return rang(peer) and not peer.calls("ended") and not peer.calls("connected")
 
 
-def ring_span(peer: Peer, t0: float) -> tuple[float, float]:
-    """When the phone started and stopped ringing, in seconds after t0."""
-    start, end = first(peer, "incoming"), first(peer, "ended")
-    assert start is not None and end is not None, f"{peer.extension}: {peer.events[-6:]}"
+def ring_span(peer: Peer, t0: float, timeout: float = 5.0) -> tuple[float, float]:
+    """When the phone started and stopped ringing, in seconds after t0. The phone's CANCEL may
+    arrive a moment after the caller's final reply: wait for it (bounded)."""
+    start = peer.wait_call("incoming", timeout=timeout)
+    end = peer.wait_call("ended", timeout=timeout)
     return start["t"] - t0, end["t"] - t0

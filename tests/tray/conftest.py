@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from pbx import settings as pbx_settings
-from tests.support.api import ApiServer
 from tests.support.app import talker
 from tests.support.processes import wait_until
 from tests.support.tray import start_app
 
 
-@pytest.fixture
-def pbx_api(kamailio, tmp_path):
-    with kamailio.instance.sessions.begin() as s:
-        pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
-    server = ApiServer(kamailio.instance, tmp_path / "api.log")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

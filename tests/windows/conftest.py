@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pbx import settings as pbx_settings
 from tests.support.api import ApiServer
 from tests.support.app import App, talker
 from tests.support.processes import wait_until
@@ -31,16 +30,6 @@ def xsession(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield x
 
 
-@pytest.fixture
-def pbx_api(kamailio, tmp_path: Path):
-    """The API of the PBX Kamailio serves; it tells apps to register at Kamailio."""
-    with kamailio.instance.sessions.begin() as s:
-        pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
-    server = ApiServer(kamailio.instance, tmp_path / "api.log")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class WindowedApp:

@@ -1,0 +1,47 @@
+"""What the benchmarks share: an isolated HOME for the run, percentiles, precompiled modules,
+resident memory. (The real PBX, phones and app come from tests/support/.)"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def isolate(tmp: Path) -> Path:
+    """This process and its children get their own HOME, config, state and runtime directories
+    under `tmp` (never the user's), English, and secrets in a user-only file. Returns the app's
+    runtime directory (its control socket lives there)."""
+    home = tmp / "home"
+    home.mkdir()
+    (tmp / "run").mkdir(mode=0o700)
+    os.environ.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+                       "XDG_STATE_HOME": str(home / ".state"), "XDG_RUNTIME_DIR": str(tmp / "run"),
+                       "TALKER_SECRET_BACKEND": "file", "TALKER_LANG": "en"})
+    os.environ.pop("DISPLAY", None)
+    from common import locations
+
+    return locations.runtime_dir()
+
+
+def precompile() -> None:
+    """Byte-compile the project as an installed package is (pip compiles at install time). This
+    workplace sets PYTHONDONTWRITEBYTECODE, which would otherwise make every run recompile the
+    short-lived commands' modules and measure the compiler instead of Talker."""
+    import compileall
+
+    for package in ("common", "tray", "native_host"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
