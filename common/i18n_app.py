@@ -262,5 +262,168 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "pbx.wrong_login": ("Wrong login or password.", "Неверный логин или пароль."),
     "pbx.login_locked": ("Too many failed logins: try again in {seconds} s.",
                          "Слишком много неудачных попыток входа: повторите через {seconds} с."),
-
+    # --- the installers: what `talker-integration` and installers/linux/install.sh tell the user
+    # (file contents they write, such as desktop entries and registry values, are data, not texts)
+    "install.cli.description": ("Tie Talker into this desktop: browsers, links, autostart.",
+                                "Подключить Talker к рабочему столу: браузеры, ссылки, автозапуск."),
+    "install.cli.install": ("install, or repair and upgrade in place",
+                            "установить, либо исправить и обновить на месте"),
+    "install.cli.yes": ("make Talker the handler of tel:, callto: and sip: even where another app is",
+                        "открывать ссылки tel:, callto: и sip: в Talker, даже если их открывает другое приложение"),
+    "install.cli.no_input": ("never ask: leave schemes that another app holds to it, and say so",
+                             "ничего не спрашивать: оставить другим приложениям их ссылки и сообщить об этом"),
+    "install.cli.autostart": ("start Talker with the session (the default)",
+                              "запускать Talker вместе с сеансом (по умолчанию)"),
+    "install.cli.no_autostart": ("do not start Talker with the session", "не запускать Talker вместе с сеансом"),
+    "install.cli.venv": ("the Python environment Talker runs from (Linux)",
+                         "окружение Python, из которого работает Talker (Linux)"),
+    "install.cli.app_dir": ("where Talker's programs are (Windows, macOS)",
+                            "папка с программами Talker (Windows, macOS)"),
+    "install.cli.uninstall": ("remove everything the install added, and put back what it replaced",
+                              "удалить всё, что добавила установка, и вернуть то, что она заменила"),
+    "install.cli.autostart_command": ("switch starting with the session on or off",
+                                      "включить или выключить запуск вместе с сеансом"),
+    "install.cli.status": ("what is installed", "что установлено"),
+    "install.cli.build": ("write the packaging files of an OS (on any OS)",
+                          "записать файлы для сборки установщика ОС (на любой ОС)"),
+    "install.cli.version": ("the app's version (default: the installed package's)",
+                            "версия приложения (по умолчанию — версия установленного пакета)"),
+    "install.no_target": ("Talker has no installer for {name} (there are: {names}).",
+                          "У Talker нет установщика для {name} (есть: {names})."),
+    "install.status.not_installed": ("Not installed ({target}; no record at {record}).",
+                                     "Не установлено ({target}; записи об установке {record} нет)."),
+    "install.status.installed": ("Installed ({target}); record: {record}",
+                                 "Установлено ({target}); запись об установке: {record}"),
+    "install.status.schemes": ("schemes: {schemes}", "схемы ссылок: {schemes}"),
+    "install.status.autostart_on": ("autostart: True", "автозапуск: включён"),
+    "install.status.autostart_off": ("autostart: False", "автозапуск: выключен"),
+    "install.ask_suffix": ("[y/N]", "[д/Н]"),
+    "install.report.note": ("Note:", "Обратите внимание:"),
+    "install.report.todo": ("To do:", "Осталось сделать:"),
+    "install.cannot_undo": ("{target} cannot undo a change of kind {kind}",
+                            "{target}: изменение вида {kind} отменить нельзя"),
+    "install.no_build": ("{target} has no packaging of kind {kind}", "{target}: сборки вида {kind} нет"),
+    "install.not_installed": ("Talker's desktop integration is not installed here (no install record at {record}).",
+                              "Интеграция Talker с рабочим столом здесь не установлена "
+                              "(записи об установке {record} нет)."),
+    "install.removed": ("Removed everything the install had added.", "Удалено всё, что добавила установка."),
+    "install.install_first": ("Talker is not installed here yet: run the installer first.",
+                              "Talker здесь ещё не установлен: сначала запустите установщик."),
+    "install.record_unreadable": ("The install record {path} cannot be read ({detail}); remove it to start over.",
+                                  "Запись об установке {path} не читается ({detail}); "
+                                  "удалите её, чтобы начать заново."),
+    "install.record_format": ("The install record {path} was written by another version of Talker (format {format}).",
+                              "Запись об установке {path} сделана другой версией Talker (формат {format})."),
+    "install.in_the_way": ("{path} is in the way and is not a file; move it and install again.",
+                           "{path} мешает установке и это не файл; переместите его и установите снова."),
+    "install.too_large": ("{path} belongs to something else and is too large to keep aside; move it and install again.",
+                          "{path} принадлежит другой программе и слишком велик, чтобы сохранить копию; "
+                          "переместите его и установите снова."),
+    "install.not_a_folder": ("{path} is not a folder.", "{path} — не папка."),
+    "install.left_changed": ("{path} was changed after Talker installed it, so it was left in place.",
+                             "{path} изменён после установки Talker, поэтому оставлен на месте."),
+    "install.bridge": ("Browser bridge registered for {browsers}.", "Мост с браузером зарегистрирован для {browsers}."),
+    "install.no_browser": ("No supported browser was found: install one, then run "
+                           "`talker-integration install` again to connect it.",
+                           "Поддерживаемый браузер не найден: установите его и снова выполните "
+                           "`talker-integration install`, чтобы подключить."),
+    "install.scheme_question": ("{scheme}: links open in {app} now. Open them in Talker instead?",
+                                "Ссылки {scheme}: сейчас открываются в {app}. Открывать их в Talker?"),
+    "install.scheme_taken": ("{scheme}: links opened in {app}; they open in Talker now "
+                             "(uninstalling Talker gives them back).",
+                             "Ссылки {scheme}: открывались в {app}; теперь они открываются в Talker "
+                             "(удаление Talker вернёт как было)."),
+    "install.no_reason": ("no reason given", "причина не названа"),
+    "install.linux.no_venv": ("{venv} is not a Python environment with Talker in it "
+                              "(installers/linux/install.sh makes one).",
+                              "{venv} — не окружение Python с Talker (его создаёт installers/linux/install.sh)."),
+    "install.linux.run_from_venv": ("Run this from Talker's venv, or say which one with --venv.",
+                                    "Запустите это из venv Talker или укажите его в --venv."),
+    "install.linux.autostart_on": ("Talker starts with your session ({file}); "
+                                   "`talker-integration autostart off` stops that.",
+                                   "Talker запускается вместе с сеансом ({file}); "
+                                   "`talker-integration autostart off` это отключит."),
+    "install.linux.autostart_off": ("Talker does not start with your session; "
+                                    "`talker-integration autostart on` changes that.",
+                                    "Talker не запускается вместе с сеансом; "
+                                    "`talker-integration autostart on` это включит."),
+    "install.linux.commands": ("Commands: {commands} in {folder}.", "Команды {commands} — в {folder}."),
+    "install.linux.not_on_path": ("{folder} is not on your PATH yet: log out and in again (most distributions "
+                                  "add it at login once it exists), or add it to PATH.",
+                                  "{folder} ещё нет в PATH: выйдите из сеанса и войдите снова (большинство "
+                                  "дистрибутивов добавляют эту папку при входе, если она есть) "
+                                  "или добавьте её в PATH."),
+    "install.linux.flatpak": ("{browser} from Flatpak cannot start Talker's browser bridge from inside its sandbox. "
+                              "To allow it, run: flatpak override --user --talk-name=org.freedesktop.Flatpak {app_id} "
+                              "— this lets {browser} run any program outside its sandbox, so Talker does not do it "
+                              "for you. Links (tel:, callto:, sip:) from it reach Talker either way.",
+                              "{browser} из Flatpak не может запустить мост Talker с браузером изнутри своей "
+                              "песочницы. Чтобы разрешить это, выполните: flatpak override --user "
+                              "--talk-name=org.freedesktop.Flatpak {app_id} — так {browser} сможет запускать любые "
+                              "программы вне песочницы, поэтому Talker не делает этого за вас. Ссылки (tel:, callto:, "
+                              "sip:) из него доходят до Talker в любом случае."),
+    "install.linux.snap_portal": ("{browser} from Snap starts Talker's browser bridge through the desktop portal "
+                                  "(Ubuntu 22.04 or later): allow it when {browser} asks.",
+                                  "{browser} из Snap запускает мост Talker с браузером через портал рабочего стола "
+                                  "(Ubuntu 22.04 или новее): разрешите это, когда {browser} спросит."),
+    "install.linux.snap_sandboxed": ("{browser} from Snap cannot start programs outside its sandbox, so number clicks "
+                                     "in it cannot reach Talker; links (tel:, callto:, sip:) still do. {browser} "
+                                     "installed as a .deb (or another Chromium-family browser) has the full bridge.",
+                                     "{browser} из Snap не может запускать программы вне своей песочницы, поэтому "
+                                     "щелчки по номерам в нём не доходят до Talker; ссылки (tel:, callto:, sip:) "
+                                     "доходят. {browser}, установленный из .deb (или другой браузер на основе "
+                                     "Chromium), работает с мостом полностью."),
+    "install.linux.no_desktop_database": ("update-desktop-database (desktop-file-utils) is not installed: some "
+                                          "desktops may not list Talker for links until it runs.",
+                                          "update-desktop-database (desktop-file-utils) не установлен: некоторые "
+                                          "рабочие столы не предложат Talker для ссылок, пока он не будет запущен."),
+    "install.linux.no_xdg_mime": ("xdg-mime (xdg-utils) is not installed, so Talker could not be made the handler "
+                                  "of tel:, callto: and sip: links; install xdg-utils and run "
+                                  "`talker-integration install` again.",
+                                  "xdg-mime (xdg-utils) не установлен, поэтому Talker не удалось сделать "
+                                  "обработчиком ссылок tel:, callto: и sip:; установите xdg-utils и снова выполните "
+                                  "`talker-integration install`."),
+    "install.linux.xdg_mime_failed": ("xdg-mime could not make Talker the handler of {scheme}: links ({reason}).",
+                                      "Ссылки {scheme}: — xdg-mime не смог сделать Talker их обработчиком ({reason})."),
+    "install.linux.links_open": ("Links {schemes} open in Talker ({file}).",
+                                 "Ссылки {schemes} открываются в Talker ({file})."),
+    "install.linux.scheme_kept": ("{scheme}: links still open in {app}. To open them in Talker, run "
+                                  "`talker-integration install --yes`, or "
+                                  "`xdg-mime default {desktop_id} x-scheme-handler/{scheme}`.",
+                                  "Ссылки {scheme}: по-прежнему открываются в {app}. Чтобы открывать их в Talker, "
+                                  "выполните `talker-integration install --yes` или "
+                                  "`xdg-mime default {desktop_id} x-scheme-handler/{scheme}`."),
+    "install.windows.no_app_dir": ("Say where Talker's programs are with --app-dir (the installer does).",
+                                   "Укажите папку с программами Talker в --app-dir (установщик так и делает)."),
+    "install.windows.no_exe": ("{app_dir} has no talker.exe.", "В {app_dir} нет talker.exe."),
+    "install.windows.user_choice": ("Windows opens {scheme}: links with {app}, as chosen in Settings. To use Talker, "
+                                    "choose it in Settings → Apps → Default apps (by link type, {link_type}).",
+                                    "Windows открывает ссылки {scheme}: в {app}, как выбрано в параметрах. Чтобы "
+                                    "открывать их в Talker, выберите его в «Параметры → Приложения → Приложения по "
+                                    "умолчанию» (по типу ссылки, {link_type})."),
+    "install.windows.links_open": ("Links {schemes} open in Talker.", "Ссылки {schemes} открываются в Talker."),
+    "install.windows.autostart_on": ("Talker starts when you sign in; `talker-integration autostart off` stops that.",
+                                     "Talker запускается при входе в систему; "
+                                     "`talker-integration autostart off` это отключит."),
+    "install.windows.scheme_question": ("{scheme}: links open with {app} now. Open them in Talker instead?",
+                                        "Ссылки {scheme}: сейчас открывает {app}. Открывать их в Talker?"),
+    "install.windows.scheme_taken": ("{scheme}: links opened with {app}; they open in Talker now "
+                                     "(uninstalling Talker gives them back).",
+                                     "Ссылки {scheme}: открывал {app}; теперь они открываются в Talker "
+                                     "(удаление Talker вернёт как было)."),
+    "install.windows.scheme_kept": ("{scheme}: links still open with {app}. To open them in Talker, run "
+                                    "`talker-integration install --yes`, or choose Talker in Settings → Apps → "
+                                    "Default apps.",
+                                    "Ссылки {scheme}: по-прежнему открывает {app}. Чтобы открывать их в Talker, "
+                                    "выполните `talker-integration install --yes` или выберите Talker в «Параметры → "
+                                    "Приложения → Приложения по умолчанию»."),
+    "install.macos.autostart_on": ("Talker starts at login; `talker-integration autostart off` stops that.",
+                                   "Talker запускается при входе в систему; "
+                                   "`talker-integration autostart off` это отключит."),
+    "install.macos.scheme_kept": ("{scheme}: links still open in {app}. To open them in Talker, run "
+                                  "`talker-integration install --yes`.",
+                                  "Ссылки {scheme}: по-прежнему открываются в {app}. Чтобы открывать их в Talker, "
+                                  "выполните `talker-integration install --yes`."),
+    "install.macos.not_default": ("macOS did not let Talker become the handler of {scheme}: links.",
+                                  "Ссылки {scheme}: — macOS не позволила сделать Talker их обработчиком."),
 }

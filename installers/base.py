@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
+from common.i18n import tr
 from installers.record import Changes, Record, RecordError, undo_file_item
 
 # A question for the user: True means yes. Non-interactive runs answer no without waiting.
@@ -32,7 +33,7 @@ def always(question: str) -> bool:
 def terminal_ask(question: str) -> bool:
     """Ask on the terminal; anything but yes is no, and so is the end of input."""
     try:
-        answer = input(f"{question} [y/N] ")
+        answer = input(f"{question} {tr('install.ask_suffix')} ")
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes", "д", "да")
@@ -63,10 +64,10 @@ class Report:
     def text(self) -> str:
         lines = [f"  {line}" for line in self.done]
         if self.warnings:
-            lines.append("Note:")
+            lines.append(tr("install.report.note"))
             lines += [f"  {line}" for line in self.warnings]
         if self.todo:
-            lines.append("To do:")
+            lines.append(tr("install.report.todo"))
             lines += [f"  - {line}" for line in self.todo]
         return "\n".join(lines)
 
@@ -102,7 +103,7 @@ class Target:
 
     def undo(self, item: dict, report: Report) -> None:
         """Undo a change of a kind this backend made (not files, links or folders)."""
-        raise RecordError(f"{self.title} cannot undo a change of kind {item['kind']!r}")
+        raise RecordError(tr("install.cannot_undo", target=self.title, kind=repr(item["kind"])))
 
     def finish_undo(self, report: Report) -> None:
         """After files are gone and before folders are: refresh caches that listed them."""
@@ -112,7 +113,7 @@ class Target:
         return {}
 
     def build(self, kind: str, outdir: Path, version: str) -> list[Path]:
-        raise RecordError(f"{self.title} has no packaging of kind {kind!r}")
+        raise RecordError(tr("install.no_build", target=self.title, kind=repr(kind)))
 
     # --- the same for every OS ------------------------------------------------------------------
     def effective_options(self, options: Options, old: Record) -> Options:
@@ -160,21 +161,20 @@ class Target:
         report = report if report is not None else Report()
         record = Record.load(self.record_path())
         if not record.exists:
-            report.warnings.append(f"Talker's desktop integration is not installed here "
-                                   f"(no install record at {record.path}).")
+            report.warnings.append(tr("install.not_installed", record=record.path))
             return report
         dirs = [item for item in record.items if item["kind"] == "dir"]
         self._undo_items([item for item in record.items if item["kind"] != "dir"], report)
         record.delete()
         self._undo_items(dirs, report)
-        report.done.append("Removed everything the install had added.")
+        report.done.append(tr("install.removed"))
         return report
 
     def set_autostart(self, on: bool, report: Report | None = None) -> Report:
         """Switch starting with the session on or off: an install run that changes only that."""
         record = Record.load(self.record_path())
         if not record.exists:
-            raise RecordError("Talker is not installed here yet: run the installer first.")
+            raise RecordError(tr("install.install_first"))
         return self.install(Options(autostart=on), never, report)
 
     def status(self) -> dict:

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from common.i18n import tr
 from installers import TARGET_ENV
 from installers.base import Options, Report, Target, always, never, terminal_ask
 from installers.record import RecordError
@@ -31,43 +32,42 @@ def target_class(name: str | None = None) -> type[Target]:
     name = name or os.environ.get(TARGET_ENV) or next(
         (t for p, t in PLATFORMS.items() if sys.platform.startswith(p)), "")
     if name not in TARGETS:
-        raise RecordError(f"Talker has no installer for {name or sys.platform!r} "
-                          f"(there are: {', '.join(TARGETS)}).")
+        raise RecordError(tr("install.no_target", name=repr(name or sys.platform), names=", ".join(TARGETS)))
     module, cls = TARGETS[name].split(":")
     return getattr(importlib.import_module(module), cls)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="talker-integration",
-                                description="Tie Talker into this desktop: browsers, links, autostart.")
+                                description=tr("install.cli.description"))
     sub = p.add_subparsers(dest="command", required=True)
 
-    install = sub.add_parser("install", help="install, or repair and upgrade in place")
+    install = sub.add_parser("install", help=tr("install.cli.install"))
     asking = install.add_mutually_exclusive_group()
     asking.add_argument("--yes", "--force", dest="yes", action="store_true",
-                        help="make Talker the handler of tel:, callto: and sip: even where another app is")
+                        help=tr("install.cli.yes"))
     asking.add_argument("--no-input", action="store_true",
-                        help="never ask: leave schemes that another app holds to it, and say so")
+                        help=tr("install.cli.no_input"))
     asking.add_argument("--ask-gui", action="store_true", help=argparse.SUPPRESS)  # Windows installer
     auto = install.add_mutually_exclusive_group()
     auto.add_argument("--autostart", dest="autostart", action="store_true", default=None,
-                      help="start Talker with the session (the default)")
+                      help=tr("install.cli.autostart"))
     auto.add_argument("--no-autostart", dest="autostart", action="store_false",
-                      help="do not start Talker with the session")
-    install.add_argument("--venv", type=Path, help="the Python environment Talker runs from (Linux)")
-    install.add_argument("--app-dir", type=Path, help="where Talker's programs are (Windows, macOS)")
+                      help=tr("install.cli.no_autostart"))
+    install.add_argument("--venv", type=Path, help=tr("install.cli.venv"))
+    install.add_argument("--app-dir", type=Path, help=tr("install.cli.app_dir"))
     install.add_argument("--created-dir", type=Path, action="append", default=[], help=argparse.SUPPRESS)
 
-    sub.add_parser("uninstall", help="remove everything the install added, and put back what it replaced")
-    autostart = sub.add_parser("autostart", help="switch starting with the session on or off")
+    sub.add_parser("uninstall", help=tr("install.cli.uninstall"))
+    autostart = sub.add_parser("autostart", help=tr("install.cli.autostart_command"))
     autostart.add_argument("state", choices=("on", "off"))
-    status = sub.add_parser("status", help="what is installed")
+    status = sub.add_parser("status", help=tr("install.cli.status"))
     status.add_argument("--json", action="store_true")
 
-    build = sub.add_parser("build", help="write the packaging files of an OS (on any OS)")
+    build = sub.add_parser("build", help=tr("install.cli.build"))
     build.add_argument("os", choices=("windows", "macos"))
     build.add_argument("outdir", type=Path)
-    build.add_argument("--version", help="the app's version (default: the installed package's)")
+    build.add_argument("--version", help=tr("install.cli.version"))
 
     p.add_argument("--target", choices=sorted(TARGETS), help=argparse.SUPPRESS)
     return p
@@ -133,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _status_text(status: dict) -> str:
+    """`status` for a person; `status --json` is the same facts for programs, untranslated."""
     if not status["installed"]:
-        return f"Not installed ({status['target']}; no record at {status['record']})."
-    lines = [f"Installed ({status['target']}); record: {status['record']}"]
-    for key in ("schemes", "autostart"):
-        if key in status:
-            lines.append(f"{key}: {status[key]}")
+        return tr("install.status.not_installed", target=status["target"], record=status["record"])
+    lines = [tr("install.status.installed", target=status["target"], record=status["record"])]
+    if "schemes" in status:
+        lines.append(tr("install.status.schemes", schemes=status["schemes"]))
+    if "autostart" in status:
+        lines.append(tr("install.status.autostart_on" if status["autostart"] else "install.status.autostart_off"))
     for change in status["changes"]:
         where = change.get("path") or change.get("mime") or change.get("key", "")
         lines.append(f"  {change['kind']}: {where}")

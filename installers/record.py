@@ -23,6 +23,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from common.i18n import tr
+
 FORMAT = 1
 # A file of someone else's that we replace is kept in the record; a large one is not ours to
 # replace at all.
@@ -57,11 +59,9 @@ class Record:
         except FileNotFoundError:
             return cls(path)
         except (OSError, ValueError) as e:
-            raise RecordError(f"The install record {path} cannot be read ({e}); "
-                              f"remove it to start over.") from e
+            raise RecordError(tr("install.record_unreadable", path=path, detail=e)) from e
         if data.get("format") != FORMAT:
-            raise RecordError(f"The install record {path} was written by another version of Talker "
-                              f"(format {data.get('format')!r}).")
+            raise RecordError(tr("install.record_format", path=path, format=repr(data.get("format"))))
         return cls(path, data.get("items", []), data.get("options", {}), data.get("target", ""))
 
     @property
@@ -116,10 +116,9 @@ def _snapshot(path: Path) -> dict | None:
     if stat.S_ISLNK(st.st_mode):
         return {"link": os.readlink(path)}
     if not stat.S_ISREG(st.st_mode):
-        raise RecordError(f"{path} is in the way and is not a file; move it and install again.")
+        raise RecordError(tr("install.in_the_way", path=path))
     if st.st_size > MAX_BACKUP_BYTES:
-        raise RecordError(f"{path} belongs to something else and is too large to keep aside; "
-                          f"move it and install again.")
+        raise RecordError(tr("install.too_large", path=path))
     return {"data": base64.b64encode(path.read_bytes()).decode("ascii"), "mode": stat.S_IMODE(st.st_mode)}
 
 
@@ -177,7 +176,7 @@ class Changes:
             elif self.old.find(ident):
                 self.add(dict(self.old.find(ident)))
         if not path.is_dir():
-            raise RecordError(f"{path} is not a folder.")
+            raise RecordError(tr("install.not_a_folder", path=path))
 
     def claim_dir(self, path: Path) -> None:
         """List a directory made for us by someone else (install.sh): removed when empty."""
@@ -241,7 +240,7 @@ def undo_file_item(item: dict) -> str | None:
         raise ValueError(f"not a file item: {kind}")
     exists = path.is_symlink() or path.exists()
     if exists and not Changes._is_as_written(item, path):
-        return f"{path} was changed after Talker installed it, so it was left in place."
+        return tr("install.left_changed", path=path)
     if exists:
         _remove(path)
     if item.get("backup"):

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from common import browser_bridge
+from common.i18n import tr
 from installers import SCHEMES
 from installers.base import Ask, Options, Report, Target
 from installers.browsers import InstallFacts, browsers
@@ -121,8 +122,7 @@ class LinuxTarget(Target):
     def apply(self, changes: Changes, options: Options, ask: Ask, report: Report) -> None:
         venv = options.venv or self._running_venv()
         if not (venv / "bin" / "python").exists():
-            raise RecordError(f"{venv} is not a Python environment with Talker in it "
-                              f"(installers/linux/install.sh makes one).")
+            raise RecordError(tr("install.linux.no_venv", venv=venv))
         changes.ensure_dir(self.app_home)
         if venv == self.default_venv:
             # install.sh made it for us: uninstall removes it.
@@ -135,16 +135,14 @@ class LinuxTarget(Target):
         self._scheme_defaults(changes, options, ask, report)
         if options.autostart:
             self._autostart(changes, commands["talker"], icon)
-            report.done.append(f"Talker starts with your session ({self.autostart_file}); "
-                               f"`talker-integration autostart off` stops that.")
+            report.done.append(tr("install.linux.autostart_on", file=self.autostart_file))
         else:
-            report.done.append("Talker does not start with your session; "
-                               "`talker-integration autostart on` changes that.")
+            report.done.append(tr("install.linux.autostart_off"))
 
     @staticmethod
     def _running_venv() -> Path:
         if sys.prefix == sys.base_prefix:
-            raise RecordError("Run this from Talker's venv, or say which one with --venv.")
+            raise RecordError(tr("install.linux.run_from_venv"))
         return Path(sys.prefix)
 
     def _commands(self, changes: Changes, venv: Path, report: Report) -> dict[str, Path]:
@@ -160,11 +158,10 @@ class LinuxTarget(Target):
                 changes.write_text(command, f"#!/bin/sh\nexec '{python}' -P -m {module} \"$@\"\n", 0o755)
             changes.symlink(self.bin_dir / name, command)
             found[name] = command
-        report.done.append(f"Commands: {', '.join(COMMANDS)} in {self.bin_dir}.")
+        report.done.append(tr("install.linux.commands", commands=", ".join(COMMANDS), folder=self.bin_dir))
         path_dirs = self.env.get("PATH", "").split(os.pathsep)
         if str(self.bin_dir) not in path_dirs:
-            report.todo.append(f"{self.bin_dir} is not on your PATH yet: log out and in again (most "
-                               f"distributions add it at login once it exists), or add it to PATH.")
+            report.todo.append(tr("install.linux.not_on_path", folder=self.bin_dir))
         return found
 
     def _write_manifest(self, changes: Changes, folder: Path, family: str, host: Path) -> Path:
@@ -187,10 +184,9 @@ class LinuxTarget(Target):
             if self.flatpak_installed(facts):
                 self._flatpak(changes, browser, facts, host, report)
         if names:
-            report.done.append(f"Browser bridge registered for {', '.join(names)}.")
+            report.done.append(tr("install.bridge", browsers=", ".join(names)))
         else:
-            report.warnings.append("No supported browser was found: install one, then run "
-                                   "`talker-integration install` again to connect it.")
+            report.warnings.append(tr("install.no_browser"))
 
     def flatpak_manifest_folder(self, browser: browser_bridge.Browser, facts: InstallFacts) -> Path:
         """The browser's folder as seen inside its sandbox: the sandbox has its own
@@ -214,22 +210,13 @@ class LinuxTarget(Target):
                            f"# {facts.flatpak}` allows it.\n"
                            f"exec flatpak-spawn --host '{quoted}' \"$@\"\n", 0o755)
         self._write_manifest(changes, self.flatpak_manifest_folder(browser, facts), browser.family, wrapper)
-        report.todo.append(
-            f"{browser.name} from Flatpak cannot start Talker's browser bridge from inside its sandbox. "
-            f"To allow it, run: flatpak override --user --talk-name=org.freedesktop.Flatpak {facts.flatpak} "
-            f"— this lets {browser.name} run any program outside its sandbox, so Talker does not do it "
-            f"for you. Links (tel:, callto:, sip:) from it reach Talker either way.")
+        report.todo.append(tr("install.linux.flatpak", browser=browser.name, app_id=facts.flatpak))
 
     def _snap(self, browser, report: Report) -> None:
         if browser.family == "firefox":
-            report.todo.append(
-                f"{browser.name} from Snap starts Talker's browser bridge through the desktop portal "
-                f"(Ubuntu 22.04 or later): allow it when {browser.name} asks.")
+            report.todo.append(tr("install.linux.snap_portal", browser=browser.name))
         else:
-            report.todo.append(
-                f"{browser.name} from Snap cannot start programs outside its sandbox, so number clicks "
-                f"in it cannot reach Talker; links (tel:, callto:, sip:) still do. {browser.name} "
-                f"installed as a .deb (or another Chromium-family browser) has the full bridge.")
+            report.todo.append(tr("install.linux.snap_sandboxed", browser=browser.name))
 
     def _icon(self, changes: Changes) -> str:
         """The tray icon's art as the app's icon; an icon-theme name if Pillow is missing."""
@@ -303,8 +290,7 @@ class LinuxTarget(Target):
         created = previous["created"] if previous else not cache.exists()
         done = self._run("update-desktop-database", str(self.applications))
         if done is None:
-            report.warnings.append("update-desktop-database (desktop-file-utils) is not installed: "
-                                   "some desktops may not list Talker for links until it runs.")
+            report.warnings.append(tr("install.linux.no_desktop_database"))
         elif cache.exists():
             changes.add({"kind": "desktop-database", "id": ident, "path": str(cache), "created": created})
 
@@ -344,9 +330,7 @@ class LinuxTarget(Target):
 
     def _scheme_defaults(self, changes: Changes, options: Options, ask: Ask, report: Report) -> None:
         if self._which("xdg-mime") is None:
-            report.warnings.append("xdg-mime (xdg-utils) is not installed, so Talker could not be made "
-                                   "the handler of tel:, callto: and sip: links; install xdg-utils and "
-                                   "run `talker-integration install` again.")
+            report.warnings.append(tr("install.linux.no_xdg_mime"))
             return
         taken, kept = [], []
         for scheme in SCHEMES:
@@ -362,17 +346,16 @@ class LinuxTarget(Target):
                 holder = ""  # a default left behind by an app that is gone holds nothing
             if holder and holder != DESKTOP_ID:
                 who = self.app_name(holder)
-                question = f"{scheme}: links open in {who} now. Open them in Talker instead?"
+                question = tr("install.scheme_question", scheme=scheme, app=who)
                 if not (options.take_schemes or ask(question)):
                     kept.append((scheme, who))
                     continue
-                report.done.append(f"{scheme}: links opened in {who}; they open in Talker now "
-                                   f"(uninstalling Talker gives them back).")
+                report.done.append(tr("install.scheme_taken", scheme=scheme, app=who))
             before = {p: (read_default(p, mime), p.exists(), has_section(p)) for p in self.mimeapps_files()}
             done = self._run("xdg-mime", "default", DESKTOP_ID, mime)
             if done is None or done.returncode != 0:
-                report.warnings.append(f"xdg-mime could not make Talker the handler of {scheme}: links "
-                                       f"({(done.stderr.strip() if done else '') or 'no reason given'}).")
+                reason = (done.stderr.strip() if done else "") or tr("install.no_reason")
+                report.warnings.append(tr("install.linux.xdg_mime_failed", scheme=scheme, reason=reason))
                 continue
             edits = []
             for path, (was, existed, had_section) in before.items():
@@ -383,11 +366,9 @@ class LinuxTarget(Target):
             changes.add({"kind": "xdg-default", "id": ident, "mime": mime, "edits": edits})
             taken.append(f"{scheme}:")
         if taken:
-            report.done.append(f"Links {', '.join(taken)} open in Talker ({self.desktop_file}).")
+            report.done.append(tr("install.linux.links_open", schemes=", ".join(taken), file=self.desktop_file))
         for scheme, who in kept:
-            report.todo.append(
-                f"{scheme}: links still open in {who}. To open them in Talker, run "
-                f"`talker-integration install --yes`, or `xdg-mime default {DESKTOP_ID} x-scheme-handler/{scheme}`.")
+            report.todo.append(tr("install.linux.scheme_kept", scheme=scheme, app=who, desktop_id=DESKTOP_ID))
 
     # --- undo -----------------------------------------------------------------------------------
     def undo(self, item: dict, report: Report) -> None:

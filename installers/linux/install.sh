@@ -16,13 +16,57 @@
 #   --python PY    the Python to make the venv with
 #   --venv DIR     use this existing environment that has Talker in it, as is (developers, tests)
 #   TALKER_PIP_ARGS  more pip options, e.g. "--no-index --find-links DIR" for an offline install
+#
+# It speaks English or Russian, picked as Talker's own texts are (common/i18n.py): TALKER_LANG=ru|en,
+# else the first of LANGUAGE, LC_ALL, LC_MESSAGES, LANG that names a language.
 set -euo pipefail
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+lang=en
+case "${TALKER_LANG:-}" in
+    ru|en) lang="$TALKER_LANG" ;;
+    *)
+        for value in "${LANGUAGE:-}" "${LC_ALL:-}" "${LC_MESSAGES:-}" "${LANG:-}"; do
+            case "${value%%:*}" in
+                ""|C|C.*|POSIX) continue ;;  # says nothing about the language: look further, as i18n.py does
+                ru|ru_*|ru.*) lang=ru ;;
+            esac
+            break
+        done ;;
+esac
+# Every message comes in both languages: say/die ENGLISH RUSSIAN.
+pick() { if [ "$lang" = ru ]; then printf '%s' "$2"; else printf '%s' "$1"; fi; }
+say() { printf '==> %s\n' "$(pick "$1" "$2")" >&2; }
+die() { printf 'install.sh: %s\n' "$(pick "$1" "$2")" >&2; exit 1; }
+
+# The header above is the English help; this is the same in Russian.
+usage_ru() {
+    cat <<'EOF'
+Установка Talker для этого пользователя в Linux: без root, ничего вне домашней папки.
+
+  installers/linux/install.sh               установить, либо исправить и обновить на месте
+  installers/linux/install.sh --yes         также забрать tel:/callto:/sip: у приложения, которое их открывает
+  installers/linux/install.sh --no-autostart
+  installers/linux/install.sh --uninstall   удалить всё, что было добавлено
+
+Скрипт создаёт собственный venv приложения в ~/.local/share/talker/venv (Python 3.11 или 3.12),
+устанавливает в него Talker из этой копии исходников (или из --wheel ФАЙЛ) и передаёт работу
+установщику на Python (`talker-integration install`, installers/linux/__init__.py): команды
+в ~/.local/bin, манифесты хоста для найденных браузеров, talker.desktop как обработчик tel:, callto:
+и sip:, автозапуск. Остальные параметры передаются этому установщику (--yes, --no-input,
+--autostart, --no-autostart).
+
+  --wheel ФАЙЛ   установить этот wheel Talker вместо копии исходников
+  --python PY    Python, которым создать venv
+  --venv ПАПКА   взять готовое окружение с Talker как есть (для разработчиков и тестов)
+  TALKER_PIP_ARGS  ещё параметры pip, например "--no-index --find-links ПАПКА" для установки без сети
+
+Язык сообщений — как у самого Talker (common/i18n.py): TALKER_LANG=ru|en, иначе первая из
+переменных LANGUAGE, LC_ALL, LC_MESSAGES, LANG, в которой указан язык.
+EOF
+}
 
 src="$(cd "$(dirname "$0")/../.." && pwd)"
-[ -n "${HOME:-}" ] || die "HOME is not set"
+[ -n "${HOME:-}" ] || die "HOME is not set" "переменная HOME не задана"
 data_home="${XDG_DATA_HOME:-}"
 case "$data_home" in /*) ;; *) data_home="$HOME/.local/share" ;; esac
 app_home="$data_home/talker"
@@ -32,14 +76,19 @@ wheel="" python="" own_venv="" uninstall=0
 pass=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --wheel) wheel="${2:?--wheel needs a file}"; shift 2 ;;
+        --wheel) [ -n "${2:-}" ] || die "--wheel needs a file" "после --wheel укажите файл"
+            wheel="$2"; shift 2 ;;
         --wheel=*) wheel="${1#*=}"; shift ;;
-        --python) python="${2:?--python needs a program}"; shift 2 ;;
+        --python) [ -n "${2:-}" ] || die "--python needs a program" "после --python укажите программу"
+            python="$2"; shift 2 ;;
         --python=*) python="${1#*=}"; shift ;;
-        --venv) own_venv="${2:?--venv needs a folder}"; shift 2 ;;
+        --venv) [ -n "${2:-}" ] || die "--venv needs a folder" "после --venv укажите папку"
+            own_venv="$2"; shift 2 ;;
         --venv=*) own_venv="${1#*=}"; shift ;;
         --uninstall) uninstall=1; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        -h|--help)
+            if [ "$lang" = ru ]; then usage_ru; else sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; fi
+            exit 0 ;;
         *) pass+=("$1"); shift ;;
     esac
 done
@@ -59,11 +108,11 @@ if [ "$uninstall" = 1 ]; then
             cd "$src" && exec "$candidate" -m installers uninstall
         fi
     done
-    die "no Python found to run the uninstaller"
+    die "no Python found to run the uninstaller" "не найден Python, чтобы запустить удаление"
 fi
 
 if [ -n "$own_venv" ]; then
-    [ -x "$own_venv/bin/python" ] || die "$own_venv is not a Python environment"
+    [ -x "$own_venv/bin/python" ] || die "$own_venv is not a Python environment" "$own_venv — не окружение Python"
     exec "$own_venv/bin/python" -P -m installers install --venv "$own_venv" ${pass[@]+"${pass[@]}"}
 fi
 
@@ -84,21 +133,23 @@ if [ -z "$python" ]; then
             break
         fi
     done
-    [ -n "$python" ] || die "Talker needs Python 3.11 or 3.12 (its SIP library has wheels for those only)"
+    [ -n "$python" ] || die "Talker needs Python 3.11 or 3.12 (its SIP library has wheels for those only)" \
+        "Talker нужен Python 3.11 или 3.12 (его библиотека SIP собрана только для них)"
 fi
-"$python" -c "$supported" 2>/dev/null || die "$python is not Python 3.11 or 3.12"
+"$python" -c "$supported" 2>/dev/null || die "$python is not Python 3.11 or 3.12" "$python — не Python 3.11 и не 3.12"
 
 # A venv that no longer runs (its Python was upgraded away) is made anew; the app's settings
 # are not in it.
 if [ -e "$venv" ] && ! "$venv/bin/python" -c pass 2>/dev/null; then
-    say "The app's venv is broken; making it again"
+    say "The app's venv is broken; making it again" "venv приложения повреждён; создаю его заново"
     rm -rf "$venv"
 fi
 if [ ! -e "$venv" ]; then
-    say "Making the app's venv in $venv"
+    say "Making the app's venv in $venv" "Создаю venv приложения в $venv"
     if ! "$python" -m venv "$venv"; then
         rm -rf "$venv"
-        die "could not make a venv; on Debian or Ubuntu install python3-venv first (sudo apt install python3-venv)"
+        die "could not make a venv; on Debian or Ubuntu install python3-venv first (sudo apt install python3-venv)" \
+            "не удалось создать venv; в Debian и Ubuntu сначала установите python3-venv (sudo apt install python3-venv)"
     fi
 fi
 
@@ -106,7 +157,7 @@ pip=("$venv/bin/python" -m pip install --disable-pip-version-check --no-cache-di
 # shellcheck disable=SC2206  # TALKER_PIP_ARGS is a list of options, split on spaces on purpose
 pip+=(${TALKER_PIP_ARGS:-})
 if [ -n "$wheel" ]; then
-    say "Installing $(basename "$wheel")"
+    say "Installing $(basename "$wheel")" "Устанавливаю $(basename "$wheel")"
     "${pip[@]}" --upgrade "$wheel"
 else
     # Built from a copy: a build in the checkout would leave build/ behind, and a stale build/
@@ -117,7 +168,7 @@ else
         --exclude='*.egg-info' --exclude=__pycache__ --exclude=./tests --exclude=./bench -cf - . | tar -C "$tmp" -xf -
     constraints=()
     [ -f "$src/constraints.txt" ] && constraints=(-c "$src/constraints.txt")
-    say "Installing Talker and its Python packages into the venv"
+    say "Installing Talker and its Python packages into the venv" "Устанавливаю Talker и его пакеты Python в venv"
     # pip reinstalls a project from a folder even at the same version, so a newer checkout
     # always replaces the installed copy; dependencies change only when they must.
     "${pip[@]}" ${constraints[@]+"${constraints[@]}"} "$tmp"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from common import browser_bridge
+from common.i18n import tr
 from installers import SCHEMES
 from installers.base import Ask, Options, Report, Target
 from installers.browsers import browsers
@@ -179,13 +180,12 @@ class MacTarget(Target):
                 changes.write_text(folder / f"{browser_bridge.HOST_NAME}.json", json.dumps(manifest, indent=2) + "\n")
                 names.append(browser.name)
         if names:
-            report.done.append(f"Browser bridge registered for {', '.join(names)}.")
+            report.done.append(tr("install.bridge", browsers=", ".join(names)))
         else:
-            report.warnings.append("No supported browser was found: install one, then run "
-                                   "`talker-integration install` again to connect it.")
+            report.warnings.append(tr("install.no_browser"))
         if options.autostart:
             changes.write_file(self.launch_agent_file, plistlib.dumps(launch_agent(app)))
-            report.done.append("Talker starts at login; `talker-integration autostart off` stops that.")
+            report.done.append(tr("install.macos.autostart_on"))
         self._url_defaults(changes, options, ask, report)
 
     def _url_defaults(self, changes: Changes, options: Options, ask: Ask, report: Report) -> None:
@@ -198,18 +198,16 @@ class MacTarget(Target):
                     changes.add(dict(mine))
                 continue
             if holder:
-                question = f"{scheme}: links open in {holder} now. Open them in Talker instead?"
+                question = tr("install.scheme_question", scheme=scheme, app=holder)
                 if not (options.take_schemes or ask(question)):
-                    report.todo.append(f"{scheme}: links still open in {holder}. To open them in Talker, "
-                                       f"run `talker-integration install --yes`.")
+                    report.todo.append(tr("install.macos.scheme_kept", scheme=scheme, app=holder))
                     continue
             if self.launch_services.set_default_handler(scheme, BUNDLE_ID):
                 changes.add({"kind": "url-default", "id": ident, "scheme": scheme, "previous": holder})
                 if holder:
-                    report.done.append(f"{scheme}: links opened in {holder}; they open in Talker now "
-                                       f"(uninstalling gives them back).")
+                    report.done.append(tr("install.scheme_taken", scheme=scheme, app=holder))
             else:
-                report.warnings.append(f"macOS did not let Talker become the handler of {scheme}: links.")
+                report.warnings.append(tr("install.macos.not_default", scheme=scheme))
 
     def undo(self, item: dict, report: Report) -> None:
         if item["kind"] != "url-default":

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from common import browser_bridge
+from common.i18n import tr
 from installers import SCHEMES
 from installers.base import Ask, Options, Report, Target
 from installers.frozen import APP_NAME, PROGRAMS
@@ -347,20 +348,19 @@ class WindowsTarget(Target):
     def default_app_dir(self) -> Path:
         if getattr(sys, "frozen", False):
             return Path(sys.executable).parent
-        raise RecordError("Say where Talker's programs are with --app-dir (the installer does).")
+        raise RecordError(tr("install.windows.no_app_dir"))
 
     # --- install --------------------------------------------------------------------------------
     def apply(self, changes: Changes, options: Options, ask: Ask, report: Report) -> None:
         app_dir = options.app_dir or self.default_app_dir()
         if not (app_dir / "talker.exe").exists():
-            raise RecordError(f"{app_dir} has no talker.exe.")
+            raise RecordError(tr("install.windows.no_exe", app_dir=app_dir))
         app = str(app_dir)
         for name, text in host_manifests(app).items():
             changes.write_text(app_dir / MANIFEST_FOLDER / name, text)
         for value in host_values(app) + app_values(app):
             self._set(changes, value)
-        report.done.append("Browser bridge registered for " +
-                           ", ".join(b.name for b in browser_bridge.BROWSERS.values()) + ".")
+        report.done.append(tr("install.bridge", browsers=", ".join(b.name for b in browser_bridge.BROWSERS.values())))
         taken = []
         for scheme in SCHEMES:
             if self._may_take(changes, app, scheme, options, ask, report):
@@ -369,15 +369,14 @@ class WindowsTarget(Target):
                 taken.append(f"{scheme}:")
             choice = self.registry.get(USER_CHOICE.format(scheme=scheme), "ProgId")
             if choice and choice not in (PROG_ID, scheme):
-                report.todo.append(f"Windows opens {scheme}: links with {choice}, as chosen in Settings. "
-                                   f"To use Talker, choose it in Settings → Apps → Default apps "
-                                   f"(by link type, {scheme.upper()}).")
+                report.todo.append(tr("install.windows.user_choice", scheme=scheme, app=choice,
+                                      link_type=scheme.upper()))
         if taken:
-            report.done.append(f"Links {', '.join(taken)} open in Talker.")
+            report.done.append(tr("install.windows.links_open", schemes=", ".join(taken)))
         if options.autostart:
             for value in autostart_values(app):
                 self._set(changes, value)
-            report.done.append("Talker starts when you sign in; `talker-integration autostart off` stops that.")
+            report.done.append(tr("install.windows.autostart_on"))
         if sys.platform == "win32":
             _tell_shell_about_associations()
 
@@ -390,14 +389,11 @@ class WindowsTarget(Target):
                   or self.registry.get(command_key.replace("HKCU\\", "HKLM\\", 1), ""))
         if not holder or holder == ours:
             return True
-        question = f"{scheme}: links open with {holder} now. Open them in Talker instead?"
+        question = tr("install.windows.scheme_question", scheme=scheme, app=holder)
         if options.take_schemes or ask(question):
-            report.done.append(f"{scheme}: links opened with {holder}; they open in Talker now "
-                               f"(uninstalling Talker gives them back).")
+            report.done.append(tr("install.windows.scheme_taken", scheme=scheme, app=holder))
             return True
-        report.todo.append(f"{scheme}: links still open with {holder}. To open them in Talker, run "
-                           f"`talker-integration install --yes`, or choose Talker in Settings → Apps → "
-                           f"Default apps.")
+        report.todo.append(tr("install.windows.scheme_kept", scheme=scheme, app=holder))
         return False
 
     def _set(self, changes: Changes, value: RegValue) -> None:

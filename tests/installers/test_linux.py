@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from common import browser_bridge
+from common import browser_bridge, i18n
 from installers.base import Options, Report
 from installers.browsers import FACTS
 from installers.linux import DESKTOP_ID, LinuxTarget, exec_arg, read_default, write_default
@@ -176,7 +176,14 @@ def test_a_choice_the_user_made_after_install_survives_uninstall(isolated_enviro
     assert xdg_default("tel") == "linphone.desktop"
 
 
-def test_asking_names_the_app_and_a_no_keeps_it(isolated_environment):
+@pytest.mark.parametrize("lang, question, kept", [
+    ("en", "callto: links open in Linphone (linphone.desktop) now. Open them in Talker instead?",
+     "callto: links still open in Linphone"),
+    ("ru", "Ссылки callto: сейчас открываются в Linphone (linphone.desktop). Открывать их в Talker?",
+     "Ссылки callto: по-прежнему открываются в Linphone"),
+])
+def test_asking_names_the_app_and_a_no_keeps_it(isolated_environment, monkeypatch, lang, question, kept):
+    monkeypatch.setattr(i18n, "_language", lang)
     home = isolated_environment
     other_app(home, "linphone.desktop", "Linphone", ("callto",))
     subprocess.run(["xdg-mime", "default", "linphone.desktop", "x-scheme-handler/callto"], check=True)
@@ -187,10 +194,39 @@ def test_asking_names_the_app_and_a_no_keeps_it(isolated_environment):
         return False
 
     report = LinuxTarget().install(Options(venv=VENV), ask, Report())
-    assert questions == ["callto: links open in Linphone (linphone.desktop) now. Open them in Talker instead?"]
+    assert questions == [question]
     assert xdg_default("callto") == "linphone.desktop"
-    assert any("callto: links still open in Linphone" in line for line in report.todo)
+    assert any(kept in line for line in report.todo)
     LinuxTarget().uninstall()
+
+
+def test_a_russian_run_reports_in_russian(isolated_environment):
+    """Russian, as TALKER_LANG=ru or a Russian locale chooses it: the report, the status and
+    the uninstall speak Russian; what is written (desktop entries) and `status --json` do not change."""
+    home = isolated_environment
+    other_app(home, "linphone.desktop", "Linphone", ("sip",))
+    subprocess.run(["xdg-mime", "default", "linphone.desktop", "x-scheme-handler/sip"], check=True)
+    ru = dict(os.environ, TALKER_LANG="ru")
+
+    done = install("--no-input", env=ru)
+    assert "Ссылки tel:, callto: открываются в Talker" in done.stdout
+    assert "Осталось сделать:\n" in done.stdout
+    assert "Ссылки sip: по-прежнему открываются в Linphone (linphone.desktop)." in done.stdout
+    assert "Talker запускается вместе с сеансом" in done.stdout
+    assert "Comment=Calls through your company's phone system\n" in \
+        (home / ".local" / "share" / "applications" / DESKTOP_ID).read_text()
+
+    status = integration("status", env=ru)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("Установлено (linux); запись об установке: ")
+    assert "\nавтозапуск: включён\n" in status.stdout
+    as_json = {lang: json.loads(integration("status", "--json", env=dict(os.environ, TALKER_LANG=lang)).stdout)
+               for lang in ("ru", "en")}
+    assert as_json["ru"] == as_json["en"]
+
+    done = integration("uninstall", env=ru)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "  Удалено всё, что добавила установка.\n"
 
 
 def test_autostart_is_on_by_default_switchable_and_remembered(isolated_environment):

@@ -135,11 +135,16 @@ def test_a_real_chromium_profile_finds_the_installed_host_and_admits_only_our_ex
               "--disable-background-networking", "--disable-component-update", "--disable-sync",
               f"--disable-extensions-except={ours},{stranger}", f"--load-extension={ours},{stranger}"])
     try:
-        def workers():
+        # Playwright's sync API delivers the workers' events only while a call into it runs:
+        # wait inside one (a page's wait_for_timeout), not in time.sleep.
+        pump = context.new_page()
+        deadline = time.monotonic() + 60
+        while True:
             found = {w.url.split("/")[2]: w for w in context.service_workers}
-            return found if len(found) == 2 else None
-
-        found = wait_for(workers, 20, "both probe extensions' service workers")
+            if len(found) == 2:
+                break
+            assert time.monotonic() < deadline, "timed out waiting for both probe extensions' service workers"
+            pump.wait_for_timeout(100)
         assert browser_bridge.CHROMIUM_EXTENSION_ID in found
         send = "(host) => chrome.runtime.sendNativeMessage(host, {id: 'probe', action: 'status'})"
         reply = found.pop(browser_bridge.CHROMIUM_EXTENSION_ID).evaluate(send, browser_bridge.HOST_NAME)
