@@ -178,6 +178,19 @@ class Window:
         self._messages.append(label)
         return self.named(name, label)
 
+    def save_row(self, parent: tk.Misc, row: int, close_text: str, save_text: str,
+                 on_save: Callable[[], None]) -> ttk.Button:
+        """The bottom row of a form: close on the right, the default action (named "save") before
+        it; Escape closes. Returns the save button."""
+        buttons = ttk.Frame(parent)
+        buttons.grid(row=row, column=0, columnspan=2, sticky="e", pady=(12, 0))
+        ttk.Button(buttons, text=close_text, command=self.close).pack(side="right")
+        save = self.named("save", ttk.Button(buttons, text=save_text, style="Accent.TButton",
+                                             command=on_save))
+        save.pack(side="right", padx=(0, 8))
+        self.root.bind("<Escape>", lambda e: self.close())
+        return save
+
     def tidy(self) -> None:
         """Fold away every message label that has nothing to say (call after placing them)."""
         for label in self._messages:

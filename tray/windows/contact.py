@@ -26,14 +26,8 @@ class ContactWindow(Window):
         self.vars, self.errors, entries, row = field_rows(self, f, FIELDS, first_row=1)
         self.status = self.message(f, "message", 440)
         self.status.grid(row=row, column=0, columnspan=2, sticky="w", pady=(6, 0))
-        buttons = ttk.Frame(f)
-        buttons.grid(row=row + 1, column=0, columnspan=2, sticky="e", pady=(12, 0))
-        ttk.Button(buttons, text=tr("win.close"), command=self.close).pack(side="right")
-        self.save_button = self.named("save", ttk.Button(buttons, text=tr("win.contact.save"),
-                                                         style="Accent.TButton", command=self.save))
-        self.save_button.pack(side="right", padx=(0, 8))
+        self.save_button = self.save_row(f, row + 1, tr("win.close"), tr("win.contact.save"), self.save)
         self.root.bind("<Return>", lambda e: self.save())
-        self.root.bind("<Escape>", lambda e: self.close())
         entries["name"].focus_set()
 
     def save(self) -> None:

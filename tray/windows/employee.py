@@ -31,13 +31,7 @@ class EmployeeWindow(Window):
             row=row, column=1, sticky="w", pady=(4, 0))
         self.status = self.message(f, "message", 440)
         self.status.grid(row=row + 1, column=0, columnspan=2, sticky="w", pady=(6, 0))
-        buttons = ttk.Frame(f)
-        buttons.grid(row=row + 2, column=0, columnspan=2, sticky="e", pady=(12, 0))
-        ttk.Button(buttons, text=tr("win.cancel"), command=self.close).pack(side="right")
-        self.save_button = self.named("save", ttk.Button(buttons, text=tr("win.employee.save"),
-                                                         style="Accent.TButton", command=self.save))
-        self.save_button.pack(side="right", padx=(0, 8))
-        self.root.bind("<Escape>", lambda e: self.close())
+        self.save_button = self.save_row(f, row + 2, tr("win.cancel"), tr("win.employee.save"), self.save)
         entries["name"].focus_set()
 
     def save(self) -> None:
