@@ -50,6 +50,9 @@ def create_app(pbx: PbxInstance) -> FastAPI:
 
     @app.exception_handler(PbxError)
     async def pbx_error(request: Request, exc: PbxError) -> JSONResponse:
+        return _error_of(exc)
+
+    def _error_of(exc: PbxError) -> JSONResponse:
         fields = [f.to_dict() for f in getattr(exc, "fields", [])]
         headers, extra = None, {}
         retry = getattr(exc, "retry_after_s", None)
@@ -61,6 +64,10 @@ def create_app(pbx: PbxInstance) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            refusal = await routes.gates_refuse(request)
+            if refusal is not None:
+                return _error_of(refusal)
         fields = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]

@@ -9,7 +9,7 @@ from dataclasses import replace
 import httpx
 
 from tests.api.helpers import Snapshot
-from tests.api.matrix import ADMIN, COLUMNS, EMPLOYEE, MATRIX, OTHER, RUN_ORDER, Call, World
+from tests.api.matrix import ADMIN, ANON, COLUMNS, EMPLOYEE, MATRIX, OTHER, RUN_ORDER, Call, World
 
 
 def test_authorization_matrix(api, company):
@@ -46,6 +46,8 @@ def test_authorization_matrix(api, company):
 # says whether an id exists), and none of it may change anything.
 NO_SUCH_ID = 2**31 - 1
 JUNK_QUERY = {"limit": "0", "after_id": "-1", "at": "yesterday", "year": "1"}
+NOT_JSON = b'{"name": "Eve", "administrator": tr'
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 def _variants(call: Call) -> dict[str, Call]:
@@ -59,6 +61,8 @@ def _variants(call: Call) -> dict[str, Call]:
         variants["with a stale If-Match"] = replace(call, headers={**others, "If-Match": '"999999"'})
     if body:
         variants["with fields of the wrong type"] = replace(call, json={k: [1] for k in body})
+        variants["with a body that is not JSON"] = replace(call, json=None, content=NOT_JSON,
+                                                           headers={**call.headers, **JSON_TYPE})
     if call.params:
         missing = {k: "2031-02-30" if k == "day" else NO_SUCH_ID if k.endswith("_id") else "no-such-thing"
                    for k in call.params}
@@ -92,3 +96,32 @@ def test_a_non_administrator_gets_403_whatever_they_send(api, company):
                 wrong.append(f"{what}: {r.status_code} {r.text[:160]}")
         assert not wrong, "a non-administrator got further than 403:\n" + "\n".join(wrong)
         before.assert_unchanged("the refused attempts of non-administrators")
+
+
+def test_without_a_valid_token_a_body_that_is_not_json_gets_401_and_an_administrator_gets_422(api, company):
+    """FastAPI reads a JSON body before any dependency runs; the gates still answer first."""
+    document = httpx.get(api.url + "/api/v1/openapi.json").json()
+    w = World(api, company)
+    w.new_target()
+    attempts: list[tuple[str, int, dict]] = []
+    for row in MATRIX:
+        call = row.call(w, ADMIN)
+        if not isinstance(call.json, dict) or not document["paths"][row.path][row.method.lower()].get("security"):
+            continue  # no body, or a public route (its answer to a broken body is 422 for everyone)
+        for persona, token, status in ((ANON, None, 401), ("a stale token", "not-a-token", 401),
+                                       (ADMIN, w.token(ADMIN), 422)):
+            broken = replace(call, json=None, content=NOT_JSON, headers={**call.headers, **JSON_TYPE}, token=token)
+            attempts.append((f"{row.method} {row.path} as {persona}", status, broken.request(row, token)))
+    assert len(attempts) > 30
+
+    with api.client(w.tokens[ADMIN]) as admin, httpx.Client(base_url=api.url, timeout=30) as http:
+        before = Snapshot(admin)
+        wrong = []
+        for what, status, request in attempts:
+            r = http.request(**request)
+            if r.status_code != status:
+                wrong.append(f"{what}: {r.status_code} {r.text[:160]}")
+            elif status == 422:
+                assert r.json()["error"]["fields"][0]["code"] == "json_invalid", r.text
+        assert not wrong, "a body that is not JSON changed who is refused:\n" + "\n".join(wrong)
+        before.assert_unchanged("requests whose body is not JSON")
