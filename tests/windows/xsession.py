@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.processes import wait_until
+from tests.support.processes import start_session_bus, wait_until
 
 TOOLS = ("Xvfb", "xdotool", "import")
 
@@ -45,10 +45,8 @@ class XSession:
         return f
 
     def start_dbus(self) -> str:
-        proc = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                                stdout=subprocess.PIPE, stderr=self._log("dbus"), text=True)
+        proc, address = start_session_bus(self._log("dbus"))
         self._procs.append(proc)
-        address = proc.stdout.readline().strip()
         self.env["DBUS_SESSION_BUS_ADDRESS"] = address
         return address
 
