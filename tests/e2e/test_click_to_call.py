@@ -84,7 +84,7 @@ def test_a_link_with_more_than_a_number_is_refused_and_dials_nothing(browser, pa
     tab = browser.open(pages.add("/crafted.html", PAGE), wait_numbers=3)
     tab.click("#crafted")
     note = wait_for_note(tab, lambda t: "Calling" not in t)
-    assert note == "A link to call may carry only a number, not «?» headers."
+    assert note == "A link to call may carry only a number, not “?” headers."
     time.sleep(0.5)
     assert callee.calls() == []
 

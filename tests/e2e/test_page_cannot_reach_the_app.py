@@ -129,10 +129,10 @@ def test_a_page_that_forges_a_marked_number_gets_no_call(browser, pages, app, ca
 
 
 CRAFTED = {
-    "method": "the parameter «method» is not allowed",
-    "headers": "not «?» headers",
-    "transport": "the parameter «transport» is not allowed",
-    "callto": "not «?» headers",
+    "method": "the parameter “method” is not allowed",
+    "headers": "not “?” headers",
+    "transport": "the parameter “transport” is not allowed",
+    "callto": "not “?” headers",
     "control": "control characters",
     "option": "neither a phone number nor a name",
 }

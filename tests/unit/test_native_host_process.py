@@ -37,7 +37,7 @@ class StubApp:
             return STATUS
         if action == "call":
             if message["target"] == "fail":
-                raise RequestFailed("invalid_number", "«fail» is not a phone number.")
+                raise RequestFailed("invalid_number", "“fail” is not a phone number.")
             return {"call": {"call_id": "c1", "direction": "out", "state": "calling", "number": message["target"]}}
         raise RequestFailed("pbx_unavailable", "Not logged in to a Talker PBX.")
 
@@ -141,7 +141,7 @@ def test_the_apps_errors_come_back_as_they_are(host):
     with StubApp():
         h = host()
         h.send({"id": "1", "action": "call", "target": "fail"})
-        assert h.receive()["error"] == {"code": "invalid_number", "message": "«fail» is not a phone number."}
+        assert h.receive()["error"] == {"code": "invalid_number", "message": "“fail” is not a phone number."}
 
 
 def test_events_after_subscribe_reach_the_browser(host):

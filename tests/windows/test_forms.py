@@ -87,7 +87,7 @@ def test_hours_are_a_list_of_windows_and_empty_is_the_whole_day():
     assert forms.parse_hours("") == []
     assert forms.parse_hours("9:00-13:00, 14:00 – 18:00; 22:00—08:00") == [
         {"start": "09:00", "end": "13:00"}, {"start": "14:00", "end": "18:00"}, {"start": "22:00", "end": "08:00"}]
-    with pytest.raises(ValueError, match="«9 to 5» is not a time window like 09:00–18:00"):
+    with pytest.raises(ValueError, match="“9 to 5” is not a time window like 09:00–18:00"):
         forms.parse_hours("09:00-13:00, 9 to 5")
     assert forms.format_hours(forms.parse_hours("9:00-13:00,14:00-18:00")) == "09:00–13:00, 14:00–18:00"
 
@@ -133,7 +133,7 @@ def test_values_that_cannot_be_sent_are_refused_with_their_paths():
                                      ("devices", 1, "schedule", "rules", 2, "end"),
                                      ("devices", 1, "schedule", "rules", 0, "windows")}
     assert e.value.problems[("devices", 1, "schedule", "rules", 2, "end")] == \
-        "«08.13.2027» is not a date like 2026-01-31."
+        "“08.13.2027” is not a date like 2026-01-31."
 
 
 def test_semantic_problems_are_left_to_the_pbx():
@@ -178,8 +178,8 @@ def test_hints_for_schedules_the_pbx_would_refuse_and_timeouts_out_of_range():
     form.devices[0].scheduled = True
     form.devices[1].timeout = "601"
     assert form.hints() == {
-        ("devices", 2, "schedule"): "A switched-off device never rings: switch it on or choose «always».",
-        ("devices", 0, "schedule"): "Add at least one rule, or choose «always».",
+        ("devices", 2, "schedule"): "A switched-off device never rings: switch it on or choose “always”.",
+        ("devices", 0, "schedule"): "Add at least one rule, or choose “always”.",
         ("devices", 1, "ring_timeout_s"): "The ring timeout is a whole number of seconds from 0 (ring forever) to 600.",
     }
 
@@ -302,11 +302,11 @@ def test_the_pbx_address_gets_a_scheme(typed, url):
 def test_an_external_number_becomes_e164_or_gets_the_callto_sentence():
     assert forms.normalise_number("8 (916) 123-45-67", "RU") == "+79161234567"
     assert forms.normalise_number("tel:+7-495-123-45-67", "RU") == "+74951234567"
-    with pytest.raises(ValueError, match="«102» is not a full phone number"):
+    with pytest.raises(ValueError, match="“102” is not a full phone number"):
         forms.normalise_number("102", "RU")
-    with pytest.raises(ValueError, match="«echo» is not a phone number"):
+    with pytest.raises(ValueError, match="“echo” is not a phone number"):
         forms.normalise_number("echo", "RU")
-    with pytest.raises(ValueError, match="parameter «method» is not allowed"):
+    with pytest.raises(ValueError, match="parameter “method” is not allowed"):
         forms.normalise_number("sip:+79161234567@x;method=BYE", "RU")
 
 
