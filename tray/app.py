@@ -14,6 +14,7 @@ failures become notifications.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import logging
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import threading
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 
 from common import dialstring, locations
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 
 # A call asked for while the app is still registering waits this long (MicroSIP does the same).
 CALL_WAIT_FOR_REGISTRATION_S = 10.0
+# How often the app asks the routing table which local address reaches the PBX (also at once
+# when registration fails).
+ROUTE_CHECK_S = 5.0
 WINDOWS = ("dial", "settings", "login", "contact", "employee", "incoming")
 
 
@@ -65,13 +70,18 @@ def party(number: str, name: str) -> str:
 
 class TalkerApp:
     def __init__(self, settings: Settings, password: str | None, *, audio: AudioConfig = AudioConfig(),
-                 bind_address: str | None = None, store=None, history: CallHistory | None = None):
+                 bind_address: str | None = None, store=None, history: CallHistory | None = None,
+                 route: Callable[[str], str | None] = local_address_for):
         self.settings = settings
         self._password = password
         self._store = store if store is not None else open_store()
         account = settings.account
+        # The local address follows the route to the PBX (a network that comes up after the app,
+        # another Wi-Fi, a VPN, a PBX on another host), unless it was given.
+        self._route = route if bind_address is None else None
+        self._route_check = threading.Event()
         if bind_address is None:
-            bind_address = local_address_for(account.server) if account else "127.0.0.1"
+            bind_address = (route(account.server) if account else None) or "127.0.0.1"
         self.engine = SipEngine(self, bind_address=bind_address, audio=audio,
                                 user_agent=f"Talker/{__version__}")
         self.control = ControlServer(self.handle_request)
@@ -122,8 +132,32 @@ class TalkerApp:
         self.control.call_soon(self._on_loop_start)
         self.engine.start()
         self._register()
+        if self._route is not None:
+            threading.Thread(target=self._follow_route, name="route", daemon=True).start()
+
+    def _follow_route(self) -> None:
+        """Every few seconds, and at once when registration fails or the account changes: if
+        packets to the PBX now leave from another local address, move the SIP engine there."""
+        while True:
+            self._route_check.wait(ROUTE_CHECK_S)
+            self._route_check.clear()
+            if self._stop.is_set():
+                return
+            account = self.settings.account
+            address = self._route(account.server) if account is not None else None
+            if address is None or address == self.engine.bind_address:
+                continue
+            with self._lock:
+                if self._calls:
+                    continue  # calls keep their address; the next check moves once they end
+            log.info("the route to %s now leaves from %s", account.server, address)
+            try:
+                self.engine.rebind(address).result(10)
+            except (EngineError, concurrent.futures.TimeoutError) as e:
+                log.warning("the SIP engine could not move to %s: %s", address, e)
 
     def _register(self) -> None:
+        self._route_check.set()  # the account's server may be reached from another address
         account = self.settings.account
         if account is not None and self._password is not None:
             self.engine.set_account(Account(account.username, account.domain, self._password,
@@ -158,10 +192,13 @@ class TalkerApp:
 
     def request_stop(self) -> None:
         self._stop.set()
+        self._route_check.set()
         if self.icon is not None:
             self.icon.stop()
 
     def shutdown(self) -> None:
+        self._stop.set()
+        self._route_check.set()
         if self.pbx is not None:
             self.control.run_coroutine(self.pbx.stop())
         self.engine.stop()
@@ -174,6 +211,8 @@ class TalkerApp:
         self.control.call_soon(self._on_registration_loop, event)
         self.control.broadcast({"event": "registration", "registration": registration_message(event)})
         self._refresh_icon()
+        if event.state == RegistrationState.FAILED:
+            self._route_check.set()  # perhaps the way to the PBX moved
         if previous.state == event.state:
             return
         if event.state == RegistrationState.FAILED and previous.state == RegistrationState.REGISTERED:

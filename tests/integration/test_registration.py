@@ -3,12 +3,17 @@ away and comes back is found again with no user action."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 
 from tests.support.app import App, configure_account
 from tests.support.processes import wait_until
+from tray import settings as settings_mod
+from tray.app import TalkerApp
+from tray.history import CallHistory
+from tray.sip.engine import AudioConfig, EngineError
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +92,47 @@ def test_kamailio_killed_and_restarted_app_can_be_called_and_can_call_within_30_
 
         wait_until(incoming_call_arrives, 30, 1.0, "an incoming call after the restart")
     assert time.monotonic() - restarted < 30
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback to start from")
+def test_the_app_moves_to_a_new_route_to_the_pbx_by_itself_with_a_simulated_routing_table(kamailio, peers):
+    # A laptop's session starts before its network, or moves to another one: the address the
+    # app first listened on cannot reach the PBX. The routing table is simulated (a test cannot
+    # take this machine's network away); the app, its pjsua2 engine, Kamailio and the peer are real.
+    creds = kamailio.add_employee("101", "Anna Ivanova")
+    configure_account(kamailio, "101", creds.password)
+    peer = peers(kamailio, "102")
+    route = {"to_pbx": "::1"}  # an IPv6-only network: Kamailio listens on 127.0.0.1
+    app = TalkerApp(settings_mod.load(), creds.password, audio=AudioConfig(device="null"),
+                    history=CallHistory(), route=lambda server: route["to_pbx"])
+    app.start()
+    try:
+        time.sleep(3)
+        assert app.status()["registration"]["state"] in ("registering", "failed")
+        route["to_pbx"] = "127.0.0.1"  # the network that reaches the PBX comes up
+        wait_until(lambda: app.status()["registration"]["state"] == "registered", 15, 0.1,
+                   "registration from the new address")
+        assert app.engine.local_sip_address[0] == "127.0.0.1"
+        mark = peer.mark()
+        peer.command("call", number="101")  # the PBX reaches the app at its new address
+        wait_until(lambda: app.status()["calls"], 10, 0.1, "the incoming call in the app")
+        assert app.status()["calls"][0]["state"] == "incoming"
+        peer.command("hangup")
+        peer.wait_call("ended", after=mark)
+
+        # An address that went away before the engine got there: it stays where it was.
+        with pytest.raises(EngineError, match="198.51.100.7 cannot be used"):
+            app.engine.rebind("198.51.100.7").result(15)
+        assert app.status()["registration"]["state"] == "registered"
+        assert app.engine.local_sip_address[0] == "127.0.0.1"
+    finally:
+        app.shutdown()

@@ -178,8 +178,8 @@ class SipEngine:
         self._started = threading.Event()
         self._start_error: BaseException | None = None
         self._stopping = False
-        self._wake_socket = socket.socket(socket.AF_INET6 if ":" in bind_address else socket.AF_INET,
-                                          socket.SOCK_DGRAM)
+        self._wake_sockets: dict[int, socket.socket] = {}  # by address family
+        self._wake_lock = threading.Lock()
         self._wake_address: tuple[str, int] | None = None
 
         # Owned by the engine thread only.
@@ -206,6 +206,10 @@ class SipEngine:
     def local_sip_address(self) -> tuple[str, int] | None:
         return self._wake_address
 
+    @property
+    def bind_address(self) -> str:
+        return self._bind_address
+
     def stop(self, timeout: float = 5.0) -> None:
         """Hang up, unregister (bounded), and destroy pjsua2 on its own thread."""
         if self._thread is None or not self._thread.is_alive():
@@ -215,7 +219,10 @@ class SipEngine:
         except (concurrent.futures.TimeoutError, EngineError):
             log.warning("SIP engine shutdown took too long")
         self._thread.join(timeout)
-        self._wake_socket.close()
+        with self._wake_lock:
+            for sock in self._wake_sockets.values():
+                sock.close()
+            self._wake_sockets.clear()
 
     # --- posting work (any thread) --------------------------------------------------------
     def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
@@ -228,11 +235,18 @@ class SipEngine:
         return fut
 
     def _wake(self) -> None:
-        if self._wake_address is not None and threading.current_thread() is not self._thread:
-            try:
-                self._wake_socket.sendto(b"\r\n\r\n", self._wake_address)
-            except OSError:
-                pass  # the poll times out soon anyway
+        address = self._wake_address
+        if address is None or threading.current_thread() is self._thread:
+            return
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        try:
+            with self._wake_lock:
+                sock = self._wake_sockets.get(family)
+                if sock is None:
+                    sock = self._wake_sockets[family] = socket.socket(family, socket.SOCK_DGRAM)
+            sock.sendto(b"\r\n\r\n", address)
+        except OSError:
+            pass  # the poll times out soon anyway
 
     # --- the API, as futures --------------------------------------------------------------
     def set_account(self, account: Account | None) -> concurrent.futures.Future:
@@ -260,6 +274,11 @@ class SipEngine:
 
     def registration_state(self) -> concurrent.futures.Future:
         return self.submit(lambda: self._reg_state)
+
+    def rebind(self, address: str) -> concurrent.futures.Future:
+        """Move SIP and media to another local address (the route to the PBX changed) and
+        register again from there. Refused while calls are in progress: they keep their address."""
+        return self.submit(self._rebind, address)
 
     # --- engine thread ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -329,25 +348,67 @@ class SipEngine:
         cfg.logConfig.level = self._pj_log_level
         cfg.logConfig.consoleLevel = self._pj_log_level
         cfg.medConfig.threadCnt = 1
-        ep.libInit(cfg)
+        try:
+            ep.libInit(cfg)
+            self._ep = ep
+            self._open_transport()
+            ep.libStart()
+            if self._audio.device == "null" or ep.audDevManager().getDevCount() == 0:
+                ep.audDevManager().setNullDev()
+        except BaseException:
+            # pjsua2 allows one Endpoint object per process, and a second one aborts the
+            # process: destroy this one and drop every reference (the traceback keeps frames).
+            self._ep = None
+            ep.libDestroy()
+            del ep
+            raise
+        log.info("SIP engine listening on %s:%s (pjsip %s)", *self._wake_address, ep.libVersion().full)
+
+    def _open_transport(self) -> None:
         tcfg = pj.TransportConfig()
         tcfg.boundAddress = self._bind_address
         tcfg.port = self._sip_port
-        transport_id = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-        ep.libStart()
-        if self._audio.device == "null" or ep.audDevManager().getDevCount() == 0:
-            ep.audDevManager().setNullDev()
-        host, port = ep.transportGetInfo(transport_id).localName.rsplit(":", 1)
+        transport_id = self._ep.transportCreate(
+            pj.PJSIP_TRANSPORT_UDP6 if ":" in self._bind_address else pj.PJSIP_TRANSPORT_UDP, tcfg)
+        host, port = self._ep.transportGetInfo(transport_id).localName.rsplit(":", 1)
         self._wake_address = (host.strip("[]"), int(port))
-        self._ep = ep
-        log.info("SIP engine listening on %s:%s (pjsip %s)", host, port, ep.libVersion().full)
+
+    def _rebind(self, address: str) -> None:
+        """pjsua cannot add an account once its first transport is closed, so a move is a new
+        endpoint on the new address (about a second, like a restart of the engine)."""
+        if address == self._bind_address:
+            return
+        if self._calls:
+            raise EngineError("busy", "Calls are in progress.")
+        try:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                probe.bind((address, 0))
+        except OSError as e:
+            raise EngineError("engine", f"{address} cannot be used: {e.strerror}.") from None
+        account, old_address = self._account_settings, self._bind_address
+        self._destroy_endpoint()
+        self._bind_address = address
+        try:
+            self._create_endpoint()
+        except Exception as e:
+            log.warning("SIP engine cannot move to %s (%s): staying on %s", address, e, old_address)
+            self._bind_address = old_address
+            self._create_endpoint()
+        else:
+            log.info("SIP engine moved to %s:%s", *self._wake_address)
+        if account is not None:
+            self._set_account(account)
 
     def _shutdown(self) -> None:
         self._stopping = True
-        ep = self._ep
-        if ep is None:
+        if self._ep is None:
             return
         self._hangup_all()
+        self._destroy_endpoint()
+
+    def _destroy_endpoint(self) -> None:
+        ep = self._ep
         if self._account is not None:
             self._drop_account(unregister=True)
         # Give the un-REGISTER and BYEs a moment to leave and be answered.
@@ -360,6 +421,7 @@ class SipEngine:
         gc.collect()
         ep.libDestroy()
         self._ep = None
+        self._wake_address = None
 
     def _hangup_all(self) -> None:
         # A helper of its own so that no local variable keeps a _Call alive past libDestroy().
