@@ -362,7 +362,7 @@ class SipEngine:
             ep.libDestroy()
             del ep
             raise
-        log.info("SIP engine listening on %s:%s (pjsip %s)", *self._wake_address, ep.libVersion().full)
+        log.info("SIP engine listening on %s:%s (pjsip %s)", *self._wake_address, self._ep.libVersion().full)
 
     def _open_transport(self) -> None:
         tcfg = pj.TransportConfig()
@@ -394,7 +394,12 @@ class SipEngine:
         except Exception as e:
             log.warning("SIP engine cannot move to %s (%s): staying on %s", address, e, old_address)
             self._bind_address = old_address
-            self._create_endpoint()
+            try:
+                self._create_endpoint()
+            except Exception as e:
+                # Neither address works any more: the engine stops; the app says so.
+                self._report_registration(RegistrationState.FAILED, reason=f"The SIP engine stopped: {e}")
+                raise
         else:
             log.info("SIP engine moved to %s:%s", *self._wake_address)
         if account is not None:
