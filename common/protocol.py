@@ -8,7 +8,7 @@ UTF-8, at most MAX_MESSAGE_BYTES; common/control.schema.json defines every messa
 Standard library only, and cheap to import: the `talker --callto` path uses it. That is why
 JSON goes through CPython's C codec (`_json`) directly: the `json` package imports `re`, and `re`
 imports `enum`, which together cost a short-lived command more than everything else it does.
-Validation against the schema imports jsonschema on first use, on the app's side only.
+Validation against the schema (common/schema_check.py) is loaded on first use, on the app's side only.
 """
 
 from __future__ import annotations
@@ -236,13 +236,13 @@ _validators: dict[str, object] = {}
 def _validator(action: str):
     if action in _validators:
         return _validators[action]
-    import jsonschema
+    from common.schema_check import SchemaCheck
 
     s = schema()
     branch = dict(actions()[action])
     branch["properties"] = {**branch["properties"], "id": s["$defs"]["id"]}
     branch["required"] = ["id", "action", *branch.get("required", [])]
-    validator = _validators[action] = jsonschema.Draft202012Validator({**branch, "$defs": s["$defs"]})
+    validator = _validators[action] = SchemaCheck({**branch, "$defs": s["$defs"]})
     return validator
 
 
@@ -254,17 +254,16 @@ def validate_request(message: dict) -> ProtocolError | None:
         return ProtocolError("invalid_message", "a request needs an 'action'", rid)
     if action not in actions():
         return ProtocolError("unknown_action", f"unknown action {action[:40]!r}", rid)
-    errors = sorted(_validator(action).iter_errors(message), key=lambda e: e.path)
-    if errors:
-        e = errors[0]
-        where = "/".join(str(p) for p in e.absolute_path) or "message"
-        return ProtocolError("invalid_message", f"{where}: {e.message[:200]}", rid)
+    problem = _validator(action).first_error(message)
+    if problem:
+        where, sentence = problem
+        return ProtocolError("invalid_message", f"{where[:100]}: {sentence[:200]}", rid)
     return None
 
 
 def validate(message: dict, definition: str) -> None:
-    """Raise jsonschema.ValidationError unless `message` is a valid `definition` (for tests
-    and for checking what the app sends)."""
+    """Raise jsonschema.ValidationError unless `message` is a valid `definition`: for tests,
+    with jsonschema as the independent judge (a test dependency)."""
     import jsonschema
 
     s = schema()

@@ -180,8 +180,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _warm_up_validation() -> None:
-    """Build the schema validators while the browser is still sending the first message: the
-    jsonschema import is most of the host's start-up time."""
+    """Build the schema checks while the browser is still sending the first message."""
     try:
         from common.protocol import validate_request
         from native_host.relay import BROWSER_ACTIONS

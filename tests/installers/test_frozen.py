@@ -32,7 +32,6 @@ class Recorder:
 def run_spec(platform: str, workpath: Path, monkeypatch) -> dict[str, list]:
     kinds = {name: type(name, (Recorder,), {}) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
     hooks = types.ModuleType("PyInstaller.utils.hooks")
-    hooks.collect_data_files = lambda package: [(f"/site/{package}/data.json", package)]
     hooks.copy_metadata = lambda dist: [(f"/site/{dist}.dist-info", f"{dist}.dist-info")]
     hooks.collect_submodules = lambda package: [package, f"{package}.sub"]
     for name in ("PyInstaller", "PyInstaller.utils"):
