@@ -171,5 +171,11 @@ def _error(path: tuple, message: str) -> tuple[str, str]:
 
 
 def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value for an error sentence: never the whole of a large or deep one (it came from outside)."""
+    if isinstance(value, dict):
+        return f"an object of {len(value)} propert{'y' if len(value) == 1 else 'ies'}"
+    if isinstance(value, list):
+        return f"an array of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if isinstance(value, str) and len(value) > 60:
+        return repr(value[:57]) + "..."
+    return repr(value)

@@ -148,3 +148,13 @@ def test_an_error_names_where_and_what():
 def test_one_of_means_exactly_one():
     check = SchemaCheck({"oneOf": [{"type": "integer"}, {"type": "number"}]})
     assert check.is_valid(1.5) and not check.is_valid(1) and not check.is_valid("1")
+
+
+def test_a_deep_or_large_value_from_outside_is_described_not_printed():
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    check = SchemaCheck({"type": "object", "properties": {"target": {"type": "string"}}})
+    assert check.first_error({"target": deep}) == ("target", "an array of 1 item is not of type string")
+    where, sentence = check.first_error({"target": {"x" * 10**6: 1}})
+    assert len(sentence) < 100
