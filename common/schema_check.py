@@ -49,8 +49,8 @@ def json_equal(a, b) -> bool:
 class SchemaCheck:
     """`SchemaCheck(schema).first_error(value)` → None, or (path, sentence) of one failure."""
 
-    def __init__(self, schema, root=None):
-        self._root = schema if root is None else root
+    def __init__(self, schema):
+        self._root = schema
         self._patterns: dict[str, re.Pattern] = {}
         self._audit(schema)
 
@@ -68,7 +68,7 @@ class SchemaCheck:
                 continue
             if key not in _CHECKED:
                 raise UnsupportedSchema(f"the keyword {key!r} is not implemented here")
-            if key in ("properties",):
+            if key == "properties":
                 for sub in value.values():
                     self._audit(sub)
             elif key in ("additionalProperties", "items"):
