@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 MAX_RETRY_S = 30.0
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# A server closes a keep-alive connection that idles (uvicorn after 5 s, nginx after 75 s); a
+# request sent on it at that moment gets no answer at all. Never reuse one idle longer than
+# this, and send a request that is safe to repeat once more if it happens anyway.
+LIMITS = httpx.Limits(keepalive_expiry=2.0)
 
 
 class PbxRequestFailed(Exception):
@@ -46,6 +50,12 @@ class PbxRequestFailed(Exception):
 def refresh_token_key(base_url: str) -> str:
     """Where the secret store keeps the session of the PBX at `base_url`."""
     return f"pbx-refresh:{base_url.rstrip('/')}"
+
+
+def _safe_to_repeat(method: str, headers: dict) -> bool:
+    """Sending it twice changes nothing more than once: a read, a PUT or DELETE, or a write
+    bound to a version (the second gets 412 if the first got through)."""
+    return method in ("GET", "HEAD", "PUT", "DELETE") or "If-Match" in headers
 
 
 def api_url(base: str, path: str) -> str:
@@ -212,9 +222,14 @@ class PbxClient:
 
     async def _request(self, method: str, path: str, *, retry: bool = True, **kwargs) -> httpx.Response:
         await self._ensure_session()
-        r = await self._http.request(method, api_url(self.base_url, path),
-                                     headers={"Authorization": f"Bearer {self._access}", **kwargs.pop("headers", {})},
-                                     **kwargs)
+        headers = {"Authorization": f"Bearer {self._access}", **kwargs.pop("headers", {})}
+        try:
+            r = await self._http.request(method, api_url(self.base_url, path), headers=headers, **kwargs)
+        except httpx.RemoteProtocolError:
+            if not _safe_to_repeat(method, headers):
+                raise
+            log.info("the PBX closed the connection under %s %s: sending it again", method, path)
+            r = await self._http.request(method, api_url(self.base_url, path), headers=headers, **kwargs)
         if r.status_code == 401 and retry:
             self._access = None  # expired early (a rotated password, a restarted PBX): refresh once
             return await self._request(method, path, retry=False, **kwargs)
@@ -252,7 +267,7 @@ class PbxClient:
 
     def start(self) -> None:
         """Start on the running loop (call from the loop's thread)."""
-        self._http = httpx.AsyncClient(timeout=TIMEOUT)
+        self._http = httpx.AsyncClient(timeout=TIMEOUT, limits=LIMITS)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:

@@ -1,0 +1,88 @@
+"""The app's PBX client when the PBX closes a connection under a request — what a web server does
+to a keep-alive connection that has idled past its limit, if the request crosses the close:
+the request gets no answer at all. A read is sent once more and succeeds; a write that is not
+safe to repeat is not repeated, and the user gets the reason.
+
+Between the client and the real PBX API sits a loopback TCP relay that can drop the next HTTP
+request, as a closing server would."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tray import pbx_client
+from tray.pbx_client import PbxClient, PbxRequestFailed
+from tray.secret_store import open_store
+
+
+class DroppingRelay:
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        self.armed = False
+        self.dropped = 0
+        self.server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def client_to_pbx():
+            while data := await reader.read(65536):
+                if self.armed and data.split(b" ", 1)[0] in (b"GET", b"POST", b"PATCH", b"PUT", b"DELETE"):
+                    self.armed, self.dropped = False, self.dropped + 1
+                    break  # the request goes nowhere and the connection closes
+                up_writer.write(data)
+                await up_writer.drain()
+
+        async def pbx_to_client():
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+
+        tasks = [asyncio.create_task(client_to_pbx()), asyncio.create_task(pbx_to_client())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        for w in (writer, up_writer):
+            w.close()
+
+
+def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
+    anna = company["admin"]
+    session = pbx_client.login(api.url, "101", anna.communicator_password)
+
+    async def scenario():
+        relay = DroppingRelay(api.port)
+        url = await relay.start()
+        client = PbxClient(url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
+        client.store_session(session)
+        client.start()
+        try:
+            for _ in range(200):
+                if not client.snapshot()["stale"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert not client.snapshot()["stale"], client.snapshot()["reason"]
+
+            relay.armed = True
+            answer = await client.raw("GET", "/me", None, None)
+            assert relay.dropped == 1 and answer["status"] == 200 and answer["body"]["extension"] == "101"
+
+            relay.armed = True
+            with pytest.raises(PbxRequestFailed) as refused:
+                await client.raw("POST", "/contacts/personal", {"name": "Once Only", "number": "+74951112233"}, None)
+            assert refused.value.code == "pbx_unavailable"
+            assert relay.dropped == 2
+        finally:
+            await client.stop()
+            relay.server.close()
+
+    asyncio.run(scenario())
+    with api.client(session["access_token"]) as http:
+        names = [c["name"] for c in http.get("/contacts/personal").json()]
+    assert "Once Only" not in names, "a write the PBX never answered was sent again"
