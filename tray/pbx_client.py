@@ -222,7 +222,8 @@ class PbxClient:
 
     async def _request(self, method: str, path: str, *, retry: bool = True, **kwargs) -> httpx.Response:
         await self._ensure_session()
-        headers = {"Authorization": f"Bearer {self._access}", **kwargs.pop("headers", {})}
+        extra = kwargs.pop("headers", {})
+        headers = {"Authorization": f"Bearer {self._access}", **extra}
         try:
             r = await self._http.request(method, api_url(self.base_url, path), headers=headers, **kwargs)
         except httpx.RemoteProtocolError:
@@ -232,7 +233,7 @@ class PbxClient:
             r = await self._http.request(method, api_url(self.base_url, path), headers=headers, **kwargs)
         if r.status_code == 401 and retry:
             self._access = None  # expired early (a rotated password, a restarted PBX): refresh once
-            return await self._request(method, path, retry=False, **kwargs)
+            return await self._request(method, path, retry=False, headers=extra, **kwargs)
         return r
 
     async def _get(self, path: str):
@@ -306,6 +307,8 @@ class PbxClient:
                 if e.code == "pbx_refused":
                     return  # logged out: only a new login helps
             except (httpx.HTTPError, OSError, WebSocketException, ValueError, KeyError) as e:
+                if getattr(getattr(e, "response", None), "status_code", None) in (401, 403):
+                    self._access = None  # the event stream refused the token: refresh it first
                 log.info("PBX %s unreachable: %s", self.base_url, e)
                 self._update(stale=True, reason=tr("pbx.unreachable", url=self.base_url, detail=_why(e)))
             await asyncio.sleep(delay)

@@ -86,3 +86,28 @@ def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
     with api.client(session["access_token"]) as http:
         names = [c["name"] for c in http.get("/contacts/personal").json()]
     assert "Once Only" not in names, "a write the PBX never answered was sent again"
+
+
+def test_a_stale_access_token_is_refreshed_and_a_versioned_write_keeps_its_version(api, company):
+    """The PBX no longer takes the app's access token (its refresh token is still good): the
+    event stream and the next write refresh the session; the write keeps its If-Match."""
+    session = pbx_client.login(api.url, "101", company["admin"].communicator_password)
+
+    async def scenario():
+        client = PbxClient(api.url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
+        client.store_session({**session, "access_token": "taken-back-by-the-pbx"})
+        client.start()
+        try:
+            for _ in range(200):
+                if not client.snapshot()["stale"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert not client.snapshot()["stale"], client.snapshot()["reason"]
+            current = open_store().get(pbx_client.refresh_token_key(api.url))  # rotated by now
+            client.store_session({**session, "refresh_token": current, "access_token": "taken-back-by-the-pbx"})
+            await client.set_receive_mode("in_turn")
+            assert client.snapshot()["scheme"]["mode"] == "in_turn"
+        finally:
+            await client.stop()
+
+    asyncio.run(scenario())
