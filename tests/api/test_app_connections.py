@@ -52,6 +52,15 @@ class DroppingRelay:
             w.close()
 
 
+async def _until_fresh(client: PbxClient) -> None:
+    """Until the client has the PBX's current settings (bounded)."""
+    for _ in range(200):
+        if not client.snapshot()["stale"]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(client.snapshot()["reason"])
+
+
 def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
     anna = company["admin"]
     session = pbx_client.login(api.url, "101", anna.communicator_password)
@@ -63,11 +72,7 @@ def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
         client.store_session(session)
         client.start()
         try:
-            for _ in range(200):
-                if not client.snapshot()["stale"]:
-                    break
-                await asyncio.sleep(0.05)
-            assert not client.snapshot()["stale"], client.snapshot()["reason"]
+            await _until_fresh(client)
 
             relay.armed = True
             answer = await client.raw("GET", "/me", None, None)
@@ -98,11 +103,7 @@ def test_a_stale_access_token_is_refreshed_and_a_versioned_write_keeps_its_versi
         client.store_session({**session, "access_token": "taken-back-by-the-pbx"})
         client.start()
         try:
-            for _ in range(200):
-                if not client.snapshot()["stale"]:
-                    break
-                await asyncio.sleep(0.05)
-            assert not client.snapshot()["stale"], client.snapshot()["reason"]
+            await _until_fresh(client)
             current = open_store().get(pbx_client.refresh_token_key(api.url))  # rotated by now
             client.store_session({**session, "refresh_token": current, "access_token": "taken-back-by-the-pbx"})
             await client.set_receive_mode("in_turn")

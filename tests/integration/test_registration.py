@@ -3,13 +3,12 @@ away and comes back is found again with no user action."""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 
 from tests.support.app import App, configure_account
-from tests.support.processes import wait_until
+from tests.support.processes import has_ipv6_loopback, wait_until
 from tray import settings as settings_mod
 from tray.app import TalkerApp
 from tray.history import CallHistory
@@ -94,16 +93,7 @@ def test_kamailio_killed_and_restarted_app_can_be_called_and_can_call_within_30_
     assert time.monotonic() - restarted < 30
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback to start from")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no IPv6 loopback to start from")
 def test_the_app_moves_to_a_new_route_to_the_pbx_by_itself_with_a_simulated_routing_table(kamailio, peers):
     # A laptop's session starts before its network, or moves to another one: the address the
     # app first listened on cannot reach the PBX. The routing table is simulated (a test cannot

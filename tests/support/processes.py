@@ -64,3 +64,12 @@ def start_session_bus(log) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise RuntimeError("dbus-daemon did not print its address")
     return proc, address
+
+
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False

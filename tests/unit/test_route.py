@@ -3,20 +3,10 @@ it from; none while the PBX cannot be reached at all."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
+from tests.support.processes import has_ipv6_loopback
 from tray.sip.network import local_address_for
-
-
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("server", ["127.0.0.1", "127.0.0.1:5060", "127.0.0.53:15060"])
@@ -24,7 +14,7 @@ def test_a_pbx_on_this_machine_is_reached_over_loopback(server):
     assert local_address_for(server) == "127.0.0.1"
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
 @pytest.mark.parametrize("server", ["::1", "[::1]", "[::1]:5060"])
 def test_an_ipv6_pbx_address_with_or_without_a_port(server):
     assert local_address_for(server) == "::1"
