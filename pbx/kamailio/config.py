@@ -109,6 +109,8 @@ def write_config(settings: KamailioSettings) -> None:
         "max_call_setup_s": settings.max_call_setup_s,
         "no_reply_timeout_s": settings.no_reply_timeout_s,
         "log_level": settings.log_level,
+        # Signs the Record-Route of every dialog; kept across restarts like uac's secret.
+        "dialog_secret": _lasting_secret(settings.run_dir / "dialog.secret"),
         # The zone of a scheme never stored (the default scheme), as pbx/settings.py has it.
         "default_timezone": pbx_settings.DEFAULTS["timezone"],
         # routing.py imports pbx.ringplan and pbx.prodcalendar (standard library only) from here:

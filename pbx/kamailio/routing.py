@@ -69,6 +69,7 @@ bound parameters.
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -153,6 +154,63 @@ def parse_leg(secret, call_id, ruri, ruser):
     return kind, ruser, int(timeout_s), None if caller_id == "-" else caller_id
 
 
+# --- dialogs: which in-dialog requests the PBX relays, and where to ---------------------------
+# Every dialog the PBX sets up (an INVITE or SUBSCRIBE it relays) is record-routed with a signed
+# parameter naming the kind of party at each end. An in-dialog request is relayed only when its
+# Route carries that parameter, signed for its own Call-ID and for one of its two tags, and only
+# towards a party of the kind at the other end: a request with a forged To tag, or one that
+# borrows the Route of another dialog, never reaches the trunk (toll fraud) nor a phone.
+PHONE, TRUNK, SELF = "p", "t", "s"   # a phone of the PBX; the trunk gateway; Kamailio's own leg
+_DIALOG_PARAM = "talker-dlg"
+_DIALOG_TOKEN_RE = re.compile(r";\s*talker-dlg=([pts]\.[pts]{1,3}\.[0-9a-f]{32})")
+
+
+def _dialog_signature(secret, call_id, from_tag, up, down):
+    msg = "\n".join(("dialog", call_id, from_tag, up, down)).encode("utf-8", "surrogateescape")
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()[:32]
+
+
+def dialog_token(secret, call_id, from_tag, up, down):
+    """The Record-Route parameter of a dialog the PBX sets up: `up` is the kind of party that
+    sent the initial request, `down` the kinds it may reach (PHONE, TRUNK, SELF), signed with
+    the Call-ID and the caller's From tag (the callee's tag is not known yet)."""
+    down = "".join(sorted(set(down)))
+    return "%s.%s.%s" % (up, down, _dialog_signature(secret, call_id, from_tag, up, down))
+
+
+def first_dialog_token(route_headers):
+    """The dialog token of the topmost Route entry that carries one (an outbound-proxy Route
+    without one may stand above it), or None."""
+    m = _DIALOG_TOKEN_RE.search(route_headers or "")
+    return m.group(1) if m else None
+
+
+def verify_dialog(secret, call_id, from_tag, to_tag, token):
+    """(sender kinds, kinds the request may go to) of an in-dialog request whose Route carries
+    `token`, or None when the PBX did not sign it for this dialog. A request whose From tag is
+    the signed one comes from the dialog's caller and goes towards the callee's end; one whose
+    To tag is comes from the callee and goes back towards the caller."""
+    if not token:
+        return None
+    up, down, sig = token.split(".")
+    if from_tag and hmac.compare_digest(sig, _dialog_signature(secret, call_id, from_tag, up, down)):
+        return frozenset(up), frozenset(down)
+    if to_tag and hmac.compare_digest(sig, _dialog_signature(secret, call_id, to_tag, up, down)):
+        return frozenset(down), frozenset(up)
+    return None
+
+
+def step_ends(steps):
+    """The kinds of party a call's ring plan can be answered by: a SIP device directly (a leg
+    to a SIP device does not record-route, so in-dialog requests go straight to the phone), or
+    Kamailio itself for an external number (its leg record-routes towards the trunk)."""
+    ends = set()
+    for step in steps:
+        for kind, _, _ in step["d"]:
+            ends.add(PHONE if kind == "sip" else SELF)
+    return ends or {PHONE}
+
+
 def encode_steps(plan_steps):
     """The plan's steps as relayed: each {"t": timeout for a direct step or None for legs,
     "d": [[kind, address, timeout_s], ...]}. A step is direct when it can be timed by the call
@@ -201,6 +259,43 @@ def whole_minute_schedules(scheme):
     return True
 
 
+def _ip_literal(host):
+    """The canonical text of an IP address literal, or None for a name."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+def _same_endpoint(ip, port, addr):
+    """Whether a URI's (resolved) host and port are the address `addr` = (IP, port)."""
+    try:
+        port = int(port) if port else 5060
+    except ValueError:
+        return False
+    return (_ip_literal(ip) or ip) == (_ip_literal(addr[0]) or addr[0]) and port == addr[1]
+
+
+def _uri_host(ip):
+    return "[%s]" % ip if ":" in ip else ip
+
+
+# Identity a sender asserts about itself (RFC 3325 P-Asserted/P-Preferred-Identity, and the
+# older Remote-Party-ID): the PBX sets it from the authenticated account, never passes a phone's.
+_IDENTITY_HEADERS = ("P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID")
+
+
+def _printable(name):
+    """A pseudo-variable for a log line, whatever bytes the request carried."""
+    try:
+        return KSR.pv.get(name)
+    except UnicodeDecodeError:
+        return "<not UTF-8>"
+
+
 class DbError(RuntimeError):
     pass
 
@@ -247,11 +342,15 @@ class Router:
         # Signs leg URIs. Made before the fork, so every worker knows it; a restart makes new
         # legs of old calls invalid, which is fine: tm state is gone then too.
         self.secret = secrets.token_bytes(32)
+        # Signs the Record-Route of every dialog (dialog_token). Kept across restarts, so that
+        # calls set up before one can still be hung up.
+        self.dialog_secret = bytes.fromhex(config["dialog_secret"])
         self._settings = ({}, 0.0)
         self._calendar = (None, None, 0.0)
         self._trunk_addr = (None, None, 0.0)
         self._schemes = {}  # employee id -> (document, Scheme, its plans hold a minute)
         self._plans = {}    # see _plan
+        self._names = {}    # host name -> (IP address, when), see _resolve
 
     def child_init(self, rank):
         return 0
@@ -260,10 +359,17 @@ class Router:
     def ksr_request_route(self, msg):
         try:
             return self._request_route()
+        except UnicodeDecodeError:
+            # A header or URI that is not UTF-8 (KSR.pv.get cannot return it as text): the
+            # request is malformed, and the sender is told so.
+            if not KSR.is_ACK() and not KSR.is_CANCEL():
+                KSR.sl.send_reply(400, "Bad Request")
+            return 1
         except Exception:
-            # Never leave the caller hanging: a request we failed on gets a final reply.
+            # Never leave the caller hanging: a request we failed on gets a final reply. The log
+            # line must not fail in its turn (a field of the request may not be text).
             KSR.err("talker: routing failed for %s %s: %s\n" % (
-                KSR.pv.get("$rm"), KSR.pv.get("$ru"), traceback.format_exc().replace("\n", " | ")))
+                _printable("$rm"), _printable("$ru"), traceback.format_exc().replace("\n", " | ")))
             if not KSR.is_ACK() and not KSR.is_CANCEL():
                 KSR.sl.send_reply(500, "Server Internal Error")
             return 1
@@ -310,16 +416,101 @@ class Router:
         return self._route_to_target(from_trunk)
 
     def _route_in_dialog(self):
-        if KSR.rr.loose_route() > 0:
-            self._relay()
+        """A request inside a dialog: relayed only along a Route this PBX signed for the dialog
+        (see dialog_token), towards the kind of party at the dialog's other end."""
+        if KSR.is_ACK() and KSR.tm.t_check_trans() == 0:
+            return 1  # the ACK of a negative reply: tm has absorbed it
+        from_trunk = self._from_trunk()
+        ends = verify_dialog(self.dialog_secret, KSR.pv.get("$ci") or "", KSR.pv.get("$ft"),
+                             KSR.pv.get("$tt"), first_dialog_token(KSR.pv.get("$(hdr(Route)[*])")))
+        if ends is None:
+            if KSR.is_ACK():
+                return 1  # no reply to an ACK: dropped
+            if from_trunk:
+                return self._refuse_in_dialog("no dialog of the PBX from the trunk")
+            # An authenticated employee may still end a dialog whose Route the PBX did not sign
+            # (one set up before a change of the signing key): between phones only.
+            if not self._authenticate_caller():
+                return 1
+            ends = (frozenset(PHONE), frozenset(PHONE))
+        senders, targets = ends
+        if senders == {SELF} and not self._from_myself():
+            return self._refuse_in_dialog("a leg's Route from outside")
+        if KSR.rr.loose_route() <= 0:
+            if KSR.is_ACK():
+                return 1
+            KSR.sl.sl_send_reply(404, "Not Here")
             return 1
-        if KSR.is_ACK():
-            # An ACK for a negative reply is absorbed by tm; a stray one is dropped.
-            if KSR.tm.t_check_trans() > 0:
-                KSR.tm.t_relay()
-            return 1
-        KSR.sl.sl_send_reply(404, "Not Here")
+        hop = self._next_hop()
+        if hop != TRUNK and targets == {TRUNK}:
+            # The trunk's side of a dialog is reached only at the trunk gateway, whatever host
+            # its Contact names.
+            trunk = self._trunk_address(self._setting("trunk")) if self._setting("trunk") else None
+            if trunk is None:
+                return self._refuse_in_dialog("the trunk is gone")
+            KSR.pv.sets("$du", "sip:%s:%d" % (_uri_host(trunk[0]), trunk[1]))
+            hop = TRUNK
+        if hop not in targets:
+            return self._refuse_in_dialog("towards %s, the dialog ends at %s" % (hop, "".join(sorted(targets))))
+        if not from_trunk:
+            # Who a phone is was settled when the dialog was set up; it asserts nothing later.
+            for name in _IDENTITY_HEADERS:
+                KSR.textops.remove_hf(name)
+        self._relay()
         return 1
+
+    def _refuse_in_dialog(self, why):
+        KSR.warn("talker: in-dialog %s from %s:%s refused: %s\n" % (
+            _printable("$rm"), _printable("$si"), _printable("$sp"), why))
+        if not KSR.is_ACK():
+            KSR.sl.sl_send_reply(403, "Forbidden")
+        return 1
+
+    def _from_myself(self):
+        return KSR.pv.get("$si") == self.host and KSR.pv.get("$sp") == self.port
+
+    def _next_hop(self):
+        """The kind of party a relayed request would reach: the next Route, else the R-URI."""
+        if KSR.pv.get("$du"):
+            if KSR.is_myself_duri() > 0:
+                return SELF
+            host, port = KSR.pv.get("$dd"), KSR.pv.get("$dp")
+        else:
+            if KSR.is_myself_ruri() > 0:
+                return None  # nothing to relay to
+            host, port = KSR.pv.get("$rd"), KSR.pv.get("$rp")
+        trunk = self._setting("trunk")
+        if trunk:
+            addr = self._trunk_address(trunk)
+            if addr is not None and _same_endpoint(self._resolve(host), port, addr):
+                return TRUNK
+        return PHONE
+
+    def _resolve(self, host):
+        """The IP address a URI's host stands for: a literal as it is, a name through DNS
+        (phones' Contacts are literals; a name that reaches the trunk must count as the trunk)."""
+        host = (host or "").strip("[]")
+        literal = _ip_literal(host)
+        if literal is not None:
+            return literal
+        cached = self._names.get(host)
+        if cached is not None and time.monotonic() - cached[1] < _TRUNK_DNS_TTL_S:
+            return cached[0]
+        try:
+            ip = socket.getaddrinfo(host, 5060, type=socket.SOCK_DGRAM)[0][4][0]
+        except (OSError, IndexError, UnicodeError):
+            ip = host
+        if len(self._names) >= _SCHEME_CACHE_SIZE:
+            self._names.clear()
+        self._names[host] = (ip, time.monotonic())
+        return ip
+
+    def _record_route(self, up, down):
+        """Record-route the dialog being set up, signed: see dialog_token."""
+        token = dialog_token(self.dialog_secret, KSR.pv.get("$ci") or "", KSR.pv.get("$ft") or "",
+                             up, down)
+        KSR.rr.add_rr_param(";%s=%s" % (_DIALOG_PARAM, token))
+        KSR.rr.record_route()
 
     def _route_register(self):
         rc = KSR.auth_db.auth_check(self.realm, self.account_table, 1)
@@ -354,8 +545,7 @@ class Router:
             return 1
         kind, value = target
         invite = KSR.is_INVITE()
-        if invite or KSR.is_SUBSCRIBE():
-            KSR.rr.record_route()
+        up = TRUNK if from_trunk else PHONE
 
         if kind == "extension":
             try:
@@ -363,10 +553,10 @@ class Router:
             except DbError as e:
                 # Without the database the best left is the account named like the extension.
                 KSR.err("talker: %s: ringing %s's own account\n" % (e, value))
-                return self._ring_account()
+                return self._ring_account(up)
             if employee is None:
                 if not from_trunk and self._is_account(value):
-                    return self._ring_account()
+                    return self._ring_account(up)
                 KSR.sl.sl_send_reply(404, "Not Found")
                 return 1
             did = None
@@ -384,10 +574,14 @@ class Router:
         if not invite:
             # Presence, messages: to the devices registered under the extension.
             KSR.pv.sets("$rU", employee["extension"])
-            return self._ring_account()
-        return self._ring_employee(employee, did)
+            return self._ring_account(up)
+        return self._ring_employee(employee, did, up)
 
-    def _ring_account(self):
+    def _ring_account(self, up):
+        if up == PHONE:
+            self._assert_identity()
+        if KSR.is_INVITE() or KSR.is_SUBSCRIBE():
+            self._record_route(up, PHONE)
         rc = KSR.registrar.lookup("location")
         if rc < 0:
             # -1: nobody registered; -2: registered, but not for this method; -3: error.
@@ -416,6 +610,7 @@ class Router:
             return 1
         self._set_caller_id(caller_id_for(None, caller["outgoing"], caller["first_number"],
                                           caller["extension"]))
+        self._record_route(PHONE, TRUNK)
         KSR.pv.sets("$ru", "sip:%s@%s" % (number, trunk))
         if self.verbose:
             KSR.info("talker: %s calls %s through the trunk %s\n" % (username, number, trunk))
@@ -427,16 +622,28 @@ class Router:
         (RFC 3325: the trunk trusts us to assert it; nothing a phone put there survives)."""
         uri = "sip:%s@%s" % (number, self.realm)
         KSR.uac.uac_replace_from_uri(uri)
-        for name in ("P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID"):
+        for name in _IDENTITY_HEADERS:
             KSR.textops.remove_hf(name)
         KSR.hdr.append("P-Asserted-Identity: <%s>\r\n" % uri)
 
+    def _assert_identity(self):
+        """Between colleagues the caller is who they authenticated as (From user = digest
+        user): P-Asserted-Identity says so, and nothing a phone asserted itself survives."""
+        for name in _IDENTITY_HEADERS:
+            KSR.textops.remove_hf(name)
+        user = KSR.pv.get("$fU")
+        if user and _USERNAME_RE.fullmatch(user):
+            KSR.hdr.append("P-Asserted-Identity: <sip:%s@%s>\r\n" % (user, self.realm))
+
     # --- the receive scheme --------------------------------------------------------------
-    def _ring_employee(self, employee, did):
+    def _ring_employee(self, employee, did, up):
         steps = self._plan(employee)
         if not steps:
             KSR.sl.sl_send_reply(480, "Temporarily Unavailable")
             return 1
+        if up == PHONE:
+            self._assert_identity()
+        self._record_route(up, step_ends(steps))
         caller_id = caller_id_for(did, employee["outgoing"], employee["first_number"],
                                   employee["extension"])
         # The call transaction: a decline on one device must not cancel the others, and only
@@ -605,7 +812,7 @@ class Router:
                 return 1
             self._set_caller_id(caller_id)
             # uac's restore of the From travels in this Record-Route.
-            KSR.rr.record_route()
+            self._record_route(SELF, TRUNK)
             KSR.pv.sets("$ru", "sip:%s@%s" % (address, trunk))
         self._relay()
         return 1

@@ -26,11 +26,6 @@ MOBILE = "+79161234567"
 
 
 
-def _set_trunk(pbx, address: str) -> None:
-    with pbx.instance.sessions.begin() as s:
-        settings.update(s, CONSOLE, {"trunk": address}, None)
-
-
 def _number(pbx, number: str, employee_id: int | None = None) -> int:
     return directory.add_number(pbx.instance, CONSOLE, number, inbound_employee_id=employee_id).id
 
@@ -57,7 +52,7 @@ def test_an_outgoing_call_carries_the_callers_outgoing_number(kamailio, phones, 
     chosen = _number(kamailio, "+74957654321")
     directory.set_outgoing_number(kamailio.instance, CONSOLE, anna.employee_id, chosen, None)
     with sipp.Sipp("uas_answer.xml", tmp_path, pause_ms=300) as gateway:
-        _set_trunk(kamailio, gateway.address)
+        kamailio.set_trunk(gateway.address)
         invite = _outgoing_call(kamailio, anna.phones["101"], gateway)
     assert invite.first_line.startswith(f"INVITE sip:{MOBILE}@{gateway.address}"), invite.first_line
     assert _uri_user(invite.header("From")) == "+74957654321", invite.header("From")
@@ -70,7 +65,7 @@ def test_without_a_chosen_number_the_pbx_first_number_then_the_extension_is_show
     first_id = _number(kamailio, "+74951234567")
     second_id = _number(kamailio, "+74957654321")
     port = free_udp_port()
-    _set_trunk(kamailio, f"127.0.0.1:{port}")
+    kamailio.set_trunk(f"127.0.0.1:{port}")
     with sipp.Sipp("uas_answer.xml", tmp_path / "first", port=port, pause_ms=300) as gateway:
         invite = _outgoing_call(kamailio, anna.phones["101"], gateway)
     assert _uri_user(invite.header("From")) == "+74951234567"
@@ -86,7 +81,7 @@ def test_without_a_chosen_number_the_pbx_first_number_then_the_extension_is_show
 
 def test_without_a_trunk_an_outgoing_call_gets_503_saying_so(kamailio, phones):
     anna = phones.employee(kamailio, "101").phones["101"]
-    _set_trunk(kamailio, "")
+    kamailio.set_trunk("")
     anna.command("call", number=MOBILE)
     ended = anna.wait_call("ended", timeout=5)
     assert ended["code"] == 503, ended
@@ -98,7 +93,7 @@ def test_a_call_from_the_trunk_to_a_number_rings_its_employee(kamailio, phones, 
     boris = phones.employee(kamailio, "102", options={"102": ("--auto-answer", "0.5")})
     _number(kamailio, "+74951112233", boris.employee_id)
     port = free_udp_port()
-    _set_trunk(kamailio, f"127.0.0.1:{port}")
+    kamailio.set_trunk(f"127.0.0.1:{port}")
     # No digest: the gateway cannot answer challenges, and its address is the trunk's.
     with sipp.Sipp("uac_call.xml", tmp_path, port=port, remote=kamailio.server, service=dialled,
                    pause_ms=1000) as gateway:
@@ -113,7 +108,7 @@ def test_a_call_from_the_trunk_to_a_number_rings_its_employee(kamailio, phones, 
 def test_a_call_from_anywhere_else_must_authenticate(kamailio, phones, tmp_path):
     boris = phones.employee(kamailio, "102")
     _number(kamailio, "+74951112233", boris.employee_id)
-    _set_trunk(kamailio, f"127.0.0.1:{free_udp_port()}")
+    kamailio.set_trunk(f"127.0.0.1:{free_udp_port()}")
     with sipp.Sipp("uac_challenged.xml", tmp_path, remote=kamailio.server,
                    service="+74951112233") as stranger:
         assert stranger.wait(10) == 0, stranger.output()
@@ -122,7 +117,7 @@ def test_a_call_from_anywhere_else_must_authenticate(kamailio, phones, tmp_path)
 
 def test_the_trunk_cannot_call_out_through_the_trunk(kamailio, phones, tmp_path):
     port = free_udp_port()
-    _set_trunk(kamailio, f"127.0.0.1:{port}")
+    kamailio.set_trunk(f"127.0.0.1:{port}")
     with sipp.Sipp("uac_call.xml", tmp_path, port=port, remote=kamailio.server,
                    service=MOBILE) as gateway:
         assert gateway.wait(10) != 0
@@ -138,7 +133,7 @@ def test_an_external_device_of_a_scheme_rings_through_the_trunk_with_a_pbx_numbe
     boris.set_scheme(kamailio, "all_at_once", [device("102", 1, 30),
                                                 device(MOBILE, 2, 20, kind="external")])
     with sipp.Sipp("uas_answer.xml", tmp_path, pause_ms=1500) as gateway:
-        _set_trunk(kamailio, gateway.address)
+        kamailio.set_trunk(gateway.address)
         anna.command("call", number="102")
         invite = gateway.wait_received("INVITE")
         assert invite.first_line.startswith(f"INVITE sip:{MOBILE}@"), invite.first_line
@@ -177,7 +172,7 @@ def test_an_incoming_call_from_a_number_in_the_company_book_shows_its_name_in_th
             app.wait_registered()
             wait_until(lambda: not app.client().request("pbx_state")["stale"], 10, 0.1, "the PBX state")
             port = free_udp_port()
-            _set_trunk(kamailio, f"127.0.0.1:{port}")
+            kamailio.set_trunk(f"127.0.0.1:{port}")
             with app.client() as c:
                 c.request("subscribe")
                 with sipp.Sipp("uac_call.xml", tmp_path, port=port, remote=kamailio.server,

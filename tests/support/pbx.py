@@ -51,6 +51,13 @@ class TestPbx:
         return directory.add_employee(self.instance, Actor.console(), name=name, extension=extension,
                                       admin=admin, sip_password=password).sip
 
+    def set_trunk(self, address: str) -> None:
+        """Point the PBX's trunk at a gateway (host:port) - Kamailio reads it within a second."""
+        from pbx import settings
+
+        with self.instance.sessions.begin() as s:
+            settings.update(s, Actor.console(), {"trunk": address}, None)
+
     def start(self) -> TestPbx:
         self.kamailio.start()
         return self

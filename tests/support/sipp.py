@@ -5,10 +5,7 @@ received written to a file the test can read."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
-import secrets
-import socket
 import shutil
 import subprocess
 import time
@@ -16,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.processes import free_udp_port
+from tests.support.rawsip import register  # noqa: F401  (sipp cannot register itself)
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 SCENARIOS = Path(__file__).with_name("sipp_scenarios")
@@ -23,39 +21,6 @@ SCENARIOS = Path(__file__).with_name("sipp_scenarios")
 # Each entry of sipp's -trace_msg file: a line of dashes with the local time, then this.
 _MESSAGE_HEAD = re.compile(r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*\n(UDP|TCP) message (sent|received)",
                            re.MULTILINE)
-
-
-def register(pbx_port: int, domain: str, username: str, password: str, contact_port: int) -> None:
-    """REGISTER `username` at the PBX on 127.0.0.1:`pbx_port` with a contact at sipp's port:
-    sipp cannot register itself, and a phone of the scheme tests may be a sipp scenario."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        s.settimeout(3)
-        port = s.getsockname()[1]
-        call_id = secrets.token_hex(8)
-
-        def request(cseq: int, auth: str = "") -> str:
-            s.sendto((f"REGISTER sip:{domain} SIP/2.0\r\n"
-                      f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{secrets.token_hex(6)};rport\r\n"
-                      f"Max-Forwards: 70\r\nTo: <sip:{username}@{domain}>\r\n"
-                      f"From: <sip:{username}@{domain}>;tag={secrets.token_hex(4)}\r\n"
-                      f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
-                      f"Contact: <sip:{username}@127.0.0.1:{contact_port}>\r\nExpires: 3600\r\n"
-                      f"{auth}Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", pbx_port))
-            return s.recv(65535).decode(errors="replace")
-
-        challenge = request(1)
-        realm = re.search(r'realm="([^"]+)"', challenge).group(1)
-        nonce = re.search(r'nonce="([^"]+)"', challenge).group(1)
-        md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731  (RFC 2617 digest)
-        cnonce, uri = secrets.token_hex(4), f"sip:{domain}"
-        response = md5(f"{md5(f'{username}:{realm}:{password}')}:{nonce}:00000001:{cnonce}:auth:"
-                       f"{md5(f'REGISTER:{uri}')}")
-        reply = request(2, f'Authorization: Digest username="{username}", realm="{realm}", '
-                           f'nonce="{nonce}", uri="{uri}", response="{response}", qop=auth, '
-                           f'nc=00000001, cnonce="{cnonce}", algorithm=MD5\r\n')
-        if not reply.startswith("SIP/2.0 200"):
-            raise RuntimeError(f"REGISTER {username} failed: {reply.splitlines()[0]}")
 
 
 def available() -> bool:

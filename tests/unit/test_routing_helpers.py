@@ -97,3 +97,58 @@ def _scheme(window_end: str) -> Scheme:
 def test_plans_are_kept_for_a_minute_only_when_schedules_change_on_whole_minutes():
     assert routing.whole_minute_schedules(_scheme("18:00"))
     assert not routing.whole_minute_schedules(_scheme("18:00:30"))
+
+
+# --- dialogs: the signed Record-Route ----------------------------------------------------------
+def _token(up="p", down="t", call_id="call-1", from_tag="caller"):
+    return routing.dialog_token(SECRET, call_id, from_tag, up, down)
+
+
+def test_a_dialog_token_tells_each_side_where_its_requests_may_go():
+    token = _token("p", "t")
+    # From the caller (its From tag was signed): towards the callee's end, the trunk.
+    assert routing.verify_dialog(SECRET, "call-1", "caller", "callee", token) == (
+        frozenset("p"), frozenset("t"))
+    # From the callee (the caller's tag is now the To tag): back to a phone.
+    assert routing.verify_dialog(SECRET, "call-1", "callee", "caller", token) == (
+        frozenset("t"), frozenset("p"))
+
+
+@pytest.mark.parametrize("call_id, from_tag, to_tag, token", [
+    ("call-2", "caller", "callee", _token()),                      # another call's Route
+    ("call-1", "forged", "forged", _token()),                      # made-up tags
+    ("call-1", "caller", "callee", _token().replace("p.t.", "p.pt.")),  # widened ends
+    ("call-1", "caller", "callee", _token()[:-4] + "0000"),        # a made-up signature
+    ("call-1", "caller", "callee", None),                          # no token at all
+])
+def test_a_dialog_token_of_another_dialog_or_tampered_with_is_refused(call_id, from_tag, to_tag, token):
+    assert routing.verify_dialog(SECRET, call_id, from_tag, to_tag, token) is None
+    assert routing.verify_dialog(b"x" * 32, "call-1", "caller", "callee", _token()) is None
+
+
+def test_the_topmost_signed_route_entry_is_the_one_that_counts():
+    first, second = _token("p", "s"), _token("s", "t")
+    routes = (f"<sip:10.0.0.1;lr>, <sip:10.0.0.1;lr;ftag=caller;talker-dlg={first}>,"
+              f"<sip:10.0.0.1;lr;talker-dlg={second}>")
+    assert routing.first_dialog_token(routes) == first
+    assert routing.first_dialog_token("<sip:10.0.0.1;lr>") is None
+    assert routing.first_dialog_token(None) is None
+
+
+def test_a_plan_is_answered_by_phones_or_by_kamailio_for_external_numbers():
+    direct = routing.encode_steps([[("sip", "200", 20)]])
+    legs = routing.encode_steps([[("sip", "200", 20), ("external", "+79161234567", 30)]])
+    assert routing.step_ends(direct) == {"p"}
+    assert routing.step_ends(legs) == {"p", "s"}
+    assert routing.step_ends([]) == {"p"}
+
+
+@pytest.mark.parametrize("host, port, same", [
+    ("127.0.0.1", "5070", True),
+    ("::ffff:127.0.0.1", 5070, True),     # the same address, IPv4-mapped
+    ("127.0.0.1", "", False),              # no port is 5060
+    ("127.0.0.2", 5070, False),
+    ("127.0.0.1", "x", False),
+])
+def test_the_trunk_is_recognised_however_its_address_is_written(host, port, same):
+    assert routing._same_endpoint(routing._ip_literal(host) or host, port, ("127.0.0.1", 5070)) is same
