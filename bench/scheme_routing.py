@@ -117,13 +117,16 @@ def build_pbx(tmp: Path, database_url: str | None, device_port: int):
 def run_load(tmp: Path, kamailio_port: int, service: str, rate: int, seconds: float) -> tuple[int, int, float]:
     """(successful, failed, achieved calls/s) of one sipp run at `rate` for `seconds`."""
     from tests.support.processes import free_udp_port
-    from tests.support.sipp import SCENARIOS, SIPP
+    from tests.support.sipp import SCENARIOS, SIPP, register
 
     calls = max(1, int(rate * seconds))
+    # The caller is a registered phone, as callers are: the PBX's flood limits spare its address.
+    caller_port = free_udp_port()
+    register(kamailio_port, DOMAIN, CALLER, CALLER_PASSWORD, caller_port)
     screen = tmp / f"uac-{service}-{rate}.log"
     cmd = [SIPP, "-sf", str(SCENARIOS / "uac_auth_call.xml"), "-s", service,
            "-key", "caller", CALLER, "-au", CALLER, "-ap", CALLER_PASSWORD,
-           "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
+           "-i", "127.0.0.1", "-p", str(caller_port), "-mp", str(free_udp_port()),
            "-r", str(rate), "-m", str(calls), "-d", "100", "-l", str(max(100, rate * 4)),
            "-nostdin", "-recv_timeout", "8000", "-trace_err", "-error_file", str(screen.with_suffix(".err")),
            f"127.0.0.1:{kamailio_port}"]

@@ -20,6 +20,16 @@ What it routes
 * A request whose source is the trunk gateway's host:port needs no digest: the gateway cannot
   answer challenges, and it only ever reaches employees (never the trunk again).
 * A call to a SIP account's username that is no extension rings that account alone.
+* A request inside a dialog (it has a To tag) is relayed only along a Route this PBX
+  record-routed and signed for that very dialog (dialog_token: Call-ID, the caller's tag and
+  the kinds of party at each end), and only towards the kind of party at the dialog's other
+  end; the trunk's side is reached only at the trunk gateway. Anything else gets 403 (an
+  employee who authenticates may still end a dialog the PBX did not sign, towards a phone).
+  So a made-up To tag, a Route to another host or a Route borrowed from another call reaches
+  neither the trunk nor anybody's phone.
+* Identity: what a phone asserts about itself (P-Asserted-Identity, P-Preferred-Identity,
+  Remote-Party-ID) is removed; the PBX asserts the authenticated account instead.
+* Floods and password guessing: see Router._admitted and kamailio.cfg.tmpl.
 
 Executing a ring plan
 ---------------------
@@ -87,6 +97,9 @@ except ImportError:  # imported outside Kamailio: only the pure helpers below ar
 
 # auth module return codes (auth.h: auth_cfg_result_t), as KEMI returns them.
 _AUTH_NO_CREDENTIALS = -5
+# ... and those that mean a wrong guess (invalid password, unknown user, another user's name):
+# a stale nonce or missing credentials are how every phone starts, not a guess.
+_AUTH_GUESSED_WRONG = (-2, -3, -8)
 
 _EXTENSION_RE = re.compile(r"[0-9]{2,6}")                # pbx/validation.py EXTENSION_RE
 _USERNAME_RE = re.compile(r"[A-Za-z0-9._~+-]{1,64}")     # SIP usernames (pbx.ringplan)
@@ -339,6 +352,7 @@ class Router:
         self.default_timezone = config.get("default_timezone") or "UTC"
         # Building log lines costs as much as computing the plan: only when they are printed.
         self.verbose = int(config.get("log_level", 1)) >= 2
+        self.auth_failures = int(config.get("auth_failures", 10))
         # Signs leg URIs. Made before the fork, so every worker knows it; a restart makes new
         # legs of old calls invalid, which is fine: tm state is gone then too.
         self.secret = secrets.token_bytes(32)
@@ -375,6 +389,8 @@ class Router:
             return 1
 
     def _request_route(self):
+        if not self._admitted():
+            return 1  # dropped without a reply: a flooder or a guesser learns nothing
         if KSR.maxfwd.process_maxfwd(10) < 0:
             KSR.sl.sl_send_reply(483, "Too Many Hops")
             return 1
@@ -515,12 +531,45 @@ class Router:
     def _route_register(self):
         rc = KSR.auth_db.auth_check(self.realm, self.account_table, 1)
         if rc < 0:
+            self._count_auth_failure(rc)
             KSR.auth.auth_challenge(self.realm, 0)
             return 1
         KSR.auth.consume_credentials()
         if KSR.registrar.save("location", 0) < 0:
             KSR.sl.sl_reply_error()
+            return 1
+        # A phone that proved who it is is never rate-limited from this address and port.
+        KSR.htable.sht_seti("talker_phone", self._source(), 1)
         return 1
+
+    # --- floods and password guessing -------------------------------------------------------
+    def _source(self):
+        return "%s:%s" % (KSR.pv.get("$si"), KSR.pv.get("$sp"))
+
+    def _admitted(self):
+        """Whether a request is routed at all: see the pike and htable settings in
+        kamailio.cfg.tmpl. Registered phones, the trunk and Kamailio's own legs always are."""
+        # The common case first, in two calls: a calm source that is not banned. pike counts
+        # every source, exempt ones too; only a source it finds hot pays for the rest.
+        calm = KSR.pike.pike_check_req() >= 0
+        if calm and KSR.htable.sht_get("talker_ban", KSR.pv.get("$si")) is None:
+            return True
+        return (self._from_myself() or self._from_trunk()
+                or KSR.htable.sht_get("talker_phone", self._source()) is not None)
+
+    def _count_auth_failure(self, rc):
+        if rc not in _AUTH_GUESSED_WRONG:
+            if self.verbose and rc != _AUTH_NO_CREDENTIALS:
+                KSR.info("talker: digest authentication of %s from %s: %d\n"
+                         % (_printable("$fu"), _printable("$si"), rc))
+            return
+        address = KSR.pv.get("$si")
+        failures = KSR.htable.sht_inc("talker_authfail", address)
+        if failures >= self.auth_failures:
+            KSR.htable.sht_seti("talker_ban", address, 1)
+            KSR.htable.sht_rm("talker_authfail", address)
+            KSR.warn("talker: %s failed digest authentication %d times (last as %s): ignored "
+                     "for a while\n" % (address, failures, _printable("$fu")))
 
     def _authenticate_caller(self):
         """Every call from a PBX user proves it is that user (From user = digest user)."""
@@ -529,6 +578,7 @@ class Router:
             return False
         rc = KSR.auth_db.auth_check(self.realm, self.account_table, 1)
         if rc < 0:
+            self._count_auth_failure(rc)
             if rc != _AUTH_NO_CREDENTIALS:
                 KSR.info("talker: auth failed (%d) for %s from %s\n"
                          % (rc, KSR.pv.get("$fu"), KSR.pv.get("$si")))

@@ -197,3 +197,76 @@ def test_a_colleague_cannot_pass_for_someone_else(kamailio, sockets):
     assert rawsip.headers(invite, "P-Asserted-Identity") == [f"<sip:201@{kamailio.domain}>"]
     assert rawsip.headers(invite, "P-Preferred-Identity") == []
     assert rawsip.headers(invite, "Remote-Party-ID") == []
+
+
+def _register_within(kamailio, username: str, password: str, timeout: float) -> bool:
+    """A fresh phone registers (a new address and port each time) within `timeout`."""
+    with rawsip.Endpoint() as phone:
+        try:
+            rawsip.register(kamailio.port, kamailio.domain, username, password, phone.port,
+                            timeout=timeout)
+        except RuntimeError:
+            return False
+    return True
+
+
+def test_a_flooding_address_is_ignored_while_phones_elsewhere_register_and_call(kamailio, peers):
+    """3,000 OPTIONS in about 3 s from 127.0.0.2: the PBX stops answering that address after a
+    few hundred, and meanwhile fresh phones register and a registered phone gets its call."""
+    import time
+
+    vera = kamailio.add_employee("203", "Vera Sidorova")
+    boris = peers(kamailio, "202", "Boris Petrov")
+    anna = peers(kamailio, "201", "Anna Ivanova")
+    with rawsip.Endpoint(host="127.0.0.2") as flooder:
+        flooder.sock.setblocking(False)
+        message = (f"OPTIONS sip:202@{kamailio.domain} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP {flooder.address};branch=z9hG4bKflood;rport\r\n"
+                   f"Max-Forwards: 70\r\nFrom: <sip:flood@example.org>;tag=f\r\n"
+                   f"To: <sip:202@{kamailio.domain}>\r\nCall-ID: flood\r\nCSeq: 1 OPTIONS\r\n"
+                   f"Content-Length: 0\r\n\r\n").encode()
+        replies = 0
+        start = time.monotonic()
+        for i in range(3000):
+            flooder.sock.sendto(message, _pbx(kamailio))
+            if i % 100 == 99:
+                time.sleep(max(0.0, start + (i + 1) / 1000 - time.monotonic()))
+            try:
+                while flooder.sock.recv(65535):
+                    replies += 1
+            except BlockingIOError:
+                pass
+        registered = [_register_within(kamailio, "203", vera.password, 5.0) for _ in range(3)]
+        anna.command("call", number="202")
+        boris.wait_call("incoming", timeout=10)
+        flooder.sock.setblocking(True)
+        replies += len(flooder.drain(1.0))
+    assert replies < 1000, f"the PBX answered {replies} of the flood's 3,000 requests"
+    assert all(registered), registered
+
+
+def test_a_password_guesser_is_ignored_after_ten_wrong_guesses(kamailio, sockets):
+    vera = kamailio.add_employee("203", "Vera Sidorova")
+    with rawsip.Endpoint(host="127.0.0.3") as guesser:
+        def guess(password: str) -> int | None:
+            call_id = guesser.request("REGISTER", f"sip:{kamailio.domain}", to=_pbx(kamailio),
+                                      from_uri=f"sip:203@{kamailio.domain}",
+                                      to_uri=f"sip:203@{kamailio.domain}")
+            challenge = guesser.final_reply(call_id, 3)
+            if challenge is None:
+                return None
+            guesser.request("REGISTER", f"sip:{kamailio.domain}", to=_pbx(kamailio),
+                            from_uri=f"sip:203@{kamailio.domain}", to_uri=f"sip:203@{kamailio.domain}",
+                            call_id=call_id, cseq=2,
+                            extra=rawsip.digest_authorization(challenge, "REGISTER",
+                                                              f"sip:{kamailio.domain}", "203", password))
+            guesser.received.clear()
+            reply = guesser.final_reply(call_id, 3)
+            return status(reply) if reply else None
+
+        answers = [guess(f"guess-{i}") for i in range(10)]
+        assert answers == [401] * 10, answers
+        # From now on this address hears nothing, even with the right password...
+        assert guess(vera.password) is None
+    # ...while the same account registers from anywhere else.
+    assert _register_within(kamailio, "203", vera.password, 3.0)

@@ -147,20 +147,32 @@ def audio_answer(port: int) -> str:
             f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
 
 
-def register(pbx_port: int, domain: str, username: str, password: str, contact_port: int) -> None:
+def register(pbx_port: int, domain: str, username: str, password: str, contact_port: int,
+             *, timeout: float = 3.0) -> None:
     """REGISTER `username` at the PBX on 127.0.0.1:`pbx_port` with a contact at 127.0.0.1:
     `contact_port` (a sipp scenario or an Endpoint stands for that phone)."""
     with Endpoint() as s:
         call_id = secrets.token_hex(8)
 
         def send(cseq: int, auth: str = "") -> str:
-            s.request("REGISTER", f"sip:{domain}", to=("127.0.0.1", pbx_port),
-                      from_uri=f"sip:{username}@{domain}", to_uri=f"sip:{username}@{domain}",
-                      call_id=call_id, cseq=cseq, contact=f"<sip:{username}@127.0.0.1:{contact_port}>",
-                      extra=auth + "Expires: 3600\r\n")
-            return s.final_reply(call_id, 3) or ""
+            # Retransmitted as a phone does over UDP (RFC 3261 timer E: 0.5 s, doubling to 4 s).
+            deadline, interval = time.monotonic() + timeout, 0.5
+            while (remaining := deadline - time.monotonic()) > 0:
+                s.request("REGISTER", f"sip:{domain}", to=("127.0.0.1", pbx_port),
+                          from_uri=f"sip:{username}@{domain}", to_uri=f"sip:{username}@{domain}",
+                          from_tag=call_id[:8], call_id=call_id, cseq=cseq,
+                          contact=f"<sip:{username}@127.0.0.1:{contact_port}>",
+                          extra=auth + "Expires: 3600\r\n")
+                reply = s.wait_for(lambda m: (status(m) or 0) >= 200 and f"CSeq: {cseq} " in m,
+                                   min(interval, remaining))
+                if reply is not None:
+                    return reply
+                interval = min(interval * 2, 4.0)
+            return ""
 
         challenge = send(1)
+        if status(challenge) not in (401, 407):
+            raise RuntimeError(f"REGISTER {username}: no challenge within {timeout} s")
         s.received.clear()
         reply = send(2, digest_authorization(challenge, "REGISTER", f"sip:{domain}", username, password))
         if not reply.startswith("SIP/2.0 200"):
