@@ -39,8 +39,8 @@ from tray.secret_store import open_store, sip_password_key
 from tray.settings import Settings
 from tray.single_instance import InstanceLock
 from tray.sip.engine import (
-    Account, AudioConfig, CallEvent, CallState, EngineError, RegistrationEvent, RegistrationState,
-    SipEngine,
+    Account, AudioConfig, CallEvent, CallOutcome, CallState, EngineError, RegistrationEvent,
+    RegistrationState, SipEngine,
 )
 from tray.sip.network import local_address_for
 
@@ -61,7 +61,7 @@ def registration_message(ev: RegistrationEvent) -> dict:
 def call_message(ev: CallEvent) -> dict:
     return {"call_id": ev.call_id, "direction": ev.direction, "state": ev.state.value,
             "number": ev.remote_number, "name": ev.remote_name, "code": ev.code, "reason": ev.reason,
-            "muted": ev.muted, "held": ev.held, "answered": ev.answered}
+            "muted": ev.muted, "held": ev.held, "answered": ev.answered, "outcome": ev.outcome}
 
 
 def party(number: str, name: str) -> str:
@@ -91,7 +91,6 @@ class TalkerApp:
         self._registration = RegistrationEvent(RegistrationState.OFFLINE, account.aor if account else None)
         self._calls: dict[str, CallEvent] = {}
         self._call_started: dict[str, dt.datetime] = {}
-        self._declined: set[str] = set()   # incoming calls the user declined: not "missed"
         self._registered: asyncio.Event | None = None  # lives on the control loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
@@ -238,11 +237,17 @@ class TalkerApp:
             if event.state == CallState.ENDED:
                 self._calls.pop(event.call_id, None)
                 started = self._call_started.pop(event.call_id, None)
-                declined = event.call_id in self._declined
-                self._declined.discard(event.call_id)
             else:
                 self._calls[event.call_id] = event
                 self._call_started.setdefault(event.call_id, dt.datetime.now(dt.timezone.utc))
+        if event.state == CallState.ENDED:
+            # Recorded before the end is broadcast: a window that reloads the recent calls on
+            # it finds this one. The engine decides how it went: only it sees a decline and a
+            # CANCEL's Reason before it reports the end.
+            self.history.add({"number": event.remote_number, "name": event.remote_name,
+                              "direction": event.direction, "outcome": event.outcome,
+                              "answered": event.answered,
+                              "at": (started or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")})
         self.control.broadcast({"event": "call", "call": call_message(event)})
         self._refresh_icon()
         if event.state == CallState.INCOMING:
@@ -250,14 +255,8 @@ class TalkerApp:
             if self.icon is not None and self.icon.has_event_loop:
                 # A real tray means a graphical session: answer and decline get a window of their own.
                 self.open_window("incoming")
-        elif event.state == CallState.ENDED:
-            missed = event.direction == "in" and not event.answered and not declined
-            self.history.add({"number": event.remote_number, "name": event.remote_name,
-                              "direction": event.direction, "missed": missed,
-                              "answered": event.answered,
-                              "at": (started or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")})
-            if missed:
-                self.notify(tr("tray.missed", party=party(event.remote_number, event.remote_name)))
+        elif event.outcome == CallOutcome.MISSED:
+            self.notify(tr("tray.missed", party=party(event.remote_number, event.remote_name)))
 
     def _refresh_icon(self) -> None:
         if self.icon is None:
@@ -317,9 +316,7 @@ class TalkerApp:
         return {"call_id": call_id}
 
     async def decline(self, call_id: str | None) -> dict:
-        result = await self.act(self.engine.decline(call_id))
-        self._declined.add(result["call_id"])
-        return result
+        return await self.act(self.engine.decline(call_id))
 
     async def _subscribe(self, conn: Connection, message: dict) -> dict:
         conn.subscribed = True

@@ -1,4 +1,5 @@
-"""Recent calls (in, out, missed), kept in the state directory so they survive a restart."""
+"""Recent calls (in, out, missed, declined, answered elsewhere), kept in the state directory so
+they survive a restart."""
 
 from __future__ import annotations
 
@@ -10,6 +11,21 @@ from pathlib import Path
 from common import locations
 
 MAX_ENTRIES = 50
+# What an incoming call can be listed as besides "in" (answered here): tray/sip/engine.py's
+# CallOutcome values that a person tells apart in the list.
+INCOMING_KINDS = ("missed", "declined", "answered_elsewhere")
+
+
+def kind(entry: dict) -> str:
+    """How a list of recent calls shows an entry: "out", "in" (answered here), or one of
+    INCOMING_KINDS."""
+    if entry.get("direction") != "in":
+        return "out"
+    outcome = entry.get("outcome")
+    if outcome is None:
+        # Written before outcomes were kept: only "missed" was told apart.
+        return "missed" if entry.get("missed") else "in"
+    return outcome if outcome in INCOMING_KINDS else "in"
 
 
 class CallHistory:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from common.i18n import tr
+from tray import history
 from tray.sip.engine import CallState
 
 if TYPE_CHECKING:
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 RECENT_IN_MENU = 10
 MODES = ("main_only", "all_at_once", "in_turn")
+# The recent calls' icons by history.kind; the kinds that an icon alone would not explain also
+# get a word (menu.recent_<kind>).
+RECENT_ICONS = {"in": "↙", "out": "↗", "missed": "✗", "declined": "⊘", "answered_elsewhere": "↪"}
 
 
 class TrayMenu:
@@ -72,10 +76,12 @@ class TrayMenu:
         entries = self.app.history.recent(RECENT_IN_MENU)
         items = []
         for e in entries:
-            arrow = "✗" if e.get("missed") else ("↙" if e["direction"] == "in" else "↗")
+            kind = history.kind(e)
             who = f"{e['name']} ({e['number']})" if e.get("name") else e["number"]
-            number = e["number"]
-            items.append(self._item(f"{arrow} {who}", _do(self.app.ui_call, number)))
+            text = f"{RECENT_ICONS[kind]} {who}"
+            if kind in ("declined", "answered_elsewhere"):
+                text = tr(f"menu.recent_{kind}", call=text)
+            items.append(self._item(text, _do(self.app.ui_call, e["number"])))
         if not items:
             items.append(self._label(tr("menu.no_recent_calls")))
         return self._submenu(tr("menu.recent_calls"), items)

@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.app import wait_call_event
+
 pytestmark = pytest.mark.slow
-
-
-def _wait_app_event(client, state: str, timeout: float = 10.0) -> dict:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ev = client.next_event(deadline - time.monotonic())
-        if ev and ev.get("event") == "call" and ev["call"]["state"] == state:
-            return ev["call"]
-    raise AssertionError(f"the app reported no '{state}' call within {timeout} s")
 
 
 def test_incoming_call_shows_the_caller_and_answer_connects_both_sides(kamailio, peers, talker_app):
@@ -25,18 +16,18 @@ def test_incoming_call_shows_the_caller_and_answer_connects_both_sides(kamailio,
     with app.client() as c:
         c.request("subscribe")
         caller.command("call", number="101")
-        ringing = _wait_app_event(c, "incoming")
+        ringing = wait_call_event(c, "incoming")
         assert ringing["number"] == "102"
         assert ringing["name"] == "Boris Petrov"
         assert ringing["direction"] == "in"
         caller.wait_call("ringing")  # the caller hears ringback: we sent 180
 
         c.request("answer", call_id=ringing["call_id"])
-        assert _wait_app_event(c, "connected")["call_id"] == ringing["call_id"]
+        assert wait_call_event(c, "connected")["call_id"] == ringing["call_id"]
         caller.wait_call("connected")
 
         caller.command("hangup")
-        _wait_app_event(c, "ended")
+        wait_call_event(c, "ended")
     assert app.status()["calls"] == []
 
 
@@ -46,9 +37,9 @@ def test_decline_gives_the_caller_a_final_603(kamailio, peers, talker_app):
     with app.client() as c:
         c.request("subscribe")
         caller.command("call", number="101")
-        _wait_app_event(c, "incoming")
+        wait_call_event(c, "incoming")
         c.request("decline")  # no call_id: the ringing call
-        _wait_app_event(c, "ended")
+        wait_call_event(c, "ended")
     ended = caller.wait_call("ended")
     assert ended["code"] == 603, ended
     assert caller.calls("connected") == []

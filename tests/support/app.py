@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from common import locations
 from common.control_client import AppNotRunning, ControlClient, ControlError
 from tests.support.pbx import TestPbx
 from tests.support.processes import VENV_BIN, wait_until
@@ -39,6 +41,16 @@ def app_env(workdir: Path, **extra: str) -> dict[str, str]:
                 "TALKER_AUDIO_RECORD_DIR": str(workdir), "TALKER_LOG_LEVEL": "DEBUG"})
     env.update(extra)
     return env
+
+
+def wait_call_event(client: ControlClient, state: str, timeout: float = 10.0) -> dict:
+    """The next call the app reports in `state`, on a subscribed control connection."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ev = client.next_event(deadline - time.monotonic())
+        if ev and ev.get("event") == "call" and ev["call"]["state"] == state:
+            return ev["call"]
+    raise AssertionError(f"the app reported no '{state}' call within {timeout} s")
 
 
 class App:
@@ -81,6 +93,15 @@ class App:
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
+
+    def notifications(self) -> list[str]:
+        """What the app has shown as notifications (its log keeps each one), oldest first."""
+        try:
+            text = (locations.state_dir() / "talker.log").read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        marker = " notification: "
+        return [line.split(marker, 1)[1] for line in text.splitlines() if marker in line]
 
     def quit(self, timeout: float = 15) -> int:
         if self.proc.poll() is None:

@@ -22,6 +22,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import socket
 import sys
 import threading
@@ -59,6 +60,15 @@ class CallState(str, enum.Enum):
     ENDED = "ended"
 
 
+class CallOutcome(str, enum.Enum):
+    """How an ended call went, for the call history."""
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"                  # an outgoing call nobody answered
+    MISSED = "missed"                          # an incoming one that rang out or the caller gave up
+    DECLINED = "declined"                      # the user declined (or hung up) while it rang
+    ANSWERED_ELSEWHERE = "answered_elsewhere"  # another device of the user's answered it
+
+
 @dataclass(frozen=True)
 class Account:
     username: str
@@ -94,6 +104,7 @@ class CallEvent:
     muted: bool = False
     held: bool = False
     answered: bool = False             # it was connected at some point (a missed call was not)
+    outcome: str | None = None         # once ended: see CallOutcome
 
 
 @dataclass(frozen=True)
@@ -150,10 +161,15 @@ class _Call(pj.Call):
         self.muted = False
         self.held = False
         self.answered = False
+        self.declined = False             # the user ended it while it rang
+        self.answered_elsewhere = False   # the caller's CANCEL said so (RFC 3326)
         self.media: list[Any] = []  # players/recorders tied to this call: keep them alive
 
     def onCallState(self, prm):
         self._engine._on_call_state(self)
+
+    def onCallTsxState(self, prm):
+        self._engine._on_call_tsx_state(self, prm)
 
     def onCallMediaState(self, prm):
         self._engine._on_call_media_state(self)
@@ -597,6 +613,8 @@ class SipEngine:
         call = self._find_call(call_id, direction)
         if direction == "in" and call.state != CallState.INCOMING:
             raise EngineError("no_such_call", "That call is not ringing.")
+        # Noted before the hangup: pjsua reports the end from inside it.
+        call.declined = call.state == CallState.INCOMING
         self._terminate(call, code)
         return call.talker_id
 
@@ -635,6 +653,17 @@ class SipEngine:
             self._call_later(0, lambda cid=call.talker_id: self._calls.pop(cid, None))
         self._report_call(call, code, reason, ci.remoteUri)
 
+    def _on_call_tsx_state(self, call: _Call, prm) -> None:
+        """A CANCEL of a ringing call arrives here before the call is reported ended."""
+        e = prm.e
+        if e.type != pj.PJSIP_EVENT_TSX_STATE:
+            return
+        tsx_event = e.body.tsxState
+        if tsx_event.type != pj.PJSIP_EVENT_RX_MSG or tsx_event.tsx.method != "CANCEL":
+            return
+        if cancel_means_answered_elsewhere(tsx_event.src.rdata.wholeMsg):
+            call.answered_elsewhere = True
+
     def _report_call(self, call: _Call, code: int | None = None, reason: str | None = None,
                      remote_uri: str | None = None) -> None:
         if remote_uri is None:
@@ -643,10 +672,11 @@ class SipEngine:
             except pj.Error:
                 remote_uri = ""
         _, number, name = parse_name_addr(remote_uri)
+        outcome = _outcome(call).value if call.state == CallState.ENDED else None
         event = CallEvent(call.talker_id, call.direction, call.state, number, name, code, reason,
-                          call.muted, call.held, call.answered)
+                          call.muted, call.held, call.answered, outcome)
         log.info("call %s (%s %s): %s%s", call.talker_id, call.direction, number, call.state.value,
-                 f" {code} {reason}" if call.state == CallState.ENDED else "")
+                 f" {code} {reason} ({outcome})" if call.state == CallState.ENDED else "")
         self._notify(self._listener.call_changed, event)
 
     def _send_dtmf(self, call: _Call, digits: str) -> None:
@@ -723,6 +753,45 @@ _CALL_STATES = {
     pj.PJSIP_INV_STATE_CONFIRMED: CallState.CONNECTED,
     pj.PJSIP_INV_STATE_DISCONNECTED: CallState.ENDED,
 }
+
+
+def _outcome(call: _Call) -> CallOutcome:
+    if call.answered:
+        return CallOutcome.ANSWERED
+    if call.direction == "out":
+        return CallOutcome.UNANSWERED
+    if call.declined:
+        return CallOutcome.DECLINED
+    if call.answered_elsewhere:
+        return CallOutcome.ANSWERED_ELSEWHERE
+    return CallOutcome.MISSED
+
+
+_QUOTED_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+_FOLD_RE = re.compile(r"\n[ \t]+")
+_REASON_HEADER_RE = re.compile(r"reason[ \t]*:(.*)", re.IGNORECASE)
+
+
+def cancel_means_answered_elsewhere(message: str) -> bool:
+    """True when a CANCEL says that another branch of the call was answered: RFC 3326 §2, a
+    forking proxy (Kamailio's tm among them) cancels the other branches with
+    `Reason: SIP;cause=200;text="Call completed elsewhere"`. The text is only a hint; the cause
+    decides. A caller who gives up sends no such Reason."""
+    head = message.replace("\r\n", "\n").split("\n\n", 1)[0]
+    for line in _FOLD_RE.sub(" ", head).split("\n")[1:]:
+        m = _REASON_HEADER_RE.fullmatch(line.strip())
+        if m is None:
+            continue
+        # A quoted text may hold commas and semicolons of its own.
+        for value in _QUOTED_RE.sub('""', m.group(1)).split(","):
+            protocol, *params = (part.strip() for part in value.split(";"))
+            if protocol.upper() != "SIP":
+                continue
+            for param in params:
+                name, _, cause = param.partition("=")
+                if name.strip().lower() == "cause" and cause.strip().isdigit() and int(cause) == 200:
+                    return True
+    return False
 
 
 def _registration_failure_reason(code: int, sip_reason: str, account: Account | None) -> str:

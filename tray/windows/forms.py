@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.i18n import has_text, tr
+from tray import history
 
 # Mirrors of the PBX's limits (pbx/ringplan.py): hints only, the PBX is the judge.
 MAX_RING_TIMEOUT_S = 600
@@ -493,12 +494,7 @@ def optional(value: str) -> str | None:
 
 def recent_row(entry: dict) -> tuple[str, str, str]:
     """A recent call as the dial window lists it: what kind, who, when (local time)."""
-    if entry.get("missed"):
-        kind = tr("win.recent.missed")
-    elif entry.get("direction") == "in":
-        kind = tr("win.recent.in")
-    else:
-        kind = tr("win.recent.out")
+    kind = tr(f"win.recent.{history.kind(entry)}")
     name, number = entry.get("name") or "", entry.get("number") or ""
     who = f"{name} ({number})" if name and name != number else number
     try:
