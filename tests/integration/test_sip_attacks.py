@@ -270,3 +270,79 @@ def test_a_password_guesser_is_ignored_after_ten_wrong_guesses(kamailio, sockets
         assert guess(vera.password) is None
     # ...while the same account registers from anywhere else.
     assert _register_within(kamailio, "203", vera.password, 3.0)
+
+
+@pytest.mark.parametrize("method", ["INVITE", "MESSAGE", "SUBSCRIBE", "OPTIONS", "REGISTER"])
+def test_an_outsider_cannot_tell_which_extensions_exist(kamailio, sockets, method):
+    """Enumeration (what svwar does): an unauthenticated request for an extension that exists
+    and one for an extension that does not get the same answer."""
+    attacker = sockets()
+    kamailio.add_employee("201", "Anna Ivanova")
+
+    def answer(extension: str) -> int | None:
+        uri = f"sip:{extension}@{kamailio.domain}"
+        call_id = attacker.request(method, f"sip:{kamailio.domain}" if method == "REGISTER" else uri,
+                                   to=_pbx(kamailio), from_uri=uri if method == "REGISTER" else
+                                   f"sip:{extension}@{kamailio.domain}", to_uri=uri,
+                                   extra="Event: presence\r\n" if method == "SUBSCRIBE" else "")
+        reply = attacker.final_reply(call_id, 5)
+        return status(reply) if reply else None
+
+    existing, missing = answer("201"), answer("299")
+    assert existing == missing and existing in (401, 403, 407), (existing, missing)
+
+
+def test_garbled_requests_get_no_crash_and_the_pbx_keeps_routing(kamailio, peers):
+    """2,000 mutations of real requests (bytes flipped, cut short, lines doubled or dropped,
+    non-UTF-8 and overlong values), a few at a time: every Kamailio worker survives, and real
+    phones still register and call afterwards."""
+    import random
+
+    attacker = rawsip.Endpoint(host="127.0.0.4")  # its own address: pike may stop hearing it
+    kamailio.add_employee("201", "Anna Ivanova")
+    rng = random.Random(20261204)
+    base = [
+        f"INVITE sip:201@{kamailio.domain} SIP/2.0\r\nVia: SIP/2.0/UDP {attacker.address};"
+        "branch=z9hG4bK{b};rport\r\nMax-Forwards: 70\r\nFrom: <sip:201@pbx.local>;tag=1\r\n"
+        "To: <sip:201@pbx.local>;tag=2\r\nCall-ID: {b}\r\nCSeq: 1 INVITE\r\n"
+        f"Route: <sip:{kamailio.server};lr;talker-dlg=p.t.{'0' * 32}>\r\n"
+        "Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n",
+        f"REGISTER sip:{kamailio.domain} SIP/2.0\r\nVia: SIP/2.0/UDP {attacker.address};"
+        "branch=z9hG4bK{b}\r\nFrom: <sip:201@pbx.local>;tag=1\r\nTo: <sip:201@pbx.local>\r\n"
+        "Call-ID: {b}\r\nCSeq: 1 REGISTER\r\nContact: <sip:201@127.0.0.1:9>\r\n"
+        'Authorization: Digest username="201", realm="pbx.local", nonce="x", uri="sip:pbx.local", '
+        'response="00"\r\nContent-Length: 0\r\n\r\n',
+    ]
+
+    def mutate(text: str) -> bytes:
+        data = bytearray(text.replace("{b}", "%08x" % rng.getrandbits(32)).encode())
+        for _ in range(rng.randint(1, 4)):
+            op = rng.randrange(5)
+            if op == 0 and data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            elif op == 1:
+                del data[rng.randrange(len(data) + 1):]
+            elif op == 2:
+                lines = bytes(data).split(b"\r\n")
+                i = rng.randrange(len(lines))
+                lines.insert(i, lines[i] * rng.choice((1, 2, 50)))
+                data = bytearray(b"\r\n".join(lines))
+            elif op == 3:
+                lines = bytes(data).split(b"\r\n")
+                del lines[rng.randrange(len(lines))]
+                data = bytearray(b"\r\n".join(lines))
+            else:
+                at = rng.randrange(len(data) + 1)
+                data[at:at] = rng.choice((b"\xff\xfe", b"%00", b";" * 300, b"\x00", b"<" * 40))
+        return bytes(data[:60000])
+
+    for i in range(2000):
+        attacker.send(mutate(rng.choice(base)), _pbx(kamailio))
+        if i % 40 == 39:
+            attacker.drain(0.05)
+    attacker.close()
+    assert kamailio.kamailio.running(), "Kamailio died"
+    callee = peers(kamailio, "202", "Boris Petrov")
+    caller = peers(kamailio, "203", "Vera Sidorova")
+    caller.command("call", number="202")
+    callee.wait_call("incoming", timeout=10)
