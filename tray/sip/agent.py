@@ -71,6 +71,10 @@ class Agent:
                 fut = self.engine.hangup(cmd.get("call_id"))
             elif name == "call":
                 fut = self.engine.make_call(str(cmd["number"]))
+            elif name in ("hold", "resume"):
+                fut = self.engine.set_hold(cmd.get("call_id"), name == "hold")
+            elif name in ("mute", "unmute"):
+                fut = self.engine.set_mute(cmd.get("call_id"), name == "mute")
             elif name == "quit":
                 self.done.set()
                 return

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import pjsua2 as pj
 
 from common.i18n import tr
+from tray.sip import sound
 from tray.sip.uri import parse_name_addr
 
 log = logging.getLogger(__name__)
@@ -111,13 +112,17 @@ class CallEvent:
 class AudioConfig:
     """Where call audio comes from and goes to.
 
-    `device`: "system" (the OS sound device, falling back to none when there is none) or
-    "null". `play_file`: a WAV file sent into every call instead of the microphone, looped.
+    `device`: "system" (the OS's microphone and speaker through PortAudio, tray/sip/sound.py)
+    or "null" (no device: test peers and benches). `input_device`/`output_device`: a PortAudio
+    device name or index for "system"; None is the OS default. `play_file`: a WAV file sent
+    into every call instead of the microphone, looped.
     `record_dir`: every call's received audio is also written to call-<id>.wav there. `echo`:
     send every call's audio back to it (the demo's echo peer).
     """
 
     device: str = "system"
+    input_device: str | None = None
+    output_device: str | None = None
     play_file: Path | None = None
     record_dir: Path | None = None
     echo: bool = False
@@ -158,6 +163,8 @@ class _Call(pj.Call):
         self.state: CallState | None = None
         self.dtmf_on_answer: str | None = None
         self.audio: Any = None      # the call's conference port, once media is up
+        self.audio_port: int | None = None   # its slot in the bridge: pjsua replaces it at times
+        self.sound = False          # it holds the sound devices open (SoundDevices.acquire)
         self.muted = False
         self.held = False
         self.answered = False
@@ -175,6 +182,25 @@ class _Call(pj.Call):
         self._engine._on_call_media_state(self)
 
 
+class _BridgePort(pj.AudioMediaPort):
+    """The conference bridge's end of the sound devices (tray/sip/sound.py), called on
+    pjsua2's media thread 50 times a second each way."""
+
+    def __init__(self, devices: sound.SoundDevices):
+        super().__init__()
+        self._devices = devices
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, sound.RATE, 1, sound.FRAME_MS * 1000, 16)
+        self.createPort("talker-sound", fmt)
+
+    def onFrameRequested(self, frame):
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frame.buf = pj.ByteVector(self._devices.take_microphone_frame())
+
+    def onFrameReceived(self, frame):
+        self._devices.give_speaker_frame(bytes(frame.buf))
+
+
 class SipEngine:
     def __init__(self, listener: EngineListener, *, bind_address: str = "127.0.0.1",
                  sip_port: int = 0, audio: AudioConfig = AudioConfig(),
@@ -183,6 +209,11 @@ class SipEngine:
         self._bind_address = bind_address
         self._sip_port = sip_port
         self._audio = audio
+        # The OS's microphone and speaker (opened only while a call carries audio), and the
+        # bridge port that joins them to pjsua2's conference bridge (made with each endpoint).
+        self.sound = (sound.SoundDevices(audio.input_device, audio.output_device)
+                      if audio.device == "system" else None)
+        self._bridge: _BridgePort | None = None
         self._user_agent = user_agent
         self._pj_log_level = pj_log_level
         self._idle_poll_ms = idle_poll_ms
@@ -369,8 +400,11 @@ class SipEngine:
             self._ep = ep
             self._open_transport()
             ep.libStart()
-            if self._audio.device == "null" or ep.audDevManager().getDevCount() == 0:
-                ep.audDevManager().setNullDev()
+            # pjsua2 itself has no sound-device backend: it runs on its null device, and the
+            # OS's devices are reached through the bridge port (tray/sip/sound.py).
+            ep.audDevManager().setNullDev()
+            if self.sound is not None:
+                self._bridge = _BridgePort(self.sound)
         except BaseException:
             # pjsua2 allows one Endpoint object per process, and a second one aborts the
             # process: destroy this one and drop every reference (the traceback keeps frames).
@@ -437,6 +471,9 @@ class SipEngine:
         while time.monotonic() < deadline and (self._calls or self._reg_state == RegistrationState.REGISTERED):
             ep.libHandleEvents(20)
         self._calls.clear()
+        self._bridge = None
+        if self.sound is not None:
+            self.sound.reset()
         # pjsua2 objects still referenced from Python after libDestroy() trip pjlib assertions
         # when they are collected: drop them all first.
         gc.collect()
@@ -585,10 +622,9 @@ class SipEngine:
 
     def _set_mute(self, call_id: str | None, on: bool) -> str:
         call = self._connected_call(call_id)
-        if call.audio is not None:
-            # The port's rx level is what enters the call from our side: 0 silences every source.
-            call.audio.adjustRxLevel(0.0 if on else 1.0)
         call.muted = on
+        if call.audio is not None:
+            self._apply_mute(call)
         self._report_call(call)
         return call.talker_id
 
@@ -687,43 +723,82 @@ class SipEngine:
                 log.warning("DTMF on %s failed: %s", call.talker_id, e.info())
 
     def _on_call_media_state(self, call: _Call) -> None:
+        """Every media change - a re-INVITE or UPDATE from either side, hold and resume, the
+        codec lock's re-offer when an answer lists several codecs - may give the call a new
+        audio port in the conference bridge (the old one is removed with its connections):
+        connect whatever port the call has now."""
         try:
             ci = call.getInfo()
         except pj.Error:
             return
         for i, mi in enumerate(ci.media):
-            if mi.type != pj.PJMEDIA_TYPE_AUDIO or mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
+            if mi.type != pj.PJMEDIA_TYPE_AUDIO:
                 continue
-            if call.media:
-                continue  # already wired (a re-INVITE changes nothing for us)
-            self._wire_audio(call, call.getAudioMedia(i))
+            if mi.status in (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_LOCAL_HOLD,
+                             pj.PJSUA_CALL_MEDIA_REMOTE_HOLD):
+                aud = call.getAudioMedia(i)
+                if aud.getPortId() != call.audio_port:
+                    self._wire_audio(call, aud)
+            elif call.audio is not None:
+                self._unwire_audio(call)  # media gone (PJSUA_CALL_MEDIA_NONE or ERROR)
+            return  # one audio stream per call
 
     def _wire_audio(self, call: _Call, aud: pj.AudioMedia) -> None:
         adm = self._ep.audDevManager()
         audio = self._audio
-        call.media.append(aud)
-        call.audio = aud
+        rewired = call.audio is not None
+        call.audio, call.audio_port = aud, aud.getPortId()
+        if not call.media:
+            # Diagnostics that live as long as the call, whatever port it has.
+            if audio.play_file is not None and not audio.echo:
+                player = pj.AudioMediaPlayer()
+                player.createPlayer(str(audio.play_file), 0)  # 0: loop
+                call.media.append(player)
+            if audio.record_dir is not None:
+                recorder = pj.AudioMediaRecorder()
+                recorder.createRecorder(str(Path(audio.record_dir) / f"call-{call.talker_id}.wav"))
+                call.media.append(recorder)
+        for item in call.media:
+            if isinstance(item, pj.AudioMediaPlayer):
+                item.startTransmit(aud)
+            else:
+                aud.startTransmit(item)
         if audio.echo:
             aud.startTransmit(aud)
-        elif audio.play_file is not None:
-            player = pj.AudioMediaPlayer()
-            player.createPlayer(str(audio.play_file), 0)  # 0: loop
-            player.startTransmit(aud)
-            call.media.append(player)
+        elif self._bridge is not None:
+            if audio.play_file is None:
+                self._bridge.startTransmit(aud)
+            aud.startTransmit(self._bridge)
+            if not call.sound:
+                call.sound = True
+                self.sound.acquire()
         else:
-            adm.getCaptureDevMedia().startTransmit(aud)
-        if audio.record_dir is not None:
-            recorder = pj.AudioMediaRecorder()
-            recorder.createRecorder(str(Path(audio.record_dir) / f"call-{call.talker_id}.wav"))
-            aud.startTransmit(recorder)
-            call.media.append(recorder)
-        if not audio.echo:
+            if audio.play_file is None:
+                adm.getCaptureDevMedia().startTransmit(aud)
             aud.startTransmit(adm.getPlaybackDevMedia())
+        self._apply_mute(call)
+        log.debug("call %s: audio %s port %s", call.talker_id, "moved to" if rewired else "on",
+                  call.audio_port)
+
+    def _apply_mute(self, call: _Call) -> None:
+        # pjsua2 names levels from the port's side: a call port's rx level is what it receives
+        # from the bridge, i.e. what the other side hears (measured: tx left the tone audible).
+        # Muted, it is silence whatever the source (microphone, file).
+        try:
+            call.audio.adjustRxLevel(0.0 if call.muted else 1.0)
+        except pj.Error as e:
+            log.warning("muting call %s failed: %s", call.talker_id, e.info())
+
+    def _unwire_audio(self, call: _Call) -> None:
+        call.audio = call.audio_port = None
+        if call.sound:
+            call.sound = False
+            self.sound.release()
 
     def _stop_media(self, call: _Call) -> None:
         # Players and recorders are closed (the WAV header written) when collected.
+        self._unwire_audio(call)
         call.media.clear()
-        call.audio = None
 
     def _notify(self, fn: Callable, event: Any) -> None:
         try:
