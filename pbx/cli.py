@@ -21,8 +21,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
-import threading
 from pathlib import Path
 
 from pbx import directory, settings
@@ -31,7 +31,7 @@ from pbx.audit import Actor
 from pbx.errors import InvalidInput, PbxError
 from pbx.instance import DEFAULT_DOMAIN, PbxInstance, default_data_dir
 from pbx.kamailio.config import KamailioSettings
-from pbx.kamailio.supervisor import KamailioProcess, supervise
+from pbx.kamailio.supervisor import KamailioProcess, Supervised
 
 log = logging.getLogger("talker-pbx")
 
@@ -148,22 +148,71 @@ def cmd_serve(ns) -> int:
     return EXIT_OK
 
 
+class StopSignal(BaseException):
+    """SIGTERM, SIGINT or SIGHUP arrived: unwinds a foreground command through its `finally`
+    blocks (a BaseException, like KeyboardInterrupt, so that no `except Exception` holds it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class StopSignals:
+    """While installed, the first stop signal raises StopSignal in the main thread; later ones,
+    and any after disarm(), are only noted, so that a second Ctrl-C or a service manager's
+    repeated SIGTERM cannot cut the cleanup short. restore() puts the previous handlers back
+    and, if a signal came, ends the process by it (a service manager reads a clean stop from a
+    death by SIGTERM, and a shell a Ctrl-C from a death by SIGINT)."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._armed = True
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is None:
+            self.received = signum
+        if self._armed:
+            self._armed = False
+            raise StopSignal(signum)
+
+    def disarm(self) -> None:
+        self._armed = False
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        if self.received is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            logging.shutdown()
+            signal.signal(self.received, signal.SIG_DFL)
+            signal.raise_signal(self.received)
+
+
 def cmd_run(ns) -> int:
     pbx = PbxInstance.open(_data_dir(ns))
     pbx.upgrade()
     with pbx.sessions.begin() as s:
         settings.set_runtime(s, sip_proxy=f"{ns.listen}:{ns.sip_port}")
-    kamailio = KamailioProcess(kamailio_settings(pbx, ns))
-    kamailio.start()
-    stop = threading.Event()
-    threading.Thread(target=supervise, args=(kamailio, stop), daemon=True).start()
+    stops = StopSignals()
+    # Besides the cleanup below, Kamailio gets SIGTERM from the kernel if this process dies
+    # without any (SIGKILL, a crash): see supervisor._die_with_parent.
+    kamailio = Supervised(KamailioProcess(kamailio_settings(pbx, ns)))
     try:
+        kamailio.start()
         server.serve(pbx, ns.api_listen, ns.api_port, on_ready=lambda: print(
             f"PBX {pbx.domain}: SIP on {ns.listen}:{ns.sip_port}, API on http://{ns.api_listen}:{ns.api_port}"
             f"/api/v1 (Ctrl-C stops it)", flush=True))
+    except StopSignal:
+        pass
     finally:
-        stop.set()
-        kamailio.stop()
+        stops.disarm()
+        kamailio.stop()  # should this fail, its error and exit code 1 say more than the signal
+        stops.restore()
     return EXIT_OK
 
 

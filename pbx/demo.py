@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pbx.audit import Actor
 from pbx.db import Employee
 from pbx.errors import PbxError
 from pbx.instance import PbxInstance
-from pbx.kamailio.supervisor import KamailioProcess, supervise
+from pbx.kamailio.supervisor import KamailioProcess, Supervised
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ def _free_tcp_port(address: str, wanted: int) -> int:
 
 
 def run_demo(data_dir: Path, ns) -> int:
-    from pbx.cli import kamailio_settings
+    from pbx.cli import StopSignal, StopSignals, kamailio_settings
 
     pbx = PbxInstance.init(data_dir)
     ensure_company(pbx)
@@ -181,19 +180,18 @@ def run_demo(data_dir: Path, ns) -> int:
     server = f"{ns.listen}:{ns.sip_port}"
     with pbx.sessions.begin() as s:
         settings.set_runtime(s, sip_proxy=server)
-    kamailio = KamailioProcess(kamailio_settings(pbx, ns))
-    kamailio.start()
-    api = ApiThread(pbx, ns.api_listen, _free_tcp_port(ns.api_listen, ns.api_port))
-    api.start()
-    print(f"Demo PBX {pbx.domain} is up: SIP on {server}, API on {api.url}/api/v1, data in {pbx.data_dir}")
-
-    phones = [DemoPhone(e, directory.sip_password(pbx, e.extension), pbx.domain, server)
-              for e in DEMO_COMPANY if e.phone is not None]
+    stops = StopSignals()
+    kamailio = Supervised(KamailioProcess(kamailio_settings(pbx, ns)))
+    api: ApiThread | None = None
+    phones: list[DemoPhone] = []
     app: subprocess.Popen | None = None
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     try:
+        kamailio.start()
+        api = ApiThread(pbx, ns.api_listen, _free_tcp_port(ns.api_listen, ns.api_port))
+        api.start()
+        print(f"Demo PBX {pbx.domain} is up: SIP on {server}, API on {api.url}/api/v1, data in {pbx.data_dir}")
+        phones = [DemoPhone(e, directory.sip_password(pbx, e.extension), pbx.domain, server)
+                  for e in DEMO_COMPANY if e.phone is not None]
         for phone in phones:
             if not phone.registered.wait(10):
                 raise PbxError(f"The demo phone {phone.employee.extension} did not register.")
@@ -201,12 +199,15 @@ def run_demo(data_dir: Path, ns) -> int:
         if not ns.no_app:
             app, password = _start_app(pbx, api.url)
         _print_welcome(pbx, server, api.url, password)
-        threading.Thread(target=supervise, args=(kamailio, stop), daemon=True).start()
-        while not stop.wait(0.5):
+        while True:
+            time.sleep(0.5)
             if app is not None and app.poll() is not None:
                 print("Talker quit: stopping the demo PBX.")
                 break
+    except StopSignal:
+        pass
     finally:
+        stops.disarm()
         if app is not None and app.poll() is None:
             _quit_running_app()
             try:
@@ -215,8 +216,10 @@ def run_demo(data_dir: Path, ns) -> int:
                 app.kill()
         for phone in phones:
             phone.stop()
-        api.stop()
+        if api is not None:
+            api.stop()
         kamailio.stop()
+        stops.restore()
     return 0
 
 

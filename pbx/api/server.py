@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 
 from pbx.instance import PbxInstance
@@ -19,11 +20,27 @@ def make_server(pbx: PbxInstance, host: str, port: int):
 
 
 def serve(pbx: PbxInstance, host: str, port: int, *, on_ready=None) -> None:
-    """In the foreground until SIGINT/SIGTERM (uvicorn handles them on the main thread)."""
+    """In the foreground (main thread) until SIGINT, SIGTERM or SIGHUP. Each shuts uvicorn down
+    gracefully and is then raised again, so that the caller's handler (or the default action:
+    the process ends) runs after the server has closed."""
     server = make_server(pbx, host, port)
     if on_ready is not None:
         threading.Thread(target=_when_started, args=(server, on_ready), daemon=True).start()
-    server.run()
+    # uvicorn handles SIGINT and SIGTERM itself, but not SIGHUP (the terminal was closed), whose
+    # default action would end the process at once, with no cleanup by the caller.
+    hangups: list[int] = []
+
+    def on_hangup(signum, frame) -> None:
+        hangups.append(signum)
+        server.should_exit = True
+
+    previous = signal.signal(signal.SIGHUP, on_hangup)
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    if hangups:
+        signal.raise_signal(signal.SIGHUP)
 
 
 class ApiThread:
