@@ -1,19 +1,25 @@
 """Logging in to the PBX: by SIP account, mobile number or e-mail, with the communicator password.
 
 A login opens a session: a short-lived access token and a refresh token that rotates on use;
-both are kept only as SHA-256 hashes. Repeated failures for one employee (however the login
-is spelt) from one address lock it for a while (keyed by both, so nobody can lock a colleague
-out from elsewhere). A wrong login and a wrong password get the same answer in the same time.
+both are kept only as SHA-256 hashes. Both carry the session's id, so that the session ends as
+one: a refresh replaces the pair (the old access token stops working), a logout ends both
+whichever the client sends, and an open event stream lives as long as the session (see
+`live_sessions`).
+
+Repeated failures for one employee (however the login is spelt) from one address lock it for a
+while (keyed by both, so nobody can lock a colleague out from elsewhere). A wrong login and a
+wrong password get the same answer in the same time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from pbx import audit, passwords, settings
@@ -48,8 +54,35 @@ class LoginSession:
     sip: SipLogin | None
 
 
+SESSION_ID_HEX = 16  # 64 random bits: unique among the sessions a PBX ever has open at once
+_SESSION_ID = re.compile(f"[0-9a-f]{{{SESSION_ID_HEX}}}")
+
+
+def _new_token(session_id: str) -> str:
+    return f"{session_id}.{secrets.token_urlsafe(32)}"
+
+
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """What is stored for a token: its SHA-256, behind the session id when the token has one.
+    The id in the clear lets every token of a session be found from any one of them without a
+    column of its own; the 188 bits of hash left still make the stored value useless to a reader.
+    Tokens from before sessions had ids (no "." in them) keep their whole hash."""
+    digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    session_id, dot, _ = token.partition(".")
+    if dot and _SESSION_ID.fullmatch(session_id):
+        return f"{session_id}.{digest[:len(digest) - SESSION_ID_HEX - 1]}"
+    return digest
+
+
+def session_key(token: str) -> str:
+    """The stored-hash prefix shared by every token of this token's session (for an old token
+    without a session id, its whole hash: it is a session of its own)."""
+    stored = _token_hash(token)
+    return stored[:SESSION_ID_HEX + 1] if "." in stored else stored
+
+
+def _in_session(key: str):
+    return ApiToken.token_hash.startswith(key, autoescape=True)
 
 
 def _failure_key(login: str, client: str) -> str:
@@ -141,10 +174,11 @@ def _record_failure(s: Session, key: str, failure: LoginFailure | None, now: dt.
         failure.locked_until = now + LOCKOUT
 
 
-def _open_session(pbx: PbxInstance, s: Session, employee: Employee) -> LoginSession:
+def _open_session(pbx: PbxInstance, s: Session, employee: Employee, session_id: str | None = None) -> LoginSession:
     now = utcnow()
     s.execute(delete(ApiToken).where(ApiToken.employee_id == employee.id, ApiToken.expires_at < now))
-    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session_id = session_id or secrets.token_hex(SESSION_ID_HEX // 2)
+    access, refresh = _new_token(session_id), _new_token(session_id)
     s.add_all([
         ApiToken(employee_id=employee.id, kind="access", token_hash=_token_hash(access), expires_at=now + ACCESS_TTL),
         ApiToken(employee_id=employee.id, kind="refresh", token_hash=_token_hash(refresh),
@@ -159,15 +193,23 @@ def _open_session(pbx: PbxInstance, s: Session, employee: Employee) -> LoginSess
 
 
 def refresh(pbx: PbxInstance, refresh_token: str) -> LoginSession:
-    """A new pair of tokens for a valid refresh token, which is used up."""
+    """A new pair of tokens for a valid refresh token, in the same session. The refresh token
+    is used up and the session's previous access token stops working: whoever copied either
+    of them holds nothing once the app has refreshed."""
+    hashed = _token_hash(refresh_token)
     with pbx.sessions.begin() as s:
-        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(refresh_token),
-                                              ApiToken.kind == "refresh"))
-        if row is None or row.expires_at <= utcnow():
+        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hashed, ApiToken.kind == "refresh"))
+        now = utcnow()
+        # Deleting is the check: of two refreshes racing with one token, only one deletes the row.
+        used = row is not None and row.expires_at > now and s.execute(
+            delete(ApiToken).where(ApiToken.id == row.id)).rowcount == 1
+        if not used:
             raise Unauthenticated("The session has ended: log in again.", code="session_expired")
+        key = session_key(refresh_token)
+        s.execute(delete(ApiToken).where(_in_session(key), ApiToken.employee_id == row.employee_id))
         employee = s.scalar(_with_groups(select(Employee).where(Employee.id == row.employee_id)))
-        s.delete(row)
-        return _open_session(pbx, s, employee)
+        session_id = key[:SESSION_ID_HEX] if key.endswith(".") else None
+        return _open_session(pbx, s, employee, session_id)
 
 
 def authenticate(pbx: PbxInstance, access_token: str) -> tuple[Actor, Employee]:
@@ -182,13 +224,30 @@ def authenticate(pbx: PbxInstance, access_token: str) -> tuple[Actor, Employee]:
 
 
 def logout(pbx: PbxInstance, access_token: str, refresh_token: str | None) -> None:
-    """End this session: its access token, and its refresh token if it is the same employee's
-    (someone else's token, even if known, is not ours to end)."""
-    hashes = [_token_hash(access_token)] + ([_token_hash(refresh_token)] if refresh_token else [])
+    """End this session, access and refresh token alike, whether or not the client sends its
+    refresh token (one that names another session of the same employee ends that one too;
+    someone else's token, even if known, is not ours to end)."""
+    keys = [session_key(access_token)] + ([session_key(refresh_token)] if refresh_token else [])
     with pbx.sessions.begin() as s:
-        owner = s.scalar(select(ApiToken.employee_id).where(ApiToken.token_hash == hashes[0]))
+        owner = s.scalar(select(ApiToken.employee_id).where(ApiToken.token_hash == _token_hash(access_token)))
         if owner is not None:
-            s.execute(delete(ApiToken).where(ApiToken.token_hash.in_(hashes), ApiToken.employee_id == owner))
+            s.execute(delete(ApiToken).where(or_(*[_in_session(k) for k in keys]), ApiToken.employee_id == owner))
+
+
+def live_sessions(pbx: PbxInstance, keys: set[str]) -> set[str]:
+    """Which of these sessions (`session_key`s) can still be used: a token of theirs is unexpired.
+    A session ends at logout, when its refresh token expires, when the employee's password is
+    rotated and when the employee is removed."""
+    alive: set[str] = set()
+    ordered = sorted(keys)
+    with pbx.sessions() as s:
+        for start in range(0, len(ordered), 200):  # SQLite nests each OR one level deeper
+            batch = ordered[start:start + 200]
+            stored = s.scalars(select(ApiToken.token_hash).where(
+                or_(*[_in_session(k) for k in batch]), ApiToken.expires_at > utcnow()))
+            for token_hash in stored:
+                alive.update(k for k in batch if token_hash.startswith(k))
+    return alive
 
 
 def revoke_all(s: Session, employee_id: int) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pbx import audit, validation
 from pbx.audit import Actor
 from pbx.db import Setting
-from pbx.errors import Forbidden, PreconditionFailed
+from pbx.errors import Forbidden, InvalidInput, PreconditionFailed
 
 DEFAULTS = {
     "region": "RU",           # for numbers typed without a country code
@@ -17,13 +19,31 @@ DEFAULTS = {
     "trunk": "",              # host:port of the trunk gateway for external numbers
     "timezone": "Europe/Moscow",  # of receive-scheme schedules, unless an employee has their own
     "calendar_version": "0",
+    # Reverse proxies whose X-Forwarded-For the API believes (addresses or networks, comma-
+    # separated), read when the API starts. None by default: anyone could otherwise claim any
+    # address, and the login lockout and the audit log go by the client's address.
+    "trusted_proxies": "",
 }
-# Settings an administrator may change through the API, and how each is checked.
+
+
+def _proxy_addresses(value: str, field: str) -> str:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    try:
+        return ",".join(str(ipaddress.ip_network(item, strict=False)) if "/" in item
+                        else str(ipaddress.ip_address(item)) for item in items)
+    except ValueError:
+        raise InvalidInput.field(field, "invalid_address", f"{field}: give IP addresses or networks "
+                                 "(such as 10.0.0.5 or 10.0.0.0/24), separated by commas.") from None
+
+
+# Settings the operator may change (`talker-pbx settings set`), and how each is checked; the
+# API's SettingsPatch names those an administrator may also change through the API.
 EDITABLE = {
     "region": validation.region,
     "buy_numbers_url": lambda v, field: validation.http_url(v, field) if v.strip() else "",
     "trunk": lambda v, field: validation.host_port(v, field) if v.strip() else "",
     "timezone": validation.timezone,
+    "trusted_proxies": _proxy_addresses,
 }
 
 

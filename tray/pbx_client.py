@@ -37,6 +37,7 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # request sent on it at that moment gets no answer at all. Never reuse one idle longer than
 # this, and send a request that is safe to repeat once more if it happens anyway.
 LIMITS = httpx.Limits(keepalive_expiry=2.0)
+STREAM_SESSION_ENDED = 4401  # the event stream's close code when the session has ended
 
 
 class PbxRequestFailed(Exception):
@@ -116,6 +117,7 @@ class PbxClient:
         self._access: str | None = None
         self._access_expires = 0.0
         self._http: httpx.AsyncClient | None = None
+        self._refreshing = asyncio.Lock()
         self._task: asyncio.Task | None = None
 
     # --- the copy --------------------------------------------------------------------------
@@ -205,6 +207,13 @@ class PbxClient:
     async def _ensure_session(self) -> None:
         if self._access is not None and time.monotonic() < self._access_expires:
             return
+        async with self._refreshing:
+            # One refresh at a time: the refresh token is used up by the first, so a second
+            # one racing it with the same token would be refused and log the user out.
+            if self._access is None or time.monotonic() >= self._access_expires:
+                await self._refresh_session()
+
+    async def _refresh_session(self) -> None:
         refresh = self._store.get(self._refresh_key())
         if not refresh:
             raise PbxRequestFailed("pbx_refused", tr("pbx.logged_out"))
@@ -232,7 +241,10 @@ class PbxClient:
             log.info("the PBX closed the connection under %s %s: sending it again", method, path)
             r = await self._http.request(method, api_url(self.base_url, path), headers=headers, **kwargs)
         if r.status_code == 401 and retry:
-            self._access = None  # expired early (a rotated password, a restarted PBX): refresh once
+            if self._access == headers["Authorization"][7:]:
+                # Expired early (a rotated password, a restarted PBX): refresh once. A token
+                # another request has refreshed meanwhile is already the one to retry with.
+                self._access = None
             return await self._request(method, path, retry=False, headers=extra, **kwargs)
         return r
 
@@ -307,10 +319,17 @@ class PbxClient:
                 if e.code == "pbx_refused":
                     return  # logged out: only a new login helps
             except (httpx.HTTPError, OSError, WebSocketException, ValueError, KeyError) as e:
-                if getattr(getattr(e, "response", None), "status_code", None) in (401, 403):
-                    self._access = None  # the event stream refused the token: refresh it first
-                log.info("PBX %s unreachable: %s", self.base_url, e)
-                self._update(stale=True, reason=tr("pbx.unreachable", url=self.base_url, detail=_why(e)))
+                if _session_ended(e):
+                    # Logged out elsewhere, a new password, or just this token: the refresh
+                    # after the pause tells which (a refused one ends the loop above).
+                    self._access = None
+                    log.info("PBX %s ended the session's event stream", self.base_url)
+                    self._update(stale=True, reason=tr("pbx.connecting", url=self.base_url))
+                else:
+                    if getattr(getattr(e, "response", None), "status_code", None) in (401, 403):
+                        self._access = None  # the event stream refused the token: refresh it first
+                    log.info("PBX %s unreachable: %s", self.base_url, e)
+                    self._update(stale=True, reason=tr("pbx.unreachable", url=self.base_url, detail=_why(e)))
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_S)
 
@@ -377,6 +396,14 @@ class PbxClient:
     async def set_outgoing_number(self, number_id: int | None) -> None:
         st = self._editable()
         await self._write("PUT", "/me/outgoing-number", st["me"]["version"], {"number_id": number_id}, ("me",))
+
+
+def _session_ended(e: Exception) -> bool:
+    """The PBX closed the event stream because the session ended (pbx/api/events.py's
+    CLOSE_SESSION_ENDED), not because of the network."""
+    from websockets.exceptions import ConnectionClosed
+
+    return isinstance(e, ConnectionClosed) and e.rcvd is not None and e.rcvd.code == STREAM_SESSION_ENDED
 
 
 def _device_label(device: dict) -> str:

@@ -8,14 +8,21 @@ import threading
 
 from pbx.instance import PbxInstance
 
+WS_MAX_MESSAGE_BYTES = 4096
+
 
 def make_server(pbx: PbxInstance, host: str, port: int):
     import uvicorn
 
     from pbx.api.app import create_app
 
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 (and any address in
+    # $FORWARDED_ALLOW_IPS); the app believes it only from the `trusted_proxies` setting.
+    # The event stream takes nothing from the app but its close, so a message needs little room
+    # and no compression (whose window alone would cost memory per connection).
     config = uvicorn.Config(create_app(pbx), host=host, port=port, log_level="warning", ws="websockets-sansio",
-                            lifespan="on", server_header=False)
+                            lifespan="on", server_header=False, proxy_headers=False,
+                            ws_max_size=WS_MAX_MESSAGE_BYTES, ws_per_message_deflate=False)
     return uvicorn.Server(config)
 
 
