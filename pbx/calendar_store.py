@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from pbx import audit, settings
 from pbx.audit import Actor
-from pbx.db import CalendarDayRow
+from pbx.db import CalendarDayRow, versioned_write
 from pbx.errors import Forbidden, InvalidInput, PreconditionFailed
 from pbx.instance import PbxInstance
 from pbx.prodcalendar import CalendarDay, CalendarError, DayKind, ProductionCalendar
@@ -25,8 +25,12 @@ def load_calendar(s: Session, years: tuple[int, ...] | None = None) -> Productio
         CalendarDay(r.day, DayKind(r.kind), r.holiday, r.moved_from) for r in s.scalars(query.order_by(CalendarDayRow.day))))
 
 
+VERSION_SETTING = "calendar_version"
+STALE = "The production calendar was changed meanwhile: reload it and try again."
+
+
 def version(s: Session) -> int:
-    return int(settings.read_all(s).get("calendar_version", "0"))
+    return int(settings.get(s, VERSION_SETTING))
 
 
 def read(pbx: PbxInstance, year: int | None) -> tuple[ProductionCalendar, int]:
@@ -37,20 +41,24 @@ def read(pbx: PbxInstance, year: int | None) -> tuple[ProductionCalendar, int]:
 def _write(pbx: PbxInstance, actor: Actor, expected: int | None, change, action: str) -> tuple[ProductionCalendar, int]:
     if not actor.is_admin:
         raise Forbidden("Only members of Administrators may change the production calendar.")
-    with pbx.sessions.begin() as s:
-        current = version(s)
-        if expected is not None and expected != current:
-            raise PreconditionFailed("The production calendar was changed meanwhile: reload it and try again.")
-        try:
-            new = change(load_calendar(s))
-        except CalendarError as e:
-            raise InvalidInput.field("calendar", "invalid_calendar", str(e)) from None
-        s.execute(delete(CalendarDayRow))
-        s.add_all(CalendarDayRow(day=d.day, kind=str(d.kind), holiday=d.holiday, moved_from=d.moved_from)
-                  for d in new.days)
-        settings.set_runtime(s, calendar_version=str(current + 1))
-        audit.record(s, actor, action, "calendar", None)
-        return new, current + 1
+
+    def write() -> tuple[ProductionCalendar, int]:
+        with pbx.sessions.begin() as s:
+            current = settings.get(s, VERSION_SETTING)
+            if expected is not None and expected != int(current):
+                raise PreconditionFailed(STALE)
+            try:
+                new = change(load_calendar(s))
+            except CalendarError as e:
+                raise InvalidInput.field("calendar", "invalid_calendar", str(e)) from None
+            if not settings.claim_version(s, VERSION_SETTING, current):
+                raise PreconditionFailed(STALE)
+            s.execute(delete(CalendarDayRow))
+            s.add_all(CalendarDayRow(day=d.day, kind=str(d.kind), holiday=d.holiday, moved_from=d.moved_from)
+                      for d in new.days)
+            audit.record(s, actor, action, "calendar", None)
+            return new, int(current) + 1
+    return versioned_write(expected, write, STALE)
 
 
 def set_day(pbx: PbxInstance, actor: Actor, expected: int | None, day: CalendarDay):

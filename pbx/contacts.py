@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from pbx import audit, settings, validation
 from pbx.audit import Actor
-from pbx.db import Contact, Employee
+from pbx.db import Contact, Employee, versioned_write
 from pbx.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
 
@@ -89,29 +89,38 @@ def add_contact(pbx: PbxInstance, actor: Actor, book: str, *, name: str, number:
         return contact
 
 
+STALE = "The contact was changed meanwhile: reload it and try again."
+
+
 def update_contact(pbx: PbxInstance, actor: Actor, book: str, contact_id: int, expected_version: int | None,
                    changes: dict[str, str]) -> Contact:
     _check_write(actor, book)
-    with pbx.sessions.begin() as s:
-        contact = _get(s, actor, book, contact_id)
-        if expected_version is not None and contact.version != expected_version:
-            raise PreconditionFailed("The contact was changed meanwhile: reload it and try again.")
-        for field, value in _clean(changes, settings.get(s, "region")).items():
-            setattr(contact, field, value)
-        flag_modified(contact, "name")  # every write bumps the version
-        s.flush()
-        audit.record(s, actor, f"contact.{book}.update", f"contacts.{book}", contact.id,
-                     audience_id=_audience(book, contact.owner_id))
-        return contact
+
+    def write() -> Contact:
+        with pbx.sessions.begin() as s:
+            contact = _get(s, actor, book, contact_id)
+            if expected_version is not None and contact.version != expected_version:
+                raise PreconditionFailed(STALE)
+            for field, value in _clean(changes, settings.get(s, "region")).items():
+                setattr(contact, field, value)
+            flag_modified(contact, "name")  # every write bumps the version
+            s.flush()  # UPDATE ... WHERE version = <read> (Contact's version_id_col)
+            audit.record(s, actor, f"contact.{book}.update", f"contacts.{book}", contact.id,
+                         audience_id=_audience(book, contact.owner_id))
+            return contact
+    return versioned_write(expected_version, write, STALE)
 
 
 def delete_contact(pbx: PbxInstance, actor: Actor, book: str, contact_id: int) -> None:
     _check_write(actor, book)
-    with pbx.sessions.begin() as s:
-        contact = _get(s, actor, book, contact_id)
-        s.delete(contact)
-        audit.record(s, actor, f"contact.{book}.delete", f"contacts.{book}", contact_id,
-                     audience_id=_audience(book, contact.owner_id))
+
+    def write() -> None:
+        with pbx.sessions.begin() as s:
+            contact = _get(s, actor, book, contact_id)
+            s.delete(contact)
+            audit.record(s, actor, f"contact.{book}.delete", f"contacts.{book}", contact_id,
+                         audience_id=_audience(book, contact.owner_id))
+    versioned_write(None, write, STALE)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from sqlalchemy import (
     Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, create_engine,
@@ -18,6 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from pbx.errors import PreconditionFailed
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -324,3 +328,36 @@ def migrate(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+T = TypeVar("T")
+# Each lost race means another writer committed in between, so this many attempts let that many
+# simultaneous writers each have their turn.
+RACE_ATTEMPTS = 10
+
+
+def versioned_write(expected_version: int | None, write: Callable[[], T],
+                    stale: str = "The record was changed meanwhile: reload it and try again.") -> T:
+    """Run `write`: one transaction that checks the version it read and writes the next one in a
+    single conditional UPDATE (`... SET version = <read> + 1 WHERE version = <read>`: the ORM's
+    version_id_col of Employee and Contact, pbx.schemes._save, pbx.settings.claim_version), so
+    that of writers who read the same version exactly one succeeds; the others raise
+    PreconditionFailed, or StaleDataError from the ORM.
+
+    The same conditional UPDATE on SQLite and PostgreSQL, with no locking mode of either:
+    SQLite runs one writer at a time, and PostgreSQL re-checks the WHERE of an UPDATE that waited
+    for another's row lock against the row that one committed.
+
+    Under If-Match with an ETag, a lost race is the client's 412, as if it had read the version
+    a moment later. A write without one (If-Match: *, the console, writes that take no If-Match)
+    is meant for whatever is there now: it runs again on top of the winner's change."""
+    retries = RACE_ATTEMPTS - 1 if expected_version is None else 0
+    for _ in range(retries):
+        try:
+            return write()
+        except (StaleDataError, PreconditionFailed):
+            pass  # another writer came first: again, on top of what it wrote
+    try:
+        return write()
+    except StaleDataError:
+        raise PreconditionFailed(stale) from None

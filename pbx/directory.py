@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from pbx import audit, logins, passwords, settings, validation
 from pbx.audit import Actor
-from pbx.db import ADMINISTRATORS, Employee, Group, PbxNumber, ReceiveScheme, SipAccount, utcnow
+from pbx.db import ADMINISTRATORS, Employee, Group, PbxNumber, ReceiveScheme, SipAccount, utcnow, versioned_write
 from pbx.ringplan import default_scheme
 from pbx.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
@@ -184,66 +184,72 @@ def update_employee(pbx: PbxInstance, actor: Actor, employee_id: int, expected_v
                     changes: dict[str, str | None]) -> Employee:
     """Change name, extension, mobile or e-mail (None clears mobile/e-mail)."""
     _require_admin(actor, "change employees' cards")
-    with pbx.sessions.begin() as s:
-        employee = _load(s, employee_id)
-        _check_version(employee, expected_version)
-        region = settings.get(s, "region")
-        clean: dict[str, str | None] = {}
-        problems: list[FieldProblem] = []
-        for field, value in changes.items():
-            try:
-                if field == "name":
-                    clean[field] = validation.name(value or "")
-                elif field == "extension":
-                    clean[field] = validation.extension(value or "")
-                elif field == "mobile":
-                    clean[field] = validation.phone_number(value, region, "mobile") if value else None
-                elif field == "email":
-                    clean[field] = validation.email(value) if value else None
-                else:
-                    raise validation.problem(field, "unknown_field", f"{field!r} cannot be changed here.")
-            except InvalidInput as e:
-                problems += e.fields
-        if problems:
-            raise InvalidInput(problems[0].message, problems)
-        _check_unique(s, extension=clean.get("extension"), mobile=clean.get("mobile"),
-                      email=clean.get("email"), exclude_id=employee.id)
-        old_extension = employee.extension
-        for field, value in clean.items():
-            setattr(employee, field, value)
-        if "extension" in clean and clean["extension"] != old_extension:
-            # The main SIP login follows the extension; its password stays.
-            for account in employee.sip_accounts:
-                if account.username == old_extension:
-                    password = pbx.secret_box.decrypt(account.password_encrypted)
-                    replacement = _sip_account(pbx, clean["extension"], password)
-                    account.username, account.ha1, account.ha1b = (replacement.username, replacement.ha1,
-                                                                   replacement.ha1b)
-        flag_modified(employee, "name")  # every change bumps the version, even a no-op one
-        _commit_or_conflict(s)
-        audit.record(s, actor, "employee.update", "employee", employee.id, changed=sorted(clean))
-        return _load(s, employee.id)
+
+    def write() -> Employee:
+        with pbx.sessions.begin() as s:
+            employee = _load(s, employee_id)
+            _check_version(employee, expected_version)
+            region = settings.get(s, "region")
+            clean: dict[str, str | None] = {}
+            problems: list[FieldProblem] = []
+            for field, value in changes.items():
+                try:
+                    if field == "name":
+                        clean[field] = validation.name(value or "")
+                    elif field == "extension":
+                        clean[field] = validation.extension(value or "")
+                    elif field == "mobile":
+                        clean[field] = validation.phone_number(value, region, "mobile") if value else None
+                    elif field == "email":
+                        clean[field] = validation.email(value) if value else None
+                    else:
+                        raise validation.problem(field, "unknown_field", f"{field!r} cannot be changed here.")
+                except InvalidInput as e:
+                    problems += e.fields
+            if problems:
+                raise InvalidInput(problems[0].message, problems)
+            _check_unique(s, extension=clean.get("extension"), mobile=clean.get("mobile"),
+                          email=clean.get("email"), exclude_id=employee.id)
+            old_extension = employee.extension
+            for field, value in clean.items():
+                setattr(employee, field, value)
+            if "extension" in clean and clean["extension"] != old_extension:
+                # The main SIP login follows the extension; its password stays.
+                for account in employee.sip_accounts:
+                    if account.username == old_extension:
+                        password = pbx.secret_box.decrypt(account.password_encrypted)
+                        replacement = _sip_account(pbx, clean["extension"], password)
+                        account.username, account.ha1, account.ha1b = (replacement.username, replacement.ha1,
+                                                                       replacement.ha1b)
+            flag_modified(employee, "name")  # every change bumps the version, even a no-op one
+            _commit_or_conflict(s)
+            audit.record(s, actor, "employee.update", "employee", employee.id, changed=sorted(clean))
+            return _load(s, employee.id)
+    return versioned_write(expected_version, write)
 
 
 def set_administrator(pbx: PbxInstance, actor: Actor, employee_id: int, member: bool) -> Employee:
     _require_admin(actor, "change who is in Administrators")
-    with pbx.sessions.begin() as s:
-        employee = _load(s, employee_id)
-        group = _administrators(s)
-        if member and group not in employee.groups:
-            employee.groups.append(group)
-        elif not member and group in employee.groups:
-            others = s.scalar(select(func.count()).select_from(Employee).join(Employee.groups)
-                              .where(Group.id == group.id, Employee.id != employee.id))
-            if not others:
-                raise Conflict("The PBX must keep at least one administrator.", code="last_administrator")
-            employee.groups.remove(group)
-        else:
-            return employee
-        flag_modified(employee, "name")
-        _commit_or_conflict(s)
-        audit.record(s, actor, "employee.administrators", "employee", employee.id, member=member)
-        return _load(s, employee.id)
+
+    def write() -> Employee:
+        with pbx.sessions.begin() as s:
+            employee = _load(s, employee_id)
+            group = _administrators(s)
+            if member and group not in employee.groups:
+                employee.groups.append(group)
+            elif not member and group in employee.groups:
+                others = s.scalar(select(func.count()).select_from(Employee).join(Employee.groups)
+                                  .where(Group.id == group.id, Employee.id != employee.id))
+                if not others:
+                    raise Conflict("The PBX must keep at least one administrator.", code="last_administrator")
+                employee.groups.remove(group)
+            else:
+                return employee
+            flag_modified(employee, "name")
+            _commit_or_conflict(s)
+            audit.record(s, actor, "employee.administrators", "employee", employee.id, member=member)
+            return _load(s, employee.id)
+    return versioned_write(None, write)
 
 
 @dataclass(frozen=True)
@@ -271,15 +277,19 @@ def generate_communicator_password(pbx: PbxInstance, actor: Actor, employee_id: 
     """A new strong communicator password (set when empty, rotated otherwise): returned once."""
     _require_admin(actor, "set communicator passwords")
     password = passwords.generate()
-    with pbx.sessions.begin() as s:
-        employee = _load(s, employee_id)
-        employee.communicator_password_hash = passwords.hash_password(password)
-        employee.communicator_password_set_at = utcnow()
-        _commit_or_conflict(s)
-        # A rotated password ends the sessions that the old one opened.
-        logins.revoke_all(s, employee.id)
-        audit.record(s, actor, "employee.communicator_password", "employee", employee.id,
-                     audience_id=employee.id)
+    hashed = passwords.hash_password(password)  # slow on purpose: once, not on every retry
+
+    def write() -> None:
+        with pbx.sessions.begin() as s:
+            employee = _load(s, employee_id)
+            employee.communicator_password_hash = hashed
+            employee.communicator_password_set_at = utcnow()
+            _commit_or_conflict(s)
+            # A rotated password ends the sessions that the old one opened.
+            logins.revoke_all(s, employee.id)
+            audit.record(s, actor, "employee.communicator_password", "employee", employee.id,
+                         audience_id=employee.id)
+    versioned_write(None, write)
     return password
 
 
@@ -324,18 +334,21 @@ def add_number(pbx: PbxInstance, actor: Actor, number: str, label: str = "",
 
 def delete_number(pbx: PbxInstance, actor: Actor, number_id: int) -> None:
     _require_admin(actor, "remove the PBX's numbers")
-    with pbx.sessions.begin() as s:
-        row = s.get(PbxNumber, number_id)
-        if row is None:
-            raise NotFound(f"The PBX has no number {number_id}.")
-        users = list(s.scalars(select(Employee).where(Employee.outgoing_number_id == number_id)))
-        for employee in users:  # their outgoing number falls back to the PBX default
-            employee.outgoing_number_id = None
-        s.delete(row)
-        _commit_or_conflict(s)
-        audit.record(s, actor, "number.delete", "numbers", number_id, number=row.number)
-        for employee in users:
-            audit.record(s, actor, "employee.outgoing_number", "employee", employee.id, audience_id=employee.id)
+
+    def write() -> None:
+        with pbx.sessions.begin() as s:
+            row = s.get(PbxNumber, number_id)
+            if row is None:
+                raise NotFound(f"The PBX has no number {number_id}.")
+            users = list(s.scalars(select(Employee).where(Employee.outgoing_number_id == number_id)))
+            for employee in users:  # their outgoing number falls back to the PBX default
+                employee.outgoing_number_id = None
+            s.delete(row)
+            _commit_or_conflict(s)
+            audit.record(s, actor, "number.delete", "numbers", number_id, number=row.number)
+            for employee in users:
+                audit.record(s, actor, "employee.outgoing_number", "employee", employee.id, audience_id=employee.id)
+    versioned_write(None, write)
 
 
 def set_outgoing_number(pbx: PbxInstance, actor: Actor, employee_id: int, number_id: int | None,
@@ -343,17 +356,20 @@ def set_outgoing_number(pbx: PbxInstance, actor: Actor, employee_id: int, number
     """Employees choose their own outgoing number; administrators anyone's."""
     if not actor.is_admin and actor.employee_id != employee_id:
         raise Forbidden("Only members of Administrators may choose other employees' outgoing numbers.")
-    with pbx.sessions.begin() as s:
-        employee = _load(s, employee_id)
-        _check_version(employee, expected_version)
-        number = s.get(PbxNumber, number_id) if number_id is not None else None
-        if number_id is not None and number is None:
-            raise InvalidInput.field("number_id", "unknown_number", f"The PBX has no number {number_id}.")
-        # The relationship, not only the column: the card returned below is read from this
-        # session, where `outgoing_number` would otherwise still be the old one.
-        employee.outgoing_number = number
-        flag_modified(employee, "name")
-        _commit_or_conflict(s)
-        audit.record(s, actor, "employee.outgoing_number", "employee", employee.id, audience_id=employee.id,
-                     number_id=number_id)
-        return _load(s, employee.id)
+
+    def write() -> Employee:
+        with pbx.sessions.begin() as s:
+            employee = _load(s, employee_id)
+            _check_version(employee, expected_version)
+            number = s.get(PbxNumber, number_id) if number_id is not None else None
+            if number_id is not None and number is None:
+                raise InvalidInput.field("number_id", "unknown_number", f"The PBX has no number {number_id}.")
+            # The relationship, not only the column: the card returned below is read from this
+            # session, where `outgoing_number` would otherwise still be the old one.
+            employee.outgoing_number = number
+            flag_modified(employee, "name")
+            _commit_or_conflict(s)
+            audit.record(s, actor, "employee.outgoing_number", "employee", employee.id, audience_id=employee.id,
+                         number_id=number_id)
+            return _load(s, employee.id)
+    return versioned_write(expected_version, write)

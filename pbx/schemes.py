@@ -8,12 +8,13 @@ import dataclasses
 import datetime as dt
 import json
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from pbx import audit, directory, settings, validation
 from pbx.audit import Actor
 from pbx.calendar_store import load_calendar
-from pbx.db import Employee, ReceiveScheme
+from pbx.db import Employee, ReceiveScheme, versioned_write
 from pbx.errors import FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
 from pbx.ringplan import (
@@ -51,15 +52,27 @@ class _Problem:
         self.location, self.code, self.message = location, code, message
 
 
+STALE = "The receive scheme was changed meanwhile: reload it and try again."
+
+
 def _save(s, actor: Actor, employee: Employee, scheme: Scheme, version: int, action: str) -> int:
-    row = s.get(ReceiveScheme, employee.id)
-    if row is None:
-        row = ReceiveScheme(employee_id=employee.id, document="", version=0)
-        s.add(row)
-    row.document = json.dumps(scheme.to_dict(), ensure_ascii=False)
-    row.version = version + 1
+    """Store `scheme` as the version after `version`, the one this write read and checked, in one
+    conditional statement that matches no row (or, for a scheme never stored, meets the row of
+    another first write) when another writer came first. Not the ORM's version counter: it
+    would compare with a row loaded again here, since `_stored` keeps no reference to the one it
+    read, and it skips the UPDATE of a write that changes nothing."""
+    document = json.dumps(scheme.to_dict(), ensure_ascii=False)
+    if version == 0:  # the default scheme, never stored
+        try:
+            s.execute(insert(ReceiveScheme).values(employee_id=employee.id, document=document, version=1))
+        except IntegrityError:
+            raise PreconditionFailed(STALE) from None
+    elif not s.execute(update(ReceiveScheme)
+                       .where(ReceiveScheme.employee_id == employee.id, ReceiveScheme.version == version)
+                       .values(document=document, version=version + 1)).rowcount:
+        raise PreconditionFailed(STALE)
     audit.record(s, actor, action, "scheme", employee.id, audience_id=employee.id)
-    return row.version
+    return version + 1
 
 
 def _require_admin(actor: Actor) -> None:
@@ -69,7 +82,7 @@ def _require_admin(actor: Actor) -> None:
 
 def _expect(version: int, expected: int | None) -> None:
     if expected is not None and expected != version:
-        raise PreconditionFailed("The receive scheme was changed meanwhile: reload it and try again.")
+        raise PreconditionFailed(STALE)
 
 
 def get_scheme(pbx: PbxInstance, actor: Actor, employee_id: int) -> tuple[Scheme, int]:
@@ -87,12 +100,15 @@ def replace_scheme(pbx: PbxInstance, actor: Actor, employee_id: int, expected_ve
         scheme = Scheme.from_dict(document)
     except InvalidSchemeError as e:
         raise _problems(e.problems) from None
-    with pbx.sessions.begin() as s:
-        employee = directory._load(s, employee_id)
-        _, version = _stored(s, employee)
-        _expect(version, expected_version)
-        _check(employee, scheme)
-        return scheme, _save(s, actor, employee, scheme, version, "scheme.replace")
+
+    def write() -> tuple[Scheme, int]:
+        with pbx.sessions.begin() as s:
+            employee = directory._load(s, employee_id)
+            _, version = _stored(s, employee)
+            _expect(version, expected_version)
+            _check(employee, scheme)
+            return scheme, _save(s, actor, employee, scheme, version, "scheme.replace")
+    return versioned_write(expected_version, write, STALE)
 
 
 def set_mode(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version: int | None,
@@ -100,12 +116,15 @@ def set_mode(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version:
     _require_admin(actor)
     if mode not in {m.value for m in Mode}:
         raise InvalidInput.field("mode", "bad_mode", f"{mode!r} is not main_only, all_at_once or in_turn.")
-    with pbx.sessions.begin() as s:
-        employee = directory._load(s, employee_id)
-        scheme, version = _stored(s, employee)
-        _expect(version, expected_version)
-        scheme = Scheme(mode=mode, timezone=scheme.timezone, devices=scheme.devices)
-        return scheme, _save(s, actor, employee, scheme, version, "scheme.mode")
+
+    def write() -> tuple[Scheme, int]:
+        with pbx.sessions.begin() as s:
+            employee = directory._load(s, employee_id)
+            scheme, version = _stored(s, employee)
+            _expect(version, expected_version)
+            scheme = Scheme(mode=mode, timezone=scheme.timezone, devices=scheme.devices)
+            return scheme, _save(s, actor, employee, scheme, version, "scheme.mode")
+    return versioned_write(expected_version, write, STALE)
 
 
 def set_device(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version: int | None, device_id: str,
@@ -113,20 +132,23 @@ def set_device(pbx: PbxInstance, actor: Actor, employee_id: int, expected_versio
     """The quick switches of the tray menu and the browser popup. Switching a device off keeps
     its schedule for when it is switched on again."""
     _require_admin(actor)
-    with pbx.sessions.begin() as s:
-        employee = directory._load(s, employee_id)
-        scheme, version = _stored(s, employee)
-        _expect(version, expected_version)
-        if device_id not in {d.id for d in scheme.devices}:
-            raise NotFound(f"{employee.name} has no device {device_id!r}.", code="unknown_device")
-        devices = tuple(
-            d if d.id != device_id else dataclasses.replace(
-                d, active=d.active if active is None else active,
-                ring_timeout_s=d.ring_timeout_s if ring_timeout_s is None else ring_timeout_s)
-            for d in scheme.devices)
-        scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=devices)
-        _check(employee, scheme, ignore=(ProblemCode.SCHEDULE_ON_INACTIVE_DEVICE.value,))
-        return scheme, _save(s, actor, employee, scheme, version, "scheme.device")
+
+    def write() -> tuple[Scheme, int]:
+        with pbx.sessions.begin() as s:
+            employee = directory._load(s, employee_id)
+            scheme, version = _stored(s, employee)
+            _expect(version, expected_version)
+            if device_id not in {d.id for d in scheme.devices}:
+                raise NotFound(f"{employee.name} has no device {device_id!r}.", code="unknown_device")
+            devices = tuple(
+                d if d.id != device_id else dataclasses.replace(
+                    d, active=d.active if active is None else active,
+                    ring_timeout_s=d.ring_timeout_s if ring_timeout_s is None else ring_timeout_s)
+                for d in scheme.devices)
+            scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=devices)
+            _check(employee, scheme, ignore=(ProblemCode.SCHEDULE_ON_INACTIVE_DEVICE.value,))
+            return scheme, _save(s, actor, employee, scheme, version, "scheme.device")
+    return versioned_write(expected_version, write, STALE)
 
 
 def add_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: str,
@@ -135,21 +157,24 @@ def add_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: 
     as an active device."""
     _require_admin(actor)
     password = password or directory.generate_sip_password()
-    with pbx.sessions.begin() as s:
-        employee = directory._load(s, employee_id)
-        username = validation.extension(username, "username")
-        taken = s.scalar(select(Employee).where(Employee.extension == username))
-        if taken is not None or username in {a.username for a in employee.sip_accounts}:
-            raise InvalidInput.field("username", "taken", f"{username} is an extension or SIP login already.")
-        employee.sip_accounts.append(directory._sip_account(pbx, username, password))
-        directory._commit_or_conflict(s)
-        scheme, version = _stored(s, employee)
-        position = max((d.position for d in scheme.devices), default=0) + 1
-        device = Device(id=sip_device_id(username), kind=DeviceKind.SIP, address=username, active=True,
-                        position=position, ring_timeout_s=DEFAULT_RING_TIMEOUT_S)
-        scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=scheme.devices + (device,))
-        _save(s, actor, employee, scheme, version, "scheme.sip_account")
-        audit.record(s, actor, "employee.sip_account", "employee", employee.id, username=username)
+    username = validation.extension(username, "username")
+
+    def write() -> None:
+        with pbx.sessions.begin() as s:
+            employee = directory._load(s, employee_id)
+            taken = s.scalar(select(Employee).where(Employee.extension == username))
+            if taken is not None or username in {a.username for a in employee.sip_accounts}:
+                raise InvalidInput.field("username", "taken", f"{username} is an extension or SIP login already.")
+            employee.sip_accounts.append(directory._sip_account(pbx, username, password))
+            directory._commit_or_conflict(s)
+            scheme, version = _stored(s, employee)
+            position = max((d.position for d in scheme.devices), default=0) + 1
+            device = Device(id=sip_device_id(username), kind=DeviceKind.SIP, address=username, active=True,
+                            position=position, ring_timeout_s=DEFAULT_RING_TIMEOUT_S)
+            scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=scheme.devices + (device,))
+            _save(s, actor, employee, scheme, version, "scheme.sip_account")
+            audit.record(s, actor, "employee.sip_account", "employee", employee.id, username=username)
+    versioned_write(None, write, STALE)
     return directory.SipCredentials(username, pbx.domain, password)
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 
-from sqlalchemy import select
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select, update as sql_update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pbx import audit, validation
 from pbx.audit import Actor
-from pbx.db import Setting
+from pbx.db import Setting, versioned_write
 from pbx.errors import Forbidden, InvalidInput, PreconditionFailed
+
+if TYPE_CHECKING:
+    from pbx.instance import PbxInstance
 
 DEFAULTS = {
     "region": "RU",           # for numbers typed without a country code
@@ -58,17 +64,50 @@ def get(session: Session, name: str) -> str:
     return read_all(session)[name]
 
 
+STALE = "The PBX settings were changed meanwhile: reload them and try again."
+
+
 def update(session: Session, actor: Actor, changes: dict[str, str], expected_version: int | None) -> dict[str, str]:
     """Apply `changes` (validated) if the settings are still at `expected_version`."""
     if not actor.is_admin:
         raise Forbidden("Only members of Administrators may change the PBX settings.")
     current = read_all(session)
     if expected_version is not None and int(current["version"]) != expected_version:
-        raise PreconditionFailed("The PBX settings were changed meanwhile: reload them and try again.")
+        raise PreconditionFailed(STALE)
     clean = {name: EDITABLE[name](value, name) for name, value in changes.items()}
-    _write(session, {**clean, "version": str(int(current["version"]) + 1)})
+    if not claim_version(session, "version", current["version"]):
+        raise PreconditionFailed(STALE)
+    _write(session, clean)
     audit.record(session, actor, "settings.update", "settings", None, changed=sorted(clean))
     return read_all(session)
+
+
+def change(pbx: PbxInstance, actor: Actor, changes: dict[str, str], expected_version: int | None) -> dict[str, str]:
+    """`update` in a transaction of its own, run again when a concurrent writer came first and
+    no version was asked for (pbx.db.versioned_write)."""
+    def write() -> dict[str, str]:
+        with pbx.sessions.begin() as s:
+            return update(s, actor, changes, expected_version)
+    return versioned_write(expected_version, write, STALE)
+
+
+def claim_version(session: Session, name: str, read: str) -> bool:
+    """Move the version kept in setting `name` from `read` (as read in this write) to the next
+    one in a single conditional write. False when another writer moved it first: of writers
+    that read the same version exactly one gets True, so check nothing else after this.
+    Call it before the write's other changes, so that on SQLite it takes the write lock first."""
+    new = str(int(read) + 1)
+    moved = session.execute(sql_update(Setting).where(Setting.name == name, Setting.value == read)
+                            .values(value=new)).rowcount
+    if moved:
+        return True
+    # Nothing matched: the version was never written (`read` was the default), or it moved on.
+    # Either way an INSERT settles it: the primary key lets only the first writer in.
+    try:
+        session.execute(insert(Setting).values(name=name, value=new))
+    except IntegrityError:
+        return False
+    return True
 
 
 def set_runtime(session: Session, **values: str) -> None:

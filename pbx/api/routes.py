@@ -328,8 +328,7 @@ def get_settings(actor: CurrentActor, pbx: Pbx, response: Response) -> SettingsO
 def patch_settings(body: SettingsPatch, actor: CurrentActor, pbx: Pbx, response: Response,
                    if_match: IfMatch = None) -> SettingsOut:
     version = expected_version(if_match)
-    with pbx.sessions.begin() as s:
-        out = _settings_out(settings.update(s, actor, body.model_dump(exclude_none=True), version))
+    out = _settings_out(settings.change(pbx, actor, body.model_dump(exclude_none=True), version))
     response.headers["ETag"] = etag(out.version)
     return out
 
