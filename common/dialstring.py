@@ -9,7 +9,12 @@ the dial string the PBX expects (E.164 for phone numbers, digits for extensions)
 
 Refused: empty input; anything starting with "-"; control and format characters; `?` headers;
 `;` parameters other than RFC 3966's `ext` and `phone-context`; more than MAX_DIGITS digits; a
-number with letters; letters alone, unless they are a name the PBX publishes (the app checks).
+number with letters, or with a "+" anywhere but at its start; letters alone, unless they are a
+name the PBX publishes (the app checks); a local number whose `phone-context` is a domain name
+(RFC 3966 §5.1.5: only that domain's own dial plan knows what it means) or not a context at all.
+
+A local number with a global `phone-context` (`tel:7946-0958;phone-context=+44-20`) is that
+context's number: the context's digits come first (+442079460958).
 """
 
 from __future__ import annotations
@@ -155,8 +160,13 @@ def parse(raw: str) -> DialTarget:
     if not has_digits:
         raise InvalidTarget("target.no_digits", target=_shorten(user))
     if not _is_number(number):
-        bad = next(c for c in number if c not in _DIGITS and c not in "+*#")
+        bad = _misplaced(number)
+        if bad == "+":
+            raise InvalidTarget("target.plus_inside", target=_shorten(user))
         raise InvalidTarget("target.bad_characters", target=_shorten(user), char=bad)
+    context = params.get("phone-context")
+    if context is not None and not number.startswith("+"):
+        number = _in_context(number, context)
     if sum(c in _DIGITS for c in number) > MAX_DIGITS:
         raise InvalidTarget("target.too_many_digits", max=MAX_DIGITS)
     if extension is not None:
@@ -164,6 +174,27 @@ def parse(raw: str) -> DialTarget:
         if not extension or not set(extension) <= _DIGITS or len(extension) > MAX_DIGITS:
             raise InvalidTarget("target.parameter", param="ext")
     return DialTarget(number, extension=extension)
+
+
+def _misplaced(number: str) -> str:
+    """The first character that keeps `number` from being `+?[0-9*#]+` (the caller knows there is one)."""
+    for i, c in enumerate(number):
+        if c not in _DIAL_CHARS and not (c == "+" and i == 0):
+            return c
+    return number[:1]
+
+
+def _in_context(local: str, context: str) -> str:
+    """RFC 3966 §5.1.5: a local number is dialed within its `phone-context`. A global context
+    (`+` and digits, with visual separators) is the prefix that makes it a global number. A
+    domain name's dial plan is not ours to guess, so that number is refused (and so is a context
+    that is neither). A context on a number that is global already changes nothing: the caller
+    does not ask for it."""
+    digits = _ascii_digits(_strip_separators(context))
+    # A service code (*21#) means something only to the PBX it is dialed on: no prefix makes it global.
+    if digits.startswith("+") and len(digits) > 1 and set(digits[1:]) <= _DIGITS and set(local) <= _DIGITS:
+        return digits + local
+    raise InvalidTarget("target.context", target=_shorten(local), context=_shorten(context, 24))
 
 
 def _ascii_digits(text: str) -> str:

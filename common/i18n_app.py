@@ -430,4 +430,16 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
                                   "выполните `talker-integration install --yes`."),
     "install.macos.not_default": ("macOS did not let Talker become the handler of {scheme}: links.",
                                   "Ссылки {scheme}: — macOS не позволила сделать Talker их обработчиком."),
+    # --- dial targets, past the ones the short-lived commands meet most (common/i18n.py) ---
+    "target.plus_inside": ("“{target}” is not a phone number: a “+” may only begin it.",
+                           "«{target}» — не номер телефона: «+» может стоять только в начале."),
+    "target.context": ("“{target}” is a number local to “{context}”, which Talker cannot dial.",
+                       "«{target}» — местный номер в «{context}», Talker не может по нему звонить."),
+    # --- a directory, socket or file of the control channel that is not this user's alone ---
+    "unsafe.owner": ("“{path}” belongs to another user: Talker will not use it.",
+                     "«{path}» принадлежит другому пользователю: Talker не будет его использовать."),
+    "unsafe.mode": ("“{path}” is open to other users: Talker will not use it.",
+                    "«{path}» открыт другим пользователям: Talker не будет его использовать."),
+    "unsafe.kind": ("“{path}” is not what Talker creates there: Talker will not use it.",
+                    "«{path}» — не то, что Talker там создаёт: Talker не будет его использовать."),
 }

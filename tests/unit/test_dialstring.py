@@ -50,7 +50,41 @@ def test_the_region_decides_national_numbers():
 def test_rfc3966_extension_and_phone_context_are_kept_apart():
     target = parse("tel:+7-495-123-45-67;ext=123")
     assert target == DialTarget("+74951234567", extension="123")
-    assert parse("tel:1234;phone-context=+7495").number == "1234"
+    # A context adds nothing to a number that is global already.
+    assert parse("tel:+74951234567;phone-context=+44").number == "+74951234567"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("tel:1234567;phone-context=+44", "+441234567"),
+    ("tel:7946-0958;phone-context=+44-20", "+442079460958"),      # RFC 3966's own form
+    ("tel:2079460958;phone-context=+44", "+442079460958"),
+    ("sip:2079460958;phone-context=+44@pbx.local", "+442079460958"),
+])
+def test_a_global_phone_context_is_the_prefix_of_its_local_number(text, expected):
+    assert parse(text).number == expected
+    assert normalise(parse(text), "RU") == expected
+
+
+@pytest.mark.parametrize("text", [
+    "tel:7042;phone-context=example.com",
+    "tel:7042;phone-context=pbx.example.com.",
+    "tel:*43;phone-context=+44",            # a service code is the PBX's, whatever the context
+    "tel:1234;phone-context=+",
+    "tel:1234;phone-context=+44a",
+])
+def test_a_local_number_in_a_context_talker_cannot_resolve_is_refused_with_a_sentence(text):
+    with pytest.raises(InvalidTarget) as err:
+        parse(text)
+    assert err.value.key == "target.context"
+    assert str(err.value).endswith("cannot dial.")
+
+
+@pytest.mark.parametrize("text", ["1+2", "*1+2", "+7+495", "tel:*21*+74991234567#", "sip:1+2@host", "++7"])
+def test_a_plus_inside_a_number_is_refused_with_a_sentence(text):
+    with pytest.raises(InvalidTarget) as err:
+        parse(text)
+    assert err.value.key == "target.plus_inside"
+    assert str(err.value).endswith("may only begin it.")
 
 
 def test_a_name_is_a_name_and_only_the_app_decides_whether_it_exists():
@@ -121,6 +155,26 @@ def test_any_text_gives_a_safe_number_or_a_refusal(text):
     assert "+" not in target.number[1:]
     assert 1 <= sum(c.isdigit() for c in target.number) <= dialstring.MAX_DIGITS
     assert target.extension is None or target.extension.isdigit()
+
+
+# Pieces of what dial strings are made of: arbitrary text rarely puts a "+" between two digits,
+# which is how "1+2" once escaped as StopIteration.
+_PIECES = st.sampled_from(["tel:", "sip:", "callto:", "//", "+", "*", "#", "1", "23", "0", "-", " ", "(", ")", ".",
+                           ";", "=", "ext", "phone-context", "example.com", "@", "host", ":", "?", "%2B", "%",
+                           "a", "echo", "\u00a0", "\u0662", "\u202e"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.lists(_PIECES, max_size=16).map("".join)),
+       st.sampled_from(["RU", "US", "GB", "DE"]))
+def test_parse_and_normalise_refuse_with_their_documented_error_or_give_a_dial_string(text, region):
+    try:
+        dial = normalise(parse(text), region)
+    except InvalidTarget as e:
+        assert e.key and str(e).endswith(".")
+        return
+    assert dial and set(dial) <= set("+0123456789*#abcdefghijklmnopqrstuvwxyz_.-")
+    assert "+" not in dial[1:]
 
 
 @settings(max_examples=200, deadline=None)
