@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _socket
 import itertools
+import os
 import time
 
 from common import locations
@@ -29,20 +30,44 @@ class AppNotRunning(ControlError):
         super().__init__("app_not_running", tr("app.not_running"))
 
 
+class UnsafeChannel(ControlError):
+    """The channel's folder, socket or port file, or the process listening on it, is not this
+    user's alone: nothing was sent, and nothing will be until that is put right."""
+
+    def __init__(self, problem: locations.UnsafeDirectory):
+        super().__init__("unsafe_channel", str(problem))
+
+
 def _open_socket(timeout: float) -> tuple[_socket.socket, str | None]:
     sock = None
     try:
+        # Whoever could create the folder or the file could be the one listening (issue 11):
+        # nothing is sent before they are found to be ours.
         if locations.control_transport() == "unix":
+            path = locations.control_socket_path()
+            locations.check_private(os.path.dirname(path), "dir")
+            locations.check_private(path, "socket")
             sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             sock.settimeout(timeout)
-            sock.connect(locations.control_socket_path())
+            locations.with_socket_name(path, sock.connect)
+            # The listener itself, in case the socket was swapped between the checks and connect.
+            uid = locations.peer_uid(sock)
+            if uid is not None and uid != os.getuid():
+                raise locations.UnsafeDirectory(path, "owner")
             return sock, None
-        with open(locations.control_port_file(), encoding="utf-8") as f:
+        port_file = locations.control_port_file()
+        locations.check_private(os.path.dirname(port_file), "dir")
+        locations.check_private(port_file, "file")
+        with open(port_file, encoding="utf-8") as f:
             info = loads(f.read())
         sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
         sock.settimeout(timeout)
         sock.connect(("127.0.0.1", int(info["port"])))
         return sock, str(info["secret"])
+    except locations.UnsafeDirectory as e:
+        if sock is not None:
+            sock.close()
+        raise UnsafeChannel(e) from None
     except (OSError, ValueError, KeyError, TypeError):
         # No socket, nobody listening, or a stale port file: the app is not running.
         if sock is not None:
@@ -52,8 +77,8 @@ def _open_socket(timeout: float) -> tuple[_socket.socket, str | None]:
 
 def open_socket(timeout: float = 5.0) -> tuple[_socket.socket, str | None]:
     """A socket connected to the app and the secret its hello must carry (None on a Unix
-    socket); AppNotRunning if nobody listens. For clients that run their own protocol loop
-    (the native host)."""
+    socket); AppNotRunning if nobody listens, UnsafeChannel if the channel is not this user's
+    alone. For clients that run their own protocol loop (the native host)."""
     return _open_socket(timeout)
 
 

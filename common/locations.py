@@ -24,10 +24,24 @@ CONTROL_SOCKET = "control.sock"
 CONTROL_PORT_FILE = "control.json"
 INSTANCE_LOCK = "talker.lock"
 CONTROL_TRANSPORT_ENV = "TALKER_CONTROL_TRANSPORT"  # "unix" | "tcp"; tests force "tcp" on Linux
+# Bytes of a socket's path that every supported OS has room for in sun_path (macOS 104, Linux 108,
+# both counting the final NUL).
+SUN_PATH_MAX = 104
+
+_KINDS = {"dir": stat.S_IFDIR, "socket": stat.S_IFSOCK, "file": stat.S_IFREG}
 
 
 class UnsafeDirectory(Exception):
-    """A directory that should be ours alone is not."""
+    """A directory (or the control channel's socket or file in it) that should be this user's
+    alone is not. `reason`: "owner" (another user's), "mode" (open to other users), "kind" (not
+    what Talker creates there: a symlink, say). str() is one sentence for the user."""
+
+    def __init__(self, path: object, reason: str):
+        from common.i18n import tr
+
+        super().__init__(tr(f"unsafe.{reason}", path=path))
+        self.path = str(path)
+        self.reason = reason
 
 
 def _home() -> str:
@@ -47,7 +61,14 @@ def _runtime_dir() -> str:
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
         return os.path.join(xdg, APP_ID)
-    return f"/tmp/{APP_ID}-{os.getuid()}"
+    # No per-login runtime directory (su, cron, ssh without pam_systemd): a folder in the user's
+    # own cache directory, which no other user can create first. /tmp/talker-<uid> could be made
+    # by anyone, who then received the numbers (issue 11). A HOME too long for sun_path is
+    # handled where the socket is bound and reached (with_socket_name).
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):  # the XDG spec: a relative path is invalid, ignore it
+        cache = os.path.join(_home(), ".cache")
+    return os.path.join(cache, APP_ID, "run")
 
 
 def control_socket_path() -> str:
@@ -101,15 +122,63 @@ def state_dir() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` for this user alone, or check that it is: owned by us, no access for
     group or others. Refuses (UnsafeDirectory) rather than use a directory someone else
-    could have prepared."""
+    could have prepared: another user's is never touched, and one of ours that others could
+    write into may hold what they put there, which tightening it now would not take out. One
+    of ours that others could only read is tightened."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if sys.platform == "win32":
         return path  # %LOCALAPPDATA% is per-user by its ACL
     st = path.lstat()
-    if not stat.S_ISDIR(st.st_mode):
-        raise UnsafeDirectory(f"{path} is not a directory")
-    if st.st_uid != os.getuid():
-        raise UnsafeDirectory(f"{path} belongs to another user")
+    _check_owned(str(path), st, "dir")
+    if st.st_mode & 0o022:
+        raise UnsafeDirectory(path, "mode")
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)
     return path
+
+
+def check_private(path: str, kind: str) -> None:
+    """Before a client trusts the control channel: `path` must be a `kind` ("dir", "socket",
+    "file") of this user's, and a directory must be closed to everyone else (the directory is
+    what keeps others from the socket: some BSDs ignore a socket file's own mode). Raises
+    UnsafeDirectory, or FileNotFoundError when it is not there (the app is not running)."""
+    if sys.platform == "win32":
+        return  # %LOCALAPPDATA% is per-user by its ACL
+    st = os.lstat(path)
+    _check_owned(path, st, kind)
+    if kind == "dir" and st.st_mode & 0o077:
+        raise UnsafeDirectory(path, "mode")
+
+
+def _check_owned(path: str, st: os.stat_result, kind: str) -> None:
+    if stat.S_IFMT(st.st_mode) != _KINDS[kind]:
+        raise UnsafeDirectory(path, "kind")
+    if st.st_uid != os.getuid():
+        raise UnsafeDirectory(path, "owner")
+
+
+def peer_uid(sock) -> int | None:
+    """The uid of the process at the other end of a connected Unix socket, or None where the OS
+    offers no way to ask (then the user-only directory is the only gate)."""
+    import _socket
+
+    if sys.platform.startswith("linux"):
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # struct ucred: pid, uid, gid
+        return int.from_bytes(creds[4:8], sys.byteorder)
+    getpeereid = getattr(os, "getpeereid", None)  # not in the stdlib on every platform
+    if getpeereid is not None:
+        return getpeereid(sock.fileno())[0]
+    return None
+
+
+def with_socket_name(path: str, use):
+    """Call `use` (a Unix socket's bind or connect) with a name for the socket file `path` that
+    fits in sun_path: the path itself, or, on Linux when the folders above it are too deep (a
+    long HOME), the same file reached through a descriptor of its folder."""
+    if len(os.fsencode(path)) < SUN_PATH_MAX or not sys.platform.startswith("linux"):
+        return use(path)
+    folder = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
+    try:
+        return use(f"/proc/self/fd/{folder}/{os.path.basename(path)}")
+    finally:
+        os.close(folder)

@@ -155,8 +155,10 @@ class Host:
 
         try:
             sock, secret = self._open_socket(CONNECT_TIMEOUT_S)
-        except ControlError:
-            self.relay.connect_failed()
+        except ControlError as e:
+            if e.code != "app_not_running":
+                log(f"not connecting to the app: {e}")
+            self.relay.connect_failed(e.code, str(e))
             return
         sock.settimeout(None)
         self._sock = sock

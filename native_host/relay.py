@@ -113,13 +113,16 @@ class Relay:
             self.app.send(message)
         self._waiting.clear()
 
-    def connect_failed(self) -> None:
-        """Nobody listens: the app is not running. Try again with the next request."""
+    def connect_failed(self, code: str = "app_not_running", detail: str | None = None) -> None:
+        """No connection: nobody listens (the app is not running), or the channel is not the
+        user's alone (`unsafe_channel`, with its sentence). The waiting requests get that
+        error; the next request tries again."""
         self.wants_connection = False
         self.state = IDLE
         waiting, self._waiting = self._waiting, []
         for message in waiting:
-            self._answer_app_not_running(message["id"])
+            if message["id"] in self._pending:
+                self._to_browser(error_reply(self._pending.pop(message["id"]), code, detail or tr("app.not_running")))
 
     def receive_from_app(self, data: bytes) -> None:
         self.app.receive_data(data)

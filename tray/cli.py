@@ -143,9 +143,14 @@ def _full_cli(args: list[str]) -> int:
         return _configure_account(p, ns)
     if ns.login:
         return _login(p, ns)
+    from common.locations import UnsafeDirectory
     from tray.app import main as app_main
 
-    return app_main()
+    try:
+        return app_main()
+    except UnsafeDirectory as e:
+        # Another user's folder where ours should be (issue 11): one sentence, not a traceback.
+        return _fail(tr("app.start_failed", detail=str(e)), EXIT_FAILED)
 
 
 def _status() -> int:

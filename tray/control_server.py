@@ -16,8 +16,6 @@ import logging
 import os
 import secrets
 import socket
-import struct
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -130,11 +128,16 @@ class ControlServer:
             # Only the lock holder gets here (tray/single_instance.py), so a socket file left
             # behind is stale.
             path.unlink(missing_ok=True)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             old_umask = os.umask(0o177)
             try:
-                self._server = await asyncio.start_unix_server(self._serve, path=str(path))
+                locations.with_socket_name(str(path), sock.bind)
+            except BaseException:
+                sock.close()
+                raise
             finally:
                 os.umask(old_umask)
+            self._server = await asyncio.start_unix_server(self._serve, sock=sock)
             self.address = str(path)
         else:
             self._server = await asyncio.start_server(self._serve, host="127.0.0.1", port=0)
@@ -250,11 +253,5 @@ def _rid(message: dict) -> str | None:
 def _same_user(sock: socket.socket | None) -> bool:
     if sock is None:
         return False
-    if sys.platform.startswith("linux"):
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", creds)
-        return uid == os.getuid()
-    getpeereid = getattr(os, "getpeereid", None)  # not in the stdlib on every platform
-    if getpeereid is not None:
-        return getpeereid(sock.fileno())[0] == os.getuid()
-    return True  # the socket's directory is user-only (locations.ensure_private_dir)
+    uid = locations.peer_uid(sock)
+    return uid is None or uid == os.getuid()  # None: the user-only directory is the gate
