@@ -10,6 +10,7 @@ pbx/migrations/.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -276,9 +277,22 @@ def kamailio_db_module(url: str) -> str:
     return {"sqlite": "db_sqlite.so", "postgresql": "db_postgres.so"}[make_url(url).get_backend_name()]
 
 
+def sqlite_files(url: str) -> list[Path]:
+    """The files of a SQLite database: the database and the journals SQLite keeps beside it
+    (none for PostgreSQL or an in-memory database)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return []
+    path = Path(u.database).resolve()
+    return [path] + [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
 def open_engine(url: str) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
+        files = sqlite_files(url)
+        if files:
+            _create_private(files[0])
         engine = create_engine(url)
 
         @event.listens_for(engine, "connect")
@@ -295,6 +309,15 @@ def open_engine(url: str) -> Engine:
     if u.get_backend_name() == "postgresql":
         return create_engine(u.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
     raise ValueError(f"unsupported database: {u.get_backend_name()}")
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty SQLite database readable only by its owner, before SQLite creates it
+    with the umask's mode. SQLite gives its -wal, -shm and -journal files the database's mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # there already; or no such folder, which SQLite will say when it opens it
 
 
 def migrate(engine: Engine) -> None:

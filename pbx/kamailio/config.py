@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pbx import settings as pbx_settings
 from pbx.db import kamailio_db_module, kamailio_db_url
+from pbx.instance import PRIVATE_DIR, restrict, write_private as _write_private
 
 HERE = Path(__file__).parent
 TEMPLATE = HERE / "kamailio.cfg.tmpl"
@@ -70,7 +71,8 @@ def render_template(template: str, values: dict[str, object]) -> str:
 
 def write_config(settings: KamailioSettings) -> None:
     """Write kamailio.cfg and the routing script's parameters into the run directory."""
-    settings.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.run_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    restrict(settings.run_dir)  # mkdir leaves the mode of one that exists as it is
     tcp_listen = (f"listen=tcp:{settings.listen_address}:{settings.sip_port}"
                   if settings.tcp else "")
     values = {
@@ -130,10 +132,3 @@ def _lasting_secret(path: Path) -> str:
     value = secrets.token_hex(16)
     _write_private(path, value + "\n")
     return value
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o600)  # the database URL may carry a password
-    tmp.replace(path)

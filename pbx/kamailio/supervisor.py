@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from pbx.instance import PbxError
+from pbx.instance import PRIVATE_FILE, PbxError
 from pbx.kamailio.config import ROUTING_CONFIG_ENV, KamailioSettings, write_config
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 except (OSError, AttributeError):
     _prctl = None
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, PRIVATE_FILE)
 
 
 def sip_ping(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -160,11 +164,12 @@ class KamailioProcess:
             env.pop(var, None)
         cmd = [KAMAILIO, "-f", str(s.config_path), "-DD", "-E", "-Y", str(s.run_dir),
                "-P", str(s.pid_path), "-m", str(self.shm_mb), "-M", str(self.pkg_mb)]
-        with open(self.log_path, "ab") as logf:
+        with open(self.log_path, "ab", opener=_private) as logf:
             # A session of its own: the terminal's Ctrl-C reaches talker-pbx alone, which stops
             # Kamailio in order, and the group's id (= Kamailio's pid) names only Kamailio.
+            # umask: what Kamailio creates in the run directory (its pid file) is private too.
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                                         env=env, start_new_session=True,
+                                         env=env, start_new_session=True, umask=0o077,
                                          preexec_fn=_die_with_parent(os.getpid()))
         self._group_gone = False
         deadline = time.monotonic() + timeout
