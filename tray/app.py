@@ -499,11 +499,15 @@ def icon_state(reg: RegistrationEvent, calls: list[CallEvent]) -> IconState:
 
 
 def audio_from_environment() -> AudioConfig:
-    """Test and diagnostic hooks: TALKER_AUDIO_DEVICE=null, TALKER_AUDIO_PLAY=tone.wav,
-    TALKER_AUDIO_RECORD_DIR=dir (each call's received audio as call-<id>.wav)."""
+    """Test and diagnostic hooks: TALKER_AUDIO_DEVICE=null, TALKER_AUDIO_INPUT and
+    TALKER_AUDIO_OUTPUT (PortAudio device names; the OS default otherwise),
+    TALKER_AUDIO_PLAY=tone.wav, TALKER_AUDIO_RECORD_DIR=dir (each call's received audio as
+    call-<id>.wav)."""
     env = os.environ
     return AudioConfig(
         device=env.get("TALKER_AUDIO_DEVICE", "system"),
+        input_device=env.get("TALKER_AUDIO_INPUT") or None,
+        output_device=env.get("TALKER_AUDIO_OUTPUT") or None,
         play_file=Path(env["TALKER_AUDIO_PLAY"]) if env.get("TALKER_AUDIO_PLAY") else None,
         record_dir=Path(env["TALKER_AUDIO_RECORD_DIR"]) if env.get("TALKER_AUDIO_RECORD_DIR") else None,
     )

@@ -100,8 +100,10 @@ def create_app(pbx: PbxInstance) -> FastAPI:
         finally:
             await app.state.events.stop()
 
+    # No Swagger UI: FastAPI's loads its scripts from a CDN, and the PBX neither reaches the
+    # network at run time nor serves pages that do. The OpenAPI document is the reference.
     app = FastAPI(title="Talker PBX API", version=API_VERSION, lifespan=lifespan,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
                   description="The PBX side of Talker: employees and their logins, the Administrators "
                               "group, numbers and the outgoing number, address books. Every write is one "
                               "transaction; versioned resources carry an ETag and need If-Match.")

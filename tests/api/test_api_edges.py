@@ -57,3 +57,10 @@ def test_the_event_stream_takes_no_large_messages_and_no_compression(api, compan
     assert closed.value.sent is not None or closed.value.rcvd is not None
     code = closed.value.rcvd.code if closed.value.rcvd else closed.value.sent.code
     assert code == 1009, closed.value  # "message too big" (RFC 6455 §7.4.1)
+
+
+def test_no_page_of_the_pbx_loads_scripts_from_the_network(api):
+    """FastAPI's Swagger UI pulls its scripts from a CDN: the PBX serves none of it."""
+    with api.client() as stranger:
+        assert stranger.get("/docs").status_code == 404
+        assert stranger.get("/openapi.json").status_code == 200
