@@ -98,8 +98,7 @@ def cmd_settings_set(ns) -> int:
         if not eq or name not in settings.EDITABLE:
             raise InvalidInput(f"{item!r}: give NAME=VALUE with NAME one of {', '.join(settings.EDITABLE)}.")
         changes[name] = value
-    with pbx.sessions.begin() as s:
-        settings.update(s, CONSOLE, changes, None)
+    settings.change(pbx, CONSOLE, changes, None)
     return EXIT_OK
 
 
