@@ -7,6 +7,7 @@ TALKER_PBX_KEY environment variable (a Fernet key) where the key is managed outs
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -31,12 +32,22 @@ class SecretBox:
             return cls(path.read_bytes().strip())
         except FileNotFoundError:
             pass
-        key = Fernet.generate_key()
-        # O_EXCL: two PBX processes racing on a new data directory must not end with two keys.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-        return cls(key)
+        # Two PBX processes opening a new data directory at once must end with one key, and
+        # neither may read it half written: the key is written aside, then linked into place,
+        # which fails if the other one's is there already.
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(Fernet.generate_key())
+                f.flush()
+                os.fsync(f.fileno())  # never a key file that a power cut leaves empty
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+        return cls(path.read_bytes().strip())
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
