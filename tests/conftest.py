@@ -101,6 +101,20 @@ def tones(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
+def sound_server(tmp_path: Path):
+    """A real PulseAudio server: speaker, ringer and headset sinks, a microphone fed with tones
+    (tests/support/sound.py). Give the app `sound_server.env` to reach it."""
+    from tests.support.sound import SoundServer, SoundUnavailable
+
+    try:
+        server = SoundServer(log_path=tmp_path / "pulseaudio.log")
+    except SoundUnavailable as e:
+        pytest.skip(str(e))
+    with server:
+        yield server
+
+
+@pytest.fixture
 def peers(tmp_path: Path):
     """Start phones on the PBX: `peers(pbx, "102", "Boris Petrov", options=(...))`."""
     started: list[Peer] = []

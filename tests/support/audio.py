@@ -1,4 +1,7 @@
-"""Tones into calls and their detection at the other end (Goertzel on the recorded WAV)."""
+"""Tones into calls and their detection at the other end (Goertzel on the recorded WAV).
+
+Levels are in dBFS: 0 dB is a full-scale square wave, so a full-scale sine is -3 dBFS and the
+tones written here (amplitude 0.4) are about -11 dBFS. Stdlib only: numpy is no dependency."""
 
 from __future__ import annotations
 
@@ -9,17 +12,31 @@ import wave
 from pathlib import Path
 
 
-def write_tone(path: Path, freq_hz: float, seconds: float = 2.0, rate: int = 16000,
-               amplitude: float = 0.4) -> Path:
-    n = int(seconds * rate)
-    samples = array.array("h", (int(amplitude * 32767 * math.sin(2 * math.pi * freq_hz * i / rate))
-                                for i in range(n)))
+FULL_SCALE = 32768.0
+SILENCE_DB = -120.0  # what a window of digital zeros measures, instead of minus infinity
+
+
+def sine(freq_hz: float, n: int, rate: int, amplitude: float = 0.4, start: int = 0) -> array.array:
+    """`n` 16-bit samples of a sine, from sample `start` on: consecutive calls with a running
+    `start` join without a click."""
+    step = 2 * math.pi * freq_hz / rate
+    scale = amplitude * 32767
+    return array.array("h", (int(scale * math.sin(step * i)) for i in range(start, start + n)))
+
+
+def write_wav(path: Path, samples: array.array, rate: int) -> Path:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(samples.tobytes())
     return path
+
+
+def write_tone(path: Path, freq_hz: float, seconds: float = 2.0, rate: int = 16000,
+               amplitude: float = 0.4) -> Path:
+    samples = sine(freq_hz, int(seconds * rate), rate, amplitude)
+    return write_wav(path, samples, rate)
 
 
 def read_wav(path: Path, timeout: float = 5.0) -> tuple[array.array, int]:
@@ -66,3 +83,48 @@ def dominant(path: Path, expected: float, others: list[float]) -> bool:
     report = tone_report(path, [expected, *others])
     top = report[expected]
     return top > 1.0 and all(top > 20 * report[f] for f in others)
+
+
+def _db(amplitude: float) -> float:
+    return 20 * math.log10(amplitude / FULL_SCALE) if amplitude > 0 else SILENCE_DB
+
+
+def tone_level_db(samples, rate: int, freq_hz: float) -> float:
+    """Level of one frequency in dBFS (the RMS of that component alone): a pure tone measures
+    what rms_db says, other sounds next to nothing. Exact when the window holds whole periods
+    of the tone, otherwise a little low."""
+    power = goertzel_power(samples, rate, freq_hz)
+    # A sine of amplitude A yields power A**2 / 4 in its own bin; its RMS is A / sqrt(2).
+    return max(_db(math.sqrt(2 * max(power, 0.0))), SILENCE_DB)
+
+
+def rms_db(samples) -> float:
+    """Loudness of everything in `samples`, in dBFS."""
+    if len(samples) == 0:
+        return SILENCE_DB
+    return max(_db(math.sqrt(sum(x * x for x in samples) / len(samples))), SILENCE_DB)
+
+
+def tone_timeline(samples, rate: int, freq_hz: float, window_s: float = 0.01,
+                  step_s: float | None = None) -> list[tuple[float, float]]:
+    """(start time in s, level of `freq_hz` in dBFS) for each window: where a tone comes, goes
+    or fades. The default 10 ms windows hold whole periods of any tone at a multiple of 100 Hz."""
+    size = max(1, round(window_s * rate))
+    step = max(1, round((step_s or window_s) * rate))
+    return [(i / rate, tone_level_db(samples[i:i + size], rate, freq_hz))
+            for i in range(0, len(samples) - size + 1, step)]
+
+
+def tone_onset(samples, rate: int, freq_hz: float, threshold_db: float = -40.0,
+               window_s: float = 0.01, hold_s: float = 0.05) -> float | None:
+    """Seconds from the recording's start to the first window where `freq_hz` is at least
+    `threshold_db` and stays there for `hold_s` (a click or a burst of noise is no onset), or
+    None. Resolution: half a window."""
+    timeline = tone_timeline(samples, rate, freq_hz, window_s, window_s / 2)
+    need = max(1, round(hold_s / (window_s / 2)))
+    run = 0
+    for i, (_, level) in enumerate(timeline):
+        run = run + 1 if level >= threshold_db else 0
+        if run == need:
+            return timeline[i - need + 1][0]
+    return None
