@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from pbx import audit, passwords, settings
@@ -131,7 +133,6 @@ def _normal_login(login: str, domain: str, region: str) -> str:
 
 
 def login(pbx: PbxInstance, login_name: str, password: str, client: str) -> LoginSession:
-    now = utcnow()
     with pbx.sessions.begin() as s:
         region = settings.get(s, "region")
         employee = find_employee(s, login_name, pbx.domain, region)
@@ -140,38 +141,60 @@ def login(pbx: PbxInstance, login_name: str, password: str, client: str) -> Logi
         # that names nobody is counted by its normal form, so that it locks the same way.
         subject = (f"employee:{employee.id}" if employee is not None
                    else _normal_login(login_name, pbx.domain, region))
-        key = _failure_key(subject, client)
-        failure = s.get(LoginFailure, key)
-        if failure is not None and failure.locked_until is not None and failure.locked_until > now:
-            retry = int((failure.locked_until - now).total_seconds()) + 1
-            raise LoginLocked(f"Too many failed logins: try again in {retry} s.", retry)
+        employee_id = employee.id if employee is not None else None
         stored = employee.communicator_password_hash if employee is not None else None
-        if not passwords.verify_password(password, stored):
-            _record_failure(s, key, failure, now)
+    key = _failure_key(subject, client)
+    # Every attempt counts as a failure before its password is checked: guesses sent all at
+    # once get no more tries than guesses sent one by one.
+    _count_attempt(pbx, key)
+    if not passwords.verify_password(password, stored):
+        with pbx.sessions.begin() as s:
             # Who was tried, not what was typed: a password put in the login field by mistake
             # must not end up in the audit log.
-            audit.record(s, Actor(None, "login", False), "login.failed", "login",
-                         employee.id if employee is not None else None, audience_id=audit.NOBODY, client=client)
-        else:
-            if failure is not None:
-                s.delete(failure)
-            audit.record(s, Actor(employee.id, employee.name, employee.is_admin), "login", "login",
-                         employee.id, audience_id=audit.NOBODY, client=client)
-            return _open_session(pbx, s, employee)
-    # Outside the transaction: the failure above is committed before we answer.
-    raise Unauthenticated("Wrong login or password.", code="invalid_credentials")
+            audit.record(s, Actor(None, "login", False), "login.failed", "login", employee_id,
+                         audience_id=audit.NOBODY, client=client)
+        raise Unauthenticated("Wrong login or password.", code="invalid_credentials")
+    with pbx.sessions.begin() as s:
+        s.execute(delete(LoginFailure).where(LoginFailure.key == key))
+        employee = s.scalar(_with_groups(select(Employee).where(Employee.id == employee_id)))
+        if employee is None:  # removed meanwhile
+            raise Unauthenticated("Wrong login or password.", code="invalid_credentials")
+        audit.record(s, Actor(employee.id, employee.name, employee.is_admin), "login", "login",
+                     employee.id, audience_id=audit.NOBODY, client=client)
+        return _open_session(pbx, s, employee)
 
 
-def _record_failure(s: Session, key: str, failure: LoginFailure | None, now: dt.datetime) -> None:
-    if failure is None or now - failure.first_failure_at > FAILURE_WINDOW:
-        if failure is not None:
-            s.delete(failure)
-            s.flush()
-        failure = LoginFailure(key=key, failures=0, first_failure_at=now)
-        s.add(failure)
-    failure.failures += 1
-    if failure.failures >= MAX_FAILURES:
-        failure.locked_until = now + LOCKOUT
+def _count_attempt(pbx: PbxInstance, key: str) -> None:
+    """Count one more attempt for `key` in a statement of its own (atomic on SQLite and
+    PostgreSQL); LoginLocked when it is one too many, or the key is locked."""
+    for _ in range(10):
+        now = utcnow()
+        try:
+            with pbx.sessions.begin() as s:
+                row = s.execute(update(LoginFailure).where(LoginFailure.key == key)
+                                .values(failures=LoginFailure.failures + 1)
+                                .returning(LoginFailure.failures, LoginFailure.first_failure_at,
+                                           LoginFailure.locked_until)).first()
+                if row is None:
+                    s.add(LoginFailure(key=key, failures=1, first_failure_at=now))
+                    return
+                failures, first_at, locked_until = row
+                if locked_until is None or locked_until <= now:
+                    if locked_until is not None or now - first_at > FAILURE_WINDOW:
+                        # A lock or a window that has run out: this attempt starts a new one.
+                        s.execute(update(LoginFailure).where(LoginFailure.key == key)
+                                  .values(failures=1, first_failure_at=now, locked_until=None))
+                        return
+                    if failures <= MAX_FAILURES:
+                        return
+                    locked_until = now + LOCKOUT
+                    s.execute(update(LoginFailure).where(LoginFailure.key == key)
+                              .values(locked_until=locked_until))
+        except IntegrityError:
+            continue  # another attempt made the row first: count on it
+        retry = max(1, math.ceil((locked_until - now).total_seconds()))
+        raise LoginLocked(f"Too many failed logins: try again in {retry} s.", retry)
+    raise RuntimeError("the login failure counter kept changing")
 
 
 def _open_session(pbx: PbxInstance, s: Session, employee: Employee, session_id: str | None = None) -> LoginSession:
