@@ -8,24 +8,11 @@ import time
 
 import pytest
 
-from tests.support.audio import goertzel_power, read_wav
+from tests.support.audio import heard
 
 pytestmark = pytest.mark.slow
 
 APP_TONE, PEER_TONE = 1000.0, 1600.0
-
-
-def _heard(path, freq: float, start_s: float, end_s: float) -> bool:
-    """Whether `freq` stands out in the recording between `start_s` and `end_s` (seconds from
-    the recording's end when negative)."""
-    samples, rate = read_wav(path)
-    total = len(samples) / rate
-    start_s, end_s = (total + start_s if start_s < 0 else start_s), (total + end_s if end_s <= 0 else end_s)
-    window = samples[int(start_s * rate):int(end_s * rate)]
-    assert len(window) > rate // 2, f"the recording is too short ({total:.1f} s)"
-    power = goertzel_power(window, rate, freq)
-    noise = max(goertzel_power(window, rate, f) for f in (400.0, 700.0, 2200.0))
-    return power > 1000.0 and power > 50 * noise
 
 
 def _connected_call(kamailio, peers, talker_app, tones):
@@ -67,10 +54,10 @@ def test_audio_comes_back_both_ways_after_hold_and_resume(kamailio, peers, talke
     [peer_heard] = peer.recordings()
     [app_heard] = app.record_dir.glob("call-*.wav")
     # Before the hold and again after the resume, each side hears the other.
-    assert _heard(app_heard, PEER_TONE, 0.3, 1.8), "the app heard nothing before the hold"
-    assert _heard(peer_heard, APP_TONE, 0.3, 1.8), "the phone heard nothing before the hold"
-    assert _heard(app_heard, PEER_TONE, -2.0, -0.3), "the app hears nothing after the resume"
-    assert _heard(peer_heard, APP_TONE, -2.0, -0.3), "the phone hears nothing after the resume"
+    assert heard(app_heard, PEER_TONE, 0.3, 1.8), "the app heard nothing before the hold"
+    assert heard(peer_heard, APP_TONE, 0.3, 1.8), "the phone heard nothing before the hold"
+    assert heard(app_heard, PEER_TONE, -2.0, -0.3), "the app hears nothing after the resume"
+    assert heard(peer_heard, APP_TONE, -2.0, -0.3), "the phone hears nothing after the resume"
 
 
 def test_a_muted_app_sends_silence_and_still_hears(kamailio, peers, talker_app, tones):
@@ -83,6 +70,6 @@ def test_a_muted_app_sends_silence_and_still_hears(kamailio, peers, talker_app, 
     peer.wait_call("ended")
     [peer_heard] = peer.recordings()
     [app_heard] = app.record_dir.glob("call-*.wav")
-    assert _heard(peer_heard, APP_TONE, 0.3, 1.8), "the phone heard nothing before the mute"
-    assert not _heard(peer_heard, APP_TONE, -2.5, -0.3), "the phone still hears the muted app"
-    assert _heard(app_heard, PEER_TONE, -2.5, -0.3), "the muted app no longer hears the phone"
+    assert heard(peer_heard, APP_TONE, 0.3, 1.8), "the phone heard nothing before the mute"
+    assert not heard(peer_heard, APP_TONE, -2.5, -0.3), "the phone still hears the muted app"
+    assert heard(app_heard, PEER_TONE, -2.5, -0.3), "the muted app no longer hears the phone"

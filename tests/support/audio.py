@@ -85,6 +85,21 @@ def dominant(path: Path, expected: float, others: list[float]) -> bool:
     return top > 1.0 and all(top > 20 * report[f] for f in others)
 
 
+def heard(path: Path, freq_hz: float, start_s: float, end_s: float,
+          others: tuple[float, ...] = (400.0, 700.0, 2200.0)) -> bool:
+    """Whether `freq_hz` stands out in the recording between `start_s` and `end_s` (seconds;
+    counted back from the recording's end when not positive): above -40 dBFS and 17 dB over
+    each of `others`."""
+    samples, rate = read_wav(path)
+    total = len(samples) / rate
+    start_s = total + start_s if start_s < 0 else start_s
+    end_s = total + end_s if end_s <= 0 else end_s
+    window = samples[int(start_s * rate):int(end_s * rate)]
+    assert len(window) > rate // 2, f"the recording is too short ({total:.1f} s) for that window"
+    level = tone_level_db(window, rate, freq_hz)
+    return level > -40.0 and all(level > tone_level_db(window, rate, f) + 17.0 for f in others)
+
+
 def _db(amplitude: float) -> float:
     return 20 * math.log10(amplitude / FULL_SCALE) if amplitude > 0 else SILENCE_DB
 
