@@ -40,6 +40,12 @@ class KamailioSettings:
     max_inv_lifetime_s: int | None = None
     # A callee that sends no provisional reply within this is unreachable (tm's fr_timer).
     no_reply_timeout_s: int = 5
+    # Flood and password-guessing limits for sources that are neither registered phones nor the
+    # trunk (kamailio.cfg.tmpl says how they apply). 100 requests in 2 s lets an office of
+    # dozens of phones behind one address register all at once after a power cut.
+    flood_requests: int = 100
+    auth_failures: int = 10
+    ban_s: int = 300
 
     @property
     def stock_inv_lifetime_s(self) -> int:
@@ -98,6 +104,9 @@ def write_config(settings: KamailioSettings) -> None:
         "uac_secret": _lasting_secret(settings.run_dir / "uac.secret"),
         "sql_connection": SQL_CONNECTION,
         "routing_script": ROUTING_SCRIPT,
+        "flood_requests": settings.flood_requests,
+        "ban_s": settings.ban_s,
+        "auth_failures": settings.auth_failures,
     }
     text = render_template(TEMPLATE.read_text(), values)
     _write_private(settings.config_path, text)
@@ -111,6 +120,7 @@ def write_config(settings: KamailioSettings) -> None:
         "max_call_setup_s": settings.max_call_setup_s,
         "no_reply_timeout_s": settings.no_reply_timeout_s,
         "log_level": settings.log_level,
+        "auth_failures": settings.auth_failures,
         # Signs the Record-Route of every dialog; kept across restarts like uac's secret.
         "dialog_secret": _lasting_secret(settings.run_dir / "dialog.secret"),
         # The zone of a scheme never stored (the default scheme), as pbx/settings.py has it.
