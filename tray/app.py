@@ -499,8 +499,9 @@ def icon_state(reg: RegistrationEvent, calls: list[CallEvent]) -> IconState:
 
 
 def audio_from_environment() -> AudioConfig:
-    """Test and diagnostic hooks: TALKER_AUDIO_DEVICE=null, TALKER_AUDIO_INPUT and
-    TALKER_AUDIO_OUTPUT (PortAudio device names; the OS default otherwise),
+    """Test and diagnostic hooks: TALKER_AUDIO_DEVICE=null, TALKER_AUDIO_INPUT,
+    TALKER_AUDIO_OUTPUT and TALKER_AUDIO_RINGER (PortAudio device names; the OS default
+    otherwise),
     TALKER_AUDIO_PLAY=tone.wav, TALKER_AUDIO_RECORD_DIR=dir (each call's received audio as
     call-<id>.wav)."""
     env = os.environ
@@ -508,6 +509,7 @@ def audio_from_environment() -> AudioConfig:
         device=env.get("TALKER_AUDIO_DEVICE", "system"),
         input_device=env.get("TALKER_AUDIO_INPUT") or None,
         output_device=env.get("TALKER_AUDIO_OUTPUT") or None,
+        ringer_device=env.get("TALKER_AUDIO_RINGER") or None,
         play_file=Path(env["TALKER_AUDIO_PLAY"]) if env.get("TALKER_AUDIO_PLAY") else None,
         record_dir=Path(env["TALKER_AUDIO_RECORD_DIR"]) if env.get("TALKER_AUDIO_RECORD_DIR") else None,
     )

@@ -86,3 +86,88 @@ def test_muted_the_phone_hears_silence_from_the_microphone(kamailio, peers, talk
     [peer_heard] = peer.recordings()
     assert heard(peer_heard, MIC_TONE, 0.5, 1.8), "the phone heard nothing before the mute"
     assert not heard(peer_heard, MIC_TONE, -2.0, -0.3), "the phone still hears the muted microphone"
+
+
+RINGTONE, CALL_PROGRESS = 784.0, 425.0   # tray/sip/sound.py: RINGTONE, RINGBACK and BUSY
+
+
+def _ringer_on_its_own_sink(sound_server, tmp_path) -> dict[str, str]:
+    """The app's environment with its ringer on the `ring` sink: an ALSA device of type pulse
+    (the way a PortAudio stream reaches one particular PulseAudio sink)."""
+    conf = tmp_path / "ringer.conf"
+    conf.write_text('pcm.talker_ring { type pulse; device "ring" }\n')
+    return {**sound_server.env, "TALKER_AUDIO_DEVICE": "system", "TALKER_AUDIO_RINGER": "talker_ring",
+            "ALSA_CONFIG_PATH": f"{sound_server.alsa_config_path}:{conf}"}
+
+
+def _wait_app_call(app, state: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(c["state"] == state for c in app.status()["calls"]):
+        assert time.monotonic() < deadline, f"the app never had a call '{state}'"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("end", ["answered", "declined", "cancelled"])
+def test_an_incoming_call_rings_on_the_ringer_until_it_is_answered_declined_or_cancelled(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path, end):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_ringer_on_its_own_sink(sound_server, tmp_path))
+    ringer = sound_server.record("ring", tmp_path / "ringer.wav")
+    speaker = sound_server.record("spk", tmp_path / "speaker.wav")
+    try:
+        ringer.wait_started()
+        peer.command("call", number="101")
+        _wait_app_call(app, "incoming")
+        time.sleep(3.0)
+        if end == "answered":
+            _request(app, "answer")
+            peer.wait_call("connected")
+        elif end == "declined":
+            _request(app, "decline")
+            peer.wait_call("ended")
+        else:
+            peer.command("hangup")
+            peer.wait_call("ended")
+        time.sleep(2.0)
+        if end == "answered":
+            _request(app, "hangup")
+    finally:
+        ringer_wav, speaker_wav = ringer.stop(), speaker.stop()
+    assert heard(ringer_wav, RINGTONE, -5.0, -2.2, others=(425.0, 1600.0)), "the ringer did not ring"
+    assert not heard(ringer_wav, RINGTONE, -1.6, -0.1, others=(425.0, 1600.0)), f"still ringing after {end}"
+    # The ringtone never goes to the speaker, where the call is.
+    assert not heard(speaker_wav, RINGTONE, 0.5, -0.1, others=(425.0, 1600.0))
+
+
+def test_ringback_while_the_callee_rings_then_the_callee_and_a_busy_tone_when_refused(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    busy = peers(kamailio, "103", "Vera Sidorova", options=("--reject-code", "486"))
+    app = _device_app(talker_app, kamailio, sound_server)
+    speaker = sound_server.record("spk", tmp_path / "speaker.wav")
+    try:
+        speaker.wait_started()
+        _request(app, "call", target="102")
+        peer.wait_call("incoming")
+        time.sleep(4.5)                      # one ringback cadence is 4 s
+        t_answer = speaker.seconds()
+        peer.command("answer")
+        peer.wait_call("connected")
+        time.sleep(2.0)
+        _request(app, "hangup")
+        peer.wait_call("ended")
+        time.sleep(1.0)
+        t_busy = speaker.seconds()
+        _request(app, "call", target="103")
+        time.sleep(2.5)
+    finally:
+        speaker_wav = speaker.stop()
+    others = (RINGTONE, 1000.0)
+    # Ringback is 0.8 s of every 4 s.
+    assert heard(speaker_wav, CALL_PROGRESS, t_answer - 4.2, t_answer - 0.2, others=others,
+                 min_share=0.15), "no ringback"
+    assert heard(speaker_wav, PEER_TONE, t_answer + 0.8, t_answer + 2.0, others=(CALL_PROGRESS,)), \
+        "the callee is not heard after the answer"
+    assert not heard(speaker_wav, CALL_PROGRESS, t_answer + 0.8, t_answer + 2.0, others=others), \
+        "ringback goes on after the answer"
+    assert heard(speaker_wav, CALL_PROGRESS, t_busy + 0.3, -0.1, others=others), "no busy tone"

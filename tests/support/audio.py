@@ -86,18 +86,26 @@ def dominant(path: Path, expected: float, others: list[float]) -> bool:
 
 
 def heard(path: Path, freq_hz: float, start_s: float, end_s: float,
-          others: tuple[float, ...] = (400.0, 700.0, 2200.0)) -> bool:
+          others: tuple[float, ...] = (400.0, 700.0, 2200.0), min_share: float = 0.25) -> bool:
     """Whether `freq_hz` stands out in the recording between `start_s` and `end_s` (seconds;
-    counted back from the recording's end when not positive): above -40 dBFS and 17 dB over
-    each of `others`."""
+    counted back from the recording's end when not positive): in at least `min_share` of its
+    0.1 s windows, above -40 dBFS and 17 dB over each of `others`. Windows, because a tone
+    that comes and goes (ringback, busy) restarts its phase and would cancel itself out over
+    a long one."""
     samples, rate = read_wav(path)
     total = len(samples) / rate
     start_s = total + start_s if start_s < 0 else start_s
     end_s = total + end_s if end_s <= 0 else end_s
     window = samples[int(start_s * rate):int(end_s * rate)]
     assert len(window) > rate // 2, f"the recording is too short ({total:.1f} s) for that window"
-    level = tone_level_db(window, rate, freq_hz)
-    return level > -40.0 and all(level > tone_level_db(window, rate, f) + 17.0 for f in others)
+    size = rate // 10
+    chunks = [window[i:i + size] for i in range(0, len(window) - size + 1, size)]
+    standing_out = 0
+    for chunk in chunks:
+        level = tone_level_db(chunk, rate, freq_hz)
+        if level > -40.0 and all(level > tone_level_db(chunk, rate, f) + 17.0 for f in others):
+            standing_out += 1
+    return standing_out >= min_share * len(chunks)
 
 
 def _db(amplitude: float) -> float:

@@ -17,6 +17,7 @@ from tests.support.processes import free_udp_port
 
 
 class TestPbx:
+    __test__ = False  # a helper, not a test class, whatever its name
     def __init__(self, data_dir: Path, *, domain: str = "pbx.local", max_call_setup_s: int = 600,
                  database_url: str | None = None):
         """`database_url` None: the default SQLite file in `data_dir`."""

@@ -66,3 +66,24 @@ def test_the_level_of_a_full_scale_sine_is_minus_three_dbfs_and_silence_is_minus
     sine = struct.pack("<320h", *(int(32767 * math.sin(2 * math.pi * 1000 * i / 16000)) for i in range(320)))
     assert abs(level_dbfs(sine) + 3.0) < 0.1
     assert level_dbfs(SILENCE) == -math.inf
+
+
+def test_a_busy_tone_is_four_beeps_of_425_hz_and_then_ends():
+    from tray.sip.sound import BUSY, FRAME_MS
+
+    frames = list(BUSY.frames())
+    assert len(frames) * FRAME_MS / 1000 == BUSY.duration_s == 2.8
+    loud = [level_dbfs(f) > -30 for f in frames]
+    # on/off every 350 ms, and no click: a beep starts and ends quietly
+    beeps = sum(1 for a, b in zip([False] + loud, loud) if b and not a)
+    assert beeps == 4
+    assert level_dbfs(frames[0][:40]) < level_dbfs(frames[5]) - 15
+
+
+def test_ringback_goes_on_until_it_is_stopped():
+    from itertools import islice
+
+    from tray.sip.sound import RINGBACK
+
+    assert RINGBACK.duration_s is None
+    assert len(list(islice(RINGBACK.frames(), 1000))) == 1000

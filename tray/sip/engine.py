@@ -114,8 +114,9 @@ class AudioConfig:
 
     `device`: "system" (the OS's microphone and speaker through PortAudio, tray/sip/sound.py)
     or "null" (no device: test peers and benches). `input_device`/`output_device`: a PortAudio
-    device name or index for "system"; None is the OS default. `play_file`: a WAV file sent
-    into every call instead of the microphone, looped.
+    device name or index for "system"; None is the OS default. `ringer_device`: where incoming
+    calls ring (None: the OS default output); `ring_silently`: they don't. `play_file`: a WAV
+    file sent into every call instead of the microphone, looped.
     `record_dir`: every call's received audio is also written to call-<id>.wav there. `echo`:
     send every call's audio back to it (the demo's echo peer).
     """
@@ -123,6 +124,8 @@ class AudioConfig:
     device: str = "system"
     input_device: str | None = None
     output_device: str | None = None
+    ringer_device: str | None = None
+    ring_silently: bool = False
     play_file: Path | None = None
     record_dir: Path | None = None
     echo: bool = False
@@ -213,7 +216,10 @@ class SipEngine:
         # bridge port that joins them to pjsua2's conference bridge (made with each endpoint).
         self.sound = (sound.SoundDevices(audio.input_device, audio.output_device)
                       if audio.device == "system" else None)
+        if self.sound is not None:
+            self.sound.ringer_device = audio.ringer_device
         self._bridge: _BridgePort | None = None
+        self._tone: sound.Cadence | None = None   # the tone on the speaker now, see _update_tones
         self._user_agent = user_agent
         self._pj_log_level = pj_log_level
         self._idle_poll_ms = idle_poll_ms
@@ -642,6 +648,8 @@ class SipEngine:
         except pj.Error as e:
             raise EngineError("call_failed", f"The other side refused: {e.reason}.") from None
         call.held = on
+        if call.audio is not None:
+            self._apply_mute(call)
         self._report_call(call)
         return call.talker_id
 
@@ -687,7 +695,36 @@ class SipEngine:
             self._stop_media(call)
             # The pjsua2 Call must outlive this callback: drop it on the next loop turn.
             self._call_later(0, lambda cid=call.talker_id: self._calls.pop(cid, None))
+        self._update_tones(call, code)
         self._report_call(call, code, reason, ci.remoteUri)
+
+    def _update_tones(self, changed: _Call, code: int | None) -> None:
+        """What the user hears besides the call: the ringtone on the ringer while a call rings
+        here; ringback while the callee rings and sends no audio of its own (early media);
+        a busy tone for a while when an outgoing call fails."""
+        if self.sound is None:
+            return
+        calls = [c for c in self._calls.values() if c.state != CallState.ENDED]
+        self.sound.ring(not self._audio.ring_silently
+                        and any(c.direction == "in" and c.state == CallState.INCOMING for c in calls))
+        if any(c.direction == "out" and c.state == CallState.RINGING and c.audio is None for c in calls):
+            if self._tone is not sound.RINGBACK:
+                self._tone = sound.RINGBACK
+                self.sound.speaker_tone(sound.RINGBACK)
+        elif (changed.direction == "out" and changed.state == CallState.ENDED and not changed.answered
+              and code is not None and code >= 400 and code != 487 and not calls):
+            # 487: we gave up ourselves. Otherwise the callee is busy, declined or unreachable.
+            self._tone = sound.BUSY
+            self.sound.speaker_tone(sound.BUSY)
+            self._call_later(sound.BUSY.duration_s, self._end_busy_tone)
+        elif self._tone is sound.RINGBACK:
+            self._tone = None
+            self.sound.speaker_tone(None)
+
+    def _end_busy_tone(self) -> None:
+        if self._tone is sound.BUSY:
+            self._tone = None
+            self.sound.speaker_tone(None)
 
     def _on_call_tsx_state(self, call: _Call, prm) -> None:
         """A CANCEL of a ringing call arrives here before the call is reported ended."""
@@ -741,6 +778,7 @@ class SipEngine:
                     self._wire_audio(call, aud)
             elif call.audio is not None:
                 self._unwire_audio(call)  # media gone (PJSUA_CALL_MEDIA_NONE or ERROR)
+            self._update_tones(call, None)  # early media replaces ringback
             return  # one audio stream per call
 
     def _wire_audio(self, call: _Call, aud: pj.AudioMedia) -> None:
@@ -772,6 +810,7 @@ class SipEngine:
             if not call.sound:
                 call.sound = True
                 self.sound.acquire()
+                self.sound.call_started()
         else:
             if audio.play_file is None:
                 adm.getCaptureDevMedia().startTransmit(aud)
@@ -783,9 +822,10 @@ class SipEngine:
     def _apply_mute(self, call: _Call) -> None:
         # pjsua2 names levels from the port's side: a call port's rx level is what it receives
         # from the bridge, i.e. what the other side hears (measured: tx left the tone audible).
-        # Muted, it is silence whatever the source (microphone, file).
+        # Muted, it is silence whatever the source (microphone, file); so it is while held: a
+        # sendonly hold still carries RTP, and the other side must not hear the room.
         try:
-            call.audio.adjustRxLevel(0.0 if call.muted else 1.0)
+            call.audio.adjustRxLevel(0.0 if call.muted or call.held else 1.0)
         except pj.Error as e:
             log.warning("muting call %s failed: %s", call.talker_id, e.info())
 

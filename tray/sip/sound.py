@@ -79,9 +79,53 @@ class FrameBuffer:
             return self._frames.popleft()
 
     def clear(self) -> None:
+        """Empty, counters at zero."""
         with self._lock:
             self._frames.clear()
             self._primed = False
+            self.underruns = self.overruns = 0
+
+
+class Cadence:
+    """A call-progress tone as 20 ms frames: `freqs` (Hz) summed, on for `on_ms`, then off for
+    `off_ms`, `times` cycles (None: until stopped). Made here, from nothing but arithmetic."""
+
+    def __init__(self, freqs: tuple[float, ...], on_ms: int, off_ms: int, times: int | None = None,
+                 level_dbfs: float = -14.0):
+        amplitude = 32767 * 10 ** (level_dbfs / 20) / len(freqs)
+        on = on_ms * RATE // 1000
+        samples = [int(sum(amplitude * math.sin(2 * math.pi * f * i / RATE) for f in freqs))
+                   for i in range(on)]
+        # A 5 ms fade at each end: a tone that starts or stops mid-wave clicks.
+        fade = min(RATE // 200, on // 2)
+        for i in range(fade):
+            samples[i] = int(samples[i] * i / fade)
+            samples[on - 1 - i] = int(samples[on - 1 - i] * i / fade)
+        cycle = struct.pack("<%dh" % on, *samples) + bytes(off_ms * RATE // 1000 * 2)
+        cycle += bytes(-len(cycle) % FRAME_BYTES)
+        self._frames = [cycle[i:i + FRAME_BYTES] for i in range(0, len(cycle), FRAME_BYTES)]
+        self.times = times
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.times is None else self.times * len(self._frames) * FRAME_MS / 1000
+
+    def frames_once(self):
+        yield from self._frames
+
+    def frames(self):
+        cycles = 0
+        while self.times is None or cycles < self.times:
+            yield from self._frames
+            cycles += 1
+
+
+# The tones a caller knows (ITU-T E.180 for Russia and most of Europe: 425 Hz), and a ring of
+# the app's own, two tones that a desk full of phones does not already ring with.
+RINGBACK = Cadence((425.0,), 800, 3200)
+BUSY = Cadence((425.0,), 350, 350, times=4)
+RINGTONE = Cadence((784.0, 988.0), 400, 200, level_dbfs=-8.0)
+RINGTONE_PAUSE_FRAMES = 90      # after each pair of rings: 1.8 s of silence
 
 
 def level_dbfs(frame: bytes) -> float:
@@ -110,8 +154,12 @@ class SoundDevices:
         self.speaker = FrameBuffer(depth=4, prefill=2)
         self.muted = False
         self.microphone_level = -math.inf
+        self.ringer_device: Any = None
         self._streams: list[Any] = []
         self._users = 0
+        self._speaker_tone = None     # frames of a tone played instead of the call, or None
+        self._tone_holds = False      # the tone keeps the devices open
+        self._ringer = None           # the ringer's own stream while a call rings
 
     # --- pjsua2's side (its media thread) -------------------------------------------------
     def take_microphone_frame(self) -> bytes:
@@ -128,7 +176,8 @@ class SoundDevices:
         self.microphone_level = level_dbfs(frame)
 
     def _on_output(self, data, frames, time_info, status) -> None:
-        frame = self.speaker.get()
+        tone = self._speaker_tone
+        frame = next(tone, SILENCE) if tone is not None else self.speaker.get()
         data[:] = frame if len(frame) == len(data) else frame[:len(data)].ljust(len(data), b"\0")
 
     # --- opened while calls need them -------------------------------------------------------
@@ -167,17 +216,88 @@ class SoundDevices:
 
     def _close(self) -> None:
         streams, self._streams = self._streams, []
+        if streams:
+            # The bench (bench/audio_path.py) reads this line.
+            log.info("sound: closed; microphone %d underruns %d overruns, speaker %d underruns "
+                     "%d overruns", self.microphone.underruns, self.microphone.overruns,
+                     self.speaker.underruns, self.speaker.overruns)
         for stream in streams:
             try:
                 stream.close()
             except Exception as e:
                 log.warning("closing a sound stream failed: %s", e)
 
+    def call_started(self) -> None:
+        """A call's audio starts flowing: what the microphone said before (while ringback
+        played, say) is not sent, and the counters count this call."""
+        self.microphone.clear()
+        self.speaker.clear()
+
+    # --- tones -------------------------------------------------------------------------------
+    def speaker_tone(self, cadence: Cadence | None) -> None:
+        """Play `cadence` on the speaker instead of the call (ringback, busy), or stop it."""
+        if cadence is None:
+            self._speaker_tone = None
+            if self._tone_holds:
+                self._tone_holds = False
+                self.release()
+            return
+        self._speaker_tone = cadence.frames()
+        if not self._tone_holds:
+            self._tone_holds = True
+            self.acquire()
+
+    def ring(self, on: bool) -> None:
+        """The ringtone on the ringer device (None: the OS default output), while `on`."""
+        if not on:
+            stream, self._ringer = self._ringer, None
+            if stream is not None:
+                try:
+                    stream.close()
+                except Exception as e:
+                    log.warning("closing the ringer failed: %s", e)
+            return
+        if self._ringer is not None:
+            return
+        frames = _ring_frames()
+        try:
+            import sounddevice
+
+            def on_ring(data, count, time_info, status):
+                data[:] = next(frames)
+
+            self._ringer = sounddevice.RawOutputStream(
+                device=self.ringer_device, samplerate=RATE, blocksize=FRAME_SAMPLES, channels=1,
+                dtype="int16", callback=on_ring)
+            self._ringer.start()
+        except Exception as e:
+            log.error("the ringer cannot be opened (%s): the call rings silently", e)
+            self._ringer = None
+
+    def switch(self, input_device: Any = None, output_device: Any = None) -> None:
+        """Use other devices (None: the OS default) from now on; a call in progress moves to
+        them at once and stays up. Thread-safe enough: the streams are replaced as a whole."""
+        self.input_device, self.output_device = input_device, output_device
+        if self._users:
+            self._close()
+            self._open()
+
     def reset(self) -> None:
         """The engine stops: close the devices whoever had them."""
+        self.ring(False)
+        self._speaker_tone, self._tone_holds = None, False
         self._users = 0
         self._close()
 
     @property
     def is_open(self) -> bool:
         return bool(self._streams)
+
+
+def _ring_frames():
+    """The ringtone: two rings, then a pause, for as long as it is asked for."""
+    while True:
+        yield from RINGTONE.frames_once()
+        yield from RINGTONE.frames_once()
+        for _ in range(RINGTONE_PAUSE_FRAMES):
+            yield SILENCE
