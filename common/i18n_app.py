@@ -62,6 +62,13 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "menu.add_company_contact": ("Add to company address book…", "Добавить в адресную книгу компании…"),
     "menu.new_employee": ("Register new employee…", "Зарегистрировать сотрудника…"),
     "menu.settings": ("Settings…", "Настройки…"),
+    "menu.audio_devices": ("Audio devices", "Звуковые устройства"),
+    "audio.microphone": ("Microphone", "Микрофон"),
+    "audio.speaker": ("Speaker", "Динамик"),
+    "audio.ringer": ("Ringer", "Звонок"),
+    "audio.system_default": ("System default", "Системное по умолчанию"),
+    "audio.absent": ("{device} (not connected: the system default plays)",
+                     "{device} (не подключено: звучит системное по умолчанию)"),
     "menu.login": ("Log in…", "Войти…"),
     "menu.logout": ("Log out", "Выйти"),
     # --- the app's windows (tray/windows/) ---
@@ -144,6 +151,9 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
                                 "Пароль коммуникатора показан только сейчас: АТС хранит лишь его хеш. "
                                 "Скопируйте его и передайте сотруднику; позже можно сгенерировать новый."),
     "win.settings.title": ("Talker — Settings", "Talker — Настройки"),
+    "win.settings.audio": ("Audio devices", "Звуковые устройства"),
+    "win.settings.audio_hint": ("A choice applies at once, to a call in progress too.",
+                                "Выбор действует сразу, и во время разговора тоже."),
     "win.settings.heading": ("Receive scheme: {name} ({extension})", "Схема приёма: {name} ({extension})"),
     "win.read_only": ("Only members of Administrators change receive schemes. This is how calls to you ring:",
                       "Схемы приёма меняют только члены группы «Администраторы». Так звонят вызовы для вас:"),

@@ -58,6 +58,7 @@ class TrayMenu:
         yield sep
         yield from self._pbx_items()
         yield sep
+        yield self._audio_devices()
         yield self._item(tr("menu.settings"), _do(app.open_window, "settings"))
         if app.pbx is not None:
             yield self._item(tr("menu.logout"), _do(app.ui_logout))
@@ -105,6 +106,26 @@ class TrayMenu:
             if call.state == CallState.CONNECTED:
                 yield self._item(tr("menu.mute"), _do(app.ui_mute, cid, not call.muted), checked=_is(call.muted))
                 yield self._item(tr("menu.hold"), _do(app.ui_hold, cid, not call.held), checked=_is(call.held))
+
+    def _audio_devices(self):
+        """Microphone ▸, Speaker ▸, Ringer ▸: the OS default and each device, the choice checked.
+        A chosen device that is unplugged stays listed (checked, greyed): it is used again as
+        soon as it is back."""
+        app = self.app
+        state = app.audio_devices_state()
+        roles = []
+        for role, s in state.items():
+            chosen = s["device"]
+            items = [self._item(tr("audio.system_default"), _do(app.ui_set_audio_device, role, None),
+                                checked=_is(chosen is None), radio=True)]
+            for d in s["devices"]:
+                items.append(self._item(d["description"], _do(app.ui_set_audio_device, role, d["name"]),
+                                        checked=_is(d["name"] == chosen), radio=True))
+            if not s["present"]:
+                items.append(self._item(tr("audio.absent", device=chosen), checked=_is(True), radio=True,
+                                        enabled=False))
+            roles.append(self._submenu(tr(f"audio.{role}"), items))
+        return self._submenu(tr("menu.audio_devices"), roles)
 
     def _pbx_items(self):
         app = self.app

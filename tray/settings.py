@@ -19,6 +19,7 @@ SETTINGS_FILE = "settings.json"
 _SERVER_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 _USER_RE = re.compile(r"^[A-Za-z0-9._+*#-]{1,64}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+AUDIO_ROLES = ("microphone", "speaker", "ringer")
 
 
 class SettingsError(ValueError):
@@ -56,10 +57,19 @@ class Settings:
     # A Talker PBX to log in to (its API); None: a plain SIP account, PBX features unavailable.
     pbx_url: str | None = None
     pbx_login: str | None = None
+    # Sound devices by name (tray/audio_devices.py); None: the OS default.
+    microphone: str | None = None
+    speaker: str | None = None
+    ringer: str | None = None
 
     def validate(self) -> None:
         if self.account is not None:
             self.account.validate()
+        for role in AUDIO_ROLES:
+            name = getattr(self, role)
+            if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 256
+                                     or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+                raise SettingsError(f"{name!r} is not the name of a sound device ({role})")
         if not re.fullmatch(r"[A-Z]{2}", self.region):
             raise SettingsError(f"{self.region!r} is not a two-letter region code")
         for name, number in self.names.items():
@@ -88,6 +98,7 @@ def load() -> Settings:
             names=dict(data.get("names", {})),
             pbx_url=data.get("pbx_url"),
             pbx_login=data.get("pbx_login"),
+            **{role: data.get(role) for role in AUDIO_ROLES},
         )
     except TypeError as e:
         raise SettingsError(f"{settings_path()} has an unexpected shape: {e}") from None

@@ -71,7 +71,8 @@ def test_the_schema_is_the_one_source_of_actions_and_error_codes():
     assert set(protocol.actions()) == {"hello", "call", "answer", "decline", "hangup", "mute", "hold", "status",
                                        "subscribe", "quit", "recent_calls", "pbx_state", "set_receive_mode",
                                        "set_device_active", "set_outgoing_number", "login", "logout",
-                                       "pbx_api", "open_window"}
+                                       "pbx_api", "open_window", "audio_devices",
+                                       "set_audio_device"}
     assert "invalid_number" in protocol.error_codes()
     assert protocol.max_message_bytes() == 1024 * 1024
 

@@ -25,6 +25,9 @@ def test_saved_settings_load_back_and_are_private():
     Settings(AccountSettings("101", "pbx.local", "host", 'Anna" <sip:evil@x>')),
     Settings(region="Russia"),
     Settings(names={"echo": "1OO"}),
+    Settings(speaker=""),
+    Settings(microphone="usb\nheadset"),
+    Settings(ringer="x" * 257),
 ])
 def test_invalid_settings_are_refused_and_the_old_file_stays(bad):
     good = Settings(AccountSettings("101", "pbx.local", "127.0.0.1:5060"))
@@ -49,3 +52,20 @@ def test_the_fallback_secret_store_is_user_only_and_keeps_the_password_out_of_se
     assert store.get("sip:101@pbx.local") == "s3cret"
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert "s3cret" not in settings.settings_path().read_text()
+
+
+def test_sound_devices_are_remembered_by_name_and_absent_means_the_os_default():
+    s = Settings(microphone="alsa_input.usb-Jabra.mono-fallback", speaker="headset", ringer=None)
+    settings.save(s)
+    assert settings.load() == s
+    # A file from before the choice existed: every role is the OS default.
+    settings.settings_path().write_text('{"region": "RU"}')
+    loaded = settings.load()
+    assert (loaded.microphone, loaded.speaker, loaded.ringer) == (None, None, None)
+
+
+def test_a_sound_device_that_is_not_a_name_is_a_clear_error():
+    settings.settings_path().parent.mkdir(parents=True)
+    settings.settings_path().write_text('{"speaker": 5}')
+    with pytest.raises(SettingsError, match="not the name of a sound device"):
+        settings.load()

@@ -324,3 +324,19 @@ def test_recent_calls_and_call_states_in_words():
     assert state_text(dict(call, state="ended", code=486, reason="Busy Here")) == \
         "The call has ended: 486 Busy Here."
     assert state_text(dict(call, state="ended", code=200, reason="OK")) == "The call has ended."
+
+
+def test_audio_choices_list_the_default_each_device_and_an_unplugged_choice():
+    state = {"device": None, "present": True, "devices": [
+        {"name": "spk", "description": "Speakers"},
+        {"name": "usb-1", "description": "Headset"}, {"name": "usb-2", "description": "Headset"}]}
+    choices = forms.AudioChoices(state)
+    assert choices.labels == ["System default", "Speakers", "Headset (usb-1)", "Headset (usb-2)"]
+    assert choices.chosen_label == "System default"
+    assert choices.name_for("Headset (usb-2)") == "usb-2" and choices.name_for("System default") is None
+    with pytest.raises(KeyError):
+        choices.name_for("Headset")
+
+    gone = forms.AudioChoices({"device": "bt-headset", "present": False, "devices": state["devices"][:1]})
+    assert gone.labels[-1] == gone.chosen_label == "bt-headset (not connected: the system default plays)"
+    assert gone.name_for(gone.chosen_label) == "bt-headset"

@@ -502,3 +502,38 @@ def recent_row(entry: dict) -> tuple[str, str, str]:
     except (ValueError, TypeError):
         when = ""
     return kind, who, when
+
+
+class AudioChoices:
+    """One role's choice of sound device (the app's `audio_devices` reply for it), as a list of
+    labels: the OS default first, then each device by its description, and a chosen device that
+    is unplugged now (it is used again once it is back). Two devices with one description are
+    told apart by their names, so each label picks exactly one device."""
+
+    def __init__(self, role_state: dict):
+        devices = role_state.get("devices") or []
+        counts: dict[str, int] = {}
+        for d in devices:
+            counts[d["description"]] = counts.get(d["description"], 0) + 1
+        self.choices: list[tuple[str, str | None]] = [(tr("audio.system_default"), None)]
+        for d in devices:
+            label = d["description"] if counts[d["description"]] == 1 else f"{d['description']} ({d['name']})"
+            self.choices.append((label, d["name"]))
+        self.chosen: str | None = role_state.get("device")
+        if self.chosen is not None and not any(name == self.chosen for _, name in self.choices):
+            self.choices.append((tr("audio.absent", device=self.chosen), self.chosen))
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.choices]
+
+    @property
+    def chosen_label(self) -> str:
+        return next(label for label, name in self.choices if name == self.chosen)
+
+    def name_for(self, label: str) -> str | None:
+        """The device a label stands for; KeyError for a label not on the list."""
+        for text, name in self.choices:
+            if text == label:
+                return name
+        raise KeyError(label)

@@ -1,4 +1,5 @@
-"""The settings window: the whole receive scheme of the logged-in employee, and the ring-plan
+"""The settings window: the microphone, speaker and ringer (the app's own settings, there with
+or without a PBX), the whole receive scheme of the logged-in employee, and the ring-plan
 preview "who rings now, and why".
 
 Administrators edit the mode, the time zone, the devices' order, on/off and ring timeouts, each
@@ -19,6 +20,7 @@ import zoneinfo
 from tkinter import ttk
 
 from common.i18n import tr
+from tray.settings import AUDIO_ROLES
 from tray.windows import forms
 from tray.windows.base import Window, centre, fail_sentence
 from tray.windows.forms import FormInvalid, Path, RuleForm, SchemeForm, under
@@ -42,10 +44,58 @@ class SettingsWindow(Window):
         self.device_index: int | None = None
         self.rule_index: int | None = None
         self._loading = False
+        self._build_audio()
         self.status = self.message(self.frame, "message", 900)
         self.say(self.status, tr("win.loading"), "Muted")
         self.status.pack(anchor="w")
         self.link.api("GET", "/me", self._got_me, self._unavailable)
+
+    # --- sound devices (the app's own settings: no PBX needed) -------------------------------------
+    def _build_audio(self) -> None:
+        box = ttk.LabelFrame(self.frame, text=tr("win.settings.audio"), padding=8)
+        box.pack(fill="x", pady=(0, 12))
+        self.audio: dict[str, forms.AudioChoices] = {}
+        self.audio_boxes: dict[str, ttk.Combobox] = {}
+        self._audio_filling = False
+        for row, role in enumerate(AUDIO_ROLES):
+            ttk.Label(box, text=tr(f"audio.{role}")).grid(row=row, column=0, sticky="w", padx=(0, 10), pady=2)
+            var = self.named(role, tk.StringVar(self.root))
+            combo = ttk.Combobox(box, textvariable=var, state="readonly", width=48)
+            combo.grid(row=row, column=1, sticky="we", pady=2)
+            # Listed afresh each time it drops down: a headset plugged in since shows up.
+            combo.configure(postcommand=self._load_audio)
+            self.audio_boxes[role] = combo
+            var.trace_add("write", lambda *_, role=role: self._audio_chosen(role))
+        box.columnconfigure(1, weight=1)
+        self.audio_message = self.message(box, "audio_message", 600)
+        self.audio_message.grid(row=len(AUDIO_ROLES), column=0, columnspan=2, sticky="w")
+        self.say(self.audio_message, tr("win.settings.audio_hint"), "Muted")
+        self._load_audio()
+
+    def _load_audio(self) -> None:
+        self.link.request("audio_devices", self._show_audio, lambda e: self.say(self.audio_message, fail_sentence(e)))
+
+    def _show_audio(self, state: dict) -> None:
+        self._audio_filling = True
+        try:
+            for role in AUDIO_ROLES:
+                self.audio[role] = choices = forms.AudioChoices(state[role])
+                self.audio_boxes[role].configure(values=choices.labels)
+                self.names[role].set(choices.chosen_label)
+        finally:
+            self._audio_filling = False
+
+    def _audio_chosen(self, role: str) -> None:
+        if self._audio_filling or role not in self.audio:
+            return
+        try:
+            device = self.audio[role].name_for(self.names[role].get())
+        except KeyError:
+            return
+        if device == self.audio[role].chosen:
+            return
+        self.link.request("set_audio_device", self._show_audio,
+                          lambda e: self.say(self.audio_message, fail_sentence(e)), role=role, device=device)
 
     # --- loading --------------------------------------------------------------------------------
     def _unavailable(self, error) -> None:

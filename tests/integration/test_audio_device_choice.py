@@ -1,0 +1,181 @@
+"""Choosing the sound devices, in the real app on its real device path (PortAudio → ALSA → a
+real PulseAudio server, tests/support/sound.py): a choice moves a call in progress, an unplugged
+device gives the call back to the OS default without dropping it, a device plugged in after
+the app started can be chosen, and the choice outlives the app. What plays is checked on the
+sinks' monitors. The choice goes over the control channel: the same action the tray menu and
+the settings window use (TalkerApp.set_audio_device)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.app import App
+from tests.support.audio import heard
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.slow
+
+PEER_TONE = 1600.0
+
+
+@pytest.fixture
+def db_url():
+    """The device path does not depend on the database: SQLite is enough."""
+    return None
+
+
+def _env(sound_server) -> dict[str, str]:
+    return {**sound_server.env, "TALKER_AUDIO_DEVICE": "system"}
+
+
+def _request(app, action: str, **fields) -> dict:
+    with app.client() as c:
+        return c.request(action, **fields)
+
+
+def _connected(app) -> bool:
+    return any(c["state"] == "connected" for c in app.status()["calls"])
+
+
+def _call(app, peer) -> None:
+    _request(app, "call", target="102")
+    peer.wait_call("incoming")
+    peer.command("answer")
+    peer.wait_call("connected")
+    wait_until(lambda: _connected(app), 10, 0.05, "the app's call to connect")
+
+
+def _names(state: dict, role: str) -> list[str]:
+    return [d["name"] for d in state[role]["devices"]]
+
+
+def test_the_speaker_moves_to_the_headset_mid_call_and_the_call_stays_up(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
+    speaker = sound_server.record("spk", tmp_path / "spk.wav")
+    headset = sound_server.record("headset", tmp_path / "headset.wav")
+    try:
+        _call(app, peer)
+        time.sleep(2.5)
+        t_switch = speaker.seconds()
+        state = _request(app, "set_audio_device", role="speaker", device="headset")
+        assert state["speaker"]["device"] == "headset"
+        time.sleep(3.0)
+        assert _connected(app), "the call dropped when the speaker changed"
+        _request(app, "hangup")
+        peer.wait_call("ended")
+    finally:
+        spk_wav, headset_wav = speaker.stop(), headset.stop()
+    assert heard(spk_wav, PEER_TONE, t_switch - 1.5, t_switch), "the call was not on the speaker first"
+    assert not heard(spk_wav, PEER_TONE, t_switch + 1.0, t_switch + 2.5), "the speaker still plays the call"
+    assert heard(headset_wav, PEER_TONE, t_switch + 1.0, t_switch + 2.5), "the headset does not play the call"
+
+
+def test_an_unplugged_headset_gives_the_call_back_to_the_default_speaker(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
+    _request(app, "set_audio_device", role="speaker", device="headset")
+    speaker = sound_server.record("spk", tmp_path / "spk.wav")
+    headset = sound_server.record("headset", tmp_path / "headset.wav")
+    try:
+        _call(app, peer)
+        time.sleep(2.5)
+        headset_wav = headset.stop()
+        t_unplug = speaker.seconds()
+        sound_server.unplug("headset")
+        time.sleep(3.5)
+        assert _connected(app), "the call dropped with the headset"
+        state = _request(app, "audio_devices")
+        # Still the choice (it comes back when the headset does), but not there now.
+        assert state["speaker"]["device"] == "headset" and not state["speaker"]["present"]
+        _request(app, "hangup")
+        peer.wait_call("ended")
+    finally:
+        spk_wav = speaker.stop()
+        headset.stop()
+    assert heard(headset_wav, PEER_TONE, -2.0, -0.3), "the chosen headset did not play the call"
+    assert not heard(spk_wav, PEER_TONE, 0.5, t_unplug), "the speaker played while the headset was chosen"
+    assert heard(spk_wav, PEER_TONE, t_unplug + 1.0, t_unplug + 3.0), \
+        "the call did not come back on the default speaker"
+
+
+def test_a_device_plugged_in_after_the_start_is_listed_and_carries_a_call(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
+    before = _request(app, "audio_devices")
+    assert {"spk", "ring", "headset"} <= set(_names(before, "speaker"))
+    assert "usb" not in _names(before, "speaker")
+    # The microphones are the sources a person speaks into, not the sinks' monitors.
+    assert _names(before, "microphone") == ["micin"]
+    speaker = sound_server.record("spk", tmp_path / "spk.wav")
+    try:
+        # Plugged in mid-call: PortAudio, running since the call began, has never seen it.
+        _call(app, peer)
+        sound_server.plug("usb")
+        wait_until(lambda: "usb" in _names(_request(app, "audio_devices"), "speaker"), 10, 0.2,
+                   "the new sink in the app's list")
+        usb = sound_server.record("usb", tmp_path / "usb.wav")
+        t_switch = speaker.seconds()
+        _request(app, "set_audio_device", role="speaker", device="usb")
+        time.sleep(3.0)
+        assert _connected(app), "the call dropped when the speaker changed"
+        _request(app, "hangup")
+        peer.wait_call("ended")
+        usb_wav = usb.stop()
+    finally:
+        spk_wav = speaker.stop()
+    assert heard(spk_wav, PEER_TONE, t_switch - 1.0, t_switch), "the call was not on the speaker first"
+    assert heard(usb_wav, PEER_TONE, 1.2, 2.8), "the new device does not play the call"
+
+
+def test_the_choice_survives_a_restart(kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
+    _request(app, "set_audio_device", role="speaker", device="headset")
+    _request(app, "set_audio_device", role="microphone", device="micin")
+    assert app.quit() == 0
+    again = App(tmp_path, extra_env=_env(sound_server))
+    try:
+        again.wait_registered()
+        state = _request(again, "audio_devices")
+        assert (state["speaker"]["device"], state["microphone"]["device"], state["ringer"]["device"]) == \
+            ("headset", "micin", None)
+        headset = sound_server.record("headset", tmp_path / "headset.wav")
+        try:
+            _call(again, peer)
+            time.sleep(2.5)
+            _request(again, "hangup")
+            peer.wait_call("ended")
+        finally:
+            headset_wav = headset.stop()
+        assert heard(headset_wav, PEER_TONE, -2.5, -0.8), "after a restart the call is not on the headset"
+    finally:
+        again.quit()
+
+
+def test_the_portaudio_backend_lists_portaudio_devices_and_plays_on_the_chosen_one(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    """The backend Windows and macOS use (PortAudio's own list), run here on Linux, where
+    PortAudio lists ALSA's devices: `pulse` and `default` lead to the sound server."""
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova",
+                     extra_env={**_env(sound_server), "TALKER_AUDIO_BACKEND": "portaudio"})
+    state = _request(app, "audio_devices")
+    assert {"pulse", "default"} <= set(_names(state, "speaker"))
+    assert {"pulse", "default"} <= set(_names(state, "microphone"))
+    assert not any(name.startswith("talker_") for name in _names(state, "speaker"))
+    _request(app, "set_audio_device", role="speaker", device="pulse")
+    speaker = sound_server.record("spk", tmp_path / "spk.wav")
+    try:
+        _call(app, peer)
+        time.sleep(2.5)
+        _request(app, "hangup")
+        peer.wait_call("ended")
+    finally:
+        spk_wav = speaker.stop()
+    assert heard(spk_wav, PEER_TONE, -2.5, -0.8), "the chosen PortAudio device does not play the call"
