@@ -96,7 +96,6 @@ def start_app(tmp_path, sound_server, name: str, cancel: bool) -> App:
     return app
 
 
-@pytest.mark.xfail(strict=False, reason="wired in by tray/sip/sound.py")
 def test_the_far_end_hears_its_own_voice_20_db_lower_with_echo_cancellation(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])

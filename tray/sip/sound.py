@@ -5,8 +5,9 @@ this module connects its conference bridge to PortAudio (the `sounddevice` packa
 and macOS wheels carry PortAudio; on Linux it is Debian's libportaudio2, which reaches
 PulseAudio or PipeWire through ALSA):
 
-    microphone --PortAudio input callback--> FrameBuffer --onFrameRequested--> the call
-    the call --onFrameReceived--> FrameBuffer --PortAudio output callback--> speaker
+    microphone --PortAudio input callback--> echo canceller --> FrameBuffer --onFrameRequested--> the call
+    the call --onFrameReceived--> FrameBuffer --PortAudio output callback--> speaker (and, as
+    the echo canceller's reference, what was played)
 
 Both sides exchange 20 ms frames of 16 kHz mono 16-bit PCM, each on its own clock: pjsua2's
 media thread and the sound card's. A FrameBuffer between them absorbs the jitter of the two
@@ -26,6 +27,8 @@ import math
 import struct
 import threading
 from typing import Any
+
+from tray.sip.echo import EchoCanceller, wanted as echo_wanted
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +163,9 @@ class SoundDevices:
         self._speaker_tone = None     # frames of a tone played instead of the call, or None
         self._tone_holds = False      # the tone keeps the devices open
         self._ringer = None           # the ringer's own stream while a call rings
+        # Echo cancellation and noise suppression on the microphone, against what the speaker
+        # plays (tray/sip/echo.py): on unless TALKER_ECHO_CANCEL=0 - laptop speakers are common.
+        self.echo = EchoCanceller(RATE, FRAME_SAMPLES, enabled=echo_wanted())
 
     # --- pjsua2's side (its media thread) -------------------------------------------------
     def take_microphone_frame(self) -> bytes:
@@ -171,14 +177,16 @@ class SoundDevices:
 
     # --- PortAudio's side (its callback thread) -------------------------------------------
     def _on_input(self, data, frames, time_info, status) -> None:
-        frame = bytes(data)
+        frame = self.echo.process(bytes(data))
         self.microphone.put(frame)
         self.microphone_level = level_dbfs(frame)
 
     def _on_output(self, data, frames, time_info, status) -> None:
         tone = self._speaker_tone
         frame = next(tone, SILENCE) if tone is not None else self.speaker.get()
-        data[:] = frame if len(frame) == len(data) else frame[:len(data)].ljust(len(data), b"\0")
+        frame = frame if len(frame) == len(data) else frame[:len(data)].ljust(len(data), b"\0")
+        self.echo.played(frame)
+        data[:] = frame
 
     # --- opened while calls need them -------------------------------------------------------
     def acquire(self) -> None:
@@ -201,6 +209,7 @@ class SoundDevices:
             # Imported when a call first needs it: PortAudio costs memory and a thread.
             import sounddevice  # OSError when the PortAudio library itself is missing
 
+            self.echo.prepare()  # loads its library here, not on an audio thread
             self._streams = [
                 sounddevice.RawInputStream(device=self.input_device, callback=self._on_input, **common),
                 sounddevice.RawOutputStream(device=self.output_device, callback=self._on_output, **common),
@@ -232,6 +241,7 @@ class SoundDevices:
         played, say) is not sent, and the counters count this call."""
         self.microphone.clear()
         self.speaker.clear()
+        self.echo.reset()
 
     # --- tones -------------------------------------------------------------------------------
     def speaker_tone(self, cadence: Cadence | None) -> None:
