@@ -53,8 +53,6 @@ CALL_WAIT_FOR_REGISTRATION_S = 10.0
 # when registration fails).
 ROUTE_CHECK_S = 5.0
 WINDOWS = ("dial", "settings", "login", "contact", "employee", "incoming")
-# How often the app looks for sound devices plugged in or out while it uses real devices.
-AUDIO_WATCH_S = 2.0
 
 
 def registration_message(ev: RegistrationEvent) -> dict:
@@ -206,6 +204,7 @@ class TalkerApp:
     def shutdown(self) -> None:
         self._stop.set()
         self._route_check.set()
+        self.audio_devices.close()
         if self.pbx is not None:
             self.control.run_coroutine(self.pbx.stop())
         self.engine.stop()
@@ -553,11 +552,7 @@ class TalkerApp:
             self.icon.refresh_menu()
 
     def _watch_audio_devices(self) -> None:
-        while not self._stop.wait(AUDIO_WATCH_S):
-            try:
-                self.audio_devices.refresh()
-            except Exception:
-                log.exception("listing the sound devices failed")
+        self.audio_devices.watch(self._stop)
 
     def _apply_audio_devices(self) -> None:
         if not self._audio_system:

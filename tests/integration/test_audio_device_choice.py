@@ -18,6 +18,7 @@ from tests.support.processes import wait_until
 pytestmark = pytest.mark.slow
 
 PEER_TONE = 1600.0
+RINGTONE = 784.0   # tray/sip/sound.py: RINGTONE
 
 
 @pytest.fixture
@@ -116,6 +117,7 @@ def test_a_device_plugged_in_after_the_start_is_listed_and_carries_a_call(
     try:
         # Plugged in mid-call: PortAudio, running since the call began, has never seen it.
         _call(app, peer)
+        time.sleep(1.5)
         sound_server.plug("usb")
         wait_until(lambda: "usb" in _names(_request(app, "audio_devices"), "speaker"), 10, 0.2,
                    "the new sink in the app's list")
@@ -179,3 +181,24 @@ def test_the_portaudio_backend_lists_portaudio_devices_and_plays_on_the_chosen_o
     finally:
         spk_wav = speaker.stop()
     assert heard(spk_wav, PEER_TONE, -2.5, -0.8), "the chosen PortAudio device does not play the call"
+
+
+def test_an_incoming_call_rings_on_the_chosen_ringer(kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
+    _request(app, "set_audio_device", role="ringer", device="ring")
+    ringer = sound_server.record("ring", tmp_path / "ring.wav")
+    speaker = sound_server.record("spk", tmp_path / "spk.wav")
+    try:
+        peer.command("call", number="101")
+        wait_until(lambda: any(c["state"] == "incoming" for c in app.status()["calls"]), 10, 0.05,
+                   "the app to ring")
+        time.sleep(3.2)                      # a ring cadence is 3 s
+        t_decline = ringer.seconds()
+        _request(app, "decline")
+        peer.wait_call("ended")
+    finally:
+        ring_wav, spk_wav = ringer.stop(), speaker.stop()
+    assert heard(ring_wav, RINGTONE, t_decline - 3.0, t_decline, others=(425.0, PEER_TONE), min_share=0.12), \
+        "the chosen ringer did not ring"
+    assert not heard(spk_wav, RINGTONE, 0.5, 0, others=(425.0, PEER_TONE)), "the speaker rang instead"
