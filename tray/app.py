@@ -505,7 +505,10 @@ class TalkerApp:
         if not self._audio_system:
             self._audio_applied = (None, None, None)
             return audio
-        self.audio_devices.prepare()
+        try:
+            self.audio_devices.prepare()
+        except OSError as e:  # no chosen device then, but a phone that starts and rings
+            log.error("the sound devices cannot be listed (%s): using the OS default", e)
         self._audio_applied = self._wanted_audio_devices()
         mic, speaker, ringer = self._audio_applied
         return dataclasses.replace(audio, input_device=mic, output_device=speaker, ringer_device=ringer)

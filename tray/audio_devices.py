@@ -203,9 +203,14 @@ class PortAudioBackend(Backend):
         except OSError as e:  # no PortAudio library: nothing to choose from
             log.warning("PortAudio is not available: %s", e)
             return []
+        try:
+            default_api = sounddevice.default.hostapi
+            infos = sounddevice.query_devices()
+        except Exception as e:  # PortAudioError: the host API failed; nothing to choose from
+            log.warning("PortAudio cannot list devices: %s", e)
+            return []
         devices, seen = [], set()
-        default_api = sounddevice.default.hostapi
-        for info in sounddevice.query_devices():
+        for info in infos:
             # Each device shows once per host API on Windows; the default API's copy is enough.
             if info["hostapi"] != default_api:
                 continue
@@ -282,7 +287,10 @@ class AudioDevices:
     def refresh(self) -> list[Device]:
         backend = self.backend
         devices = backend.list_devices()
-        backend.sync(devices)
+        try:
+            backend.sync(devices)
+        except OSError as e:  # listed still; a new device cannot be opened until this works
+            log.warning("the ALSA file for the sound devices cannot be written: %s", e)
         with self._lock:
             changed = self._devices is not None and devices != self._devices
             self._devices, self._listed_at = devices, time.monotonic()

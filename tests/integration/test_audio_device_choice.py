@@ -202,3 +202,37 @@ def test_an_incoming_call_rings_on_the_chosen_ringer(kamailio, peers, talker_app
     assert heard(ring_wav, RINGTONE, t_decline - 3.0, t_decline, others=(425.0, PEER_TONE), min_share=0.12), \
         "the chosen ringer did not ring"
     assert not heard(spk_wav, RINGTONE, 0.5, 0, others=(425.0, PEER_TONE)), "the speaker rang instead"
+
+
+def test_real_world_sink_names_and_descriptions_become_portaudio_devices(sound_server, tmp_path, monkeypatch):
+    """Sink names carry dots and descriptions carry quotes (alsa_output.usb-…analog-stereo,
+    Jabra "Evolve" 20): each still becomes one PortAudio device, named apart from every other."""
+    import json
+    import subprocess
+    import sys
+
+    from tray.audio_devices import AudioDevices, PulseBackend
+
+    name = "alsa_output.usb-GN_Netcom_Jabra_EVOLVE_20-00.analog-stereo"
+    sound_server.pactl("load-module", "module-null-sink", f"sink_name={name}",
+                       "sink_properties=\"device.description='Jabra \\\"Evolve\\\" 20'\"")
+    env = sound_server.child_env()
+    for key, value in sound_server.env.items():
+        monkeypatch.setenv(key, value)
+    backend = PulseBackend(tmp_path)
+    devices = AudioDevices(tmp_path, backend)
+    listed = {d.name: d for d in devices.refresh()}
+    assert listed[name].description == 'Jabra "Evolve" 20'
+    pcm = backend.portaudio_name(listed[name])
+    assert pcm == devices.resolve("speaker", name)
+    assert devices.resolve("speaker", "no-such-sink") is None and devices.resolve("microphone", name) is None
+    names = subprocess.run(
+        [sys.executable, "-c", "import json, sounddevice; print(json.dumps([d['name'] for d in sounddevice.query_devices()]))"],
+        env={**env, "ALSA_CONFIG_PATH": f"{env['ALSA_CONFIG_PATH']}:{backend.config_file}"},
+        capture_output=True, text=True, timeout=60)
+    assert names.returncode == 0, names.stderr
+    portaudio = json.loads(names.stdout)
+    assert {backend.portaudio_name(d) for d in listed.values()} <= set(portaudio)
+    # sounddevice picks a device by a part of its name: no PCM name may contain another.
+    ours = [n for n in portaudio if n.startswith("talker_")]
+    assert not [(a, b) for a in ours for b in ours if a != b and a in b]
