@@ -566,43 +566,7 @@ class TalkerApp:
                 return
             self._audio_applied = wanted
         log.info("sound devices now: microphone %s, speaker %s, ringer %s", *wanted)
-        self.engine.submit(_switch_sound, self.engine.sound, *wanted)
-
-
-def _switch_sound(sound, microphone: str | None, speaker: str | None, ringer: str | None) -> None:
-    """On the SIP thread: move the sound devices (a call in progress too) to those given.
-
-    PortAudio lists ALSA's devices only when it starts, so a device plugged in after that
-    (tray/audio_devices.py wrote its PCM since) needs PortAudio started again; its streams
-    must be closed first. TODO(lead): SipEngine.set_sound_devices / SoundDevices.reopen(), so
-    this stops reaching into SoundDevices' private parts.
-    """
-    if sound is None:
-        return
-    sound.ringer_device = ringer
-    sd = sys.modules.get("sounddevice")
-    if sd is not None:
-        try:
-            known = {d["name"] for d in sd.query_devices()}
-        except Exception:
-            known = set()
-        if any(name is not None and name not in known for name in (microphone, speaker, ringer)):
-            ringing = sound._ringer is not None
-            streams_open = sound.is_open
-            sound.ring(False)
-            sound._close()
-            sd._terminate()
-            sd._initialize()
-            log.info("PortAudio restarted to see new sound devices")
-            if ringing:
-                sound.ring(True)
-            if streams_open:
-                sound.switch(microphone, speaker)
-            else:
-                sound.input_device, sound.output_device = microphone, speaker
-            return
-    if (sound.input_device, sound.output_device) != (microphone, speaker):
-        sound.switch(microphone, speaker)
+        self.engine.set_sound_devices(*wanted)
 
 
 def icon_state(reg: RegistrationEvent, calls: list[CallEvent]) -> IconState:

@@ -325,6 +325,12 @@ class SipEngine:
     def set_hold(self, call_id: str | None, on: bool) -> concurrent.futures.Future:
         return self.submit(self._set_hold, call_id, on)
 
+    def set_sound_devices(self, microphone: str | None, speaker: str | None,
+                          ringer: str | None) -> concurrent.futures.Future:
+        """Move to these sound devices (PortAudio names, None: the OS default), a call in
+        progress and a ringing one too. Nothing happens on the null device."""
+        return self.submit(lambda: self.sound.use(microphone, speaker, ringer) if self.sound else None)
+
     def registration_state(self) -> concurrent.futures.Future:
         return self.submit(lambda: self._reg_state)
 

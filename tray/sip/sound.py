@@ -25,6 +25,7 @@ import collections
 import logging
 import math
 import struct
+import sys
 import threading
 from typing import Any
 
@@ -283,6 +284,37 @@ class SoundDevices:
         except Exception as e:
             log.error("the ringer cannot be opened (%s): the call rings silently", e)
             self._ringer = None
+
+    def use(self, input_device: Any, output_device: Any, ringer_device: Any) -> None:
+        """Use these devices from now on (None: the OS default), a call in progress and a
+        ringing call too. PortAudio lists the OS's devices only when it starts: a name it does
+        not know (a device plugged in since) makes it start again, its streams closed first."""
+        self.ringer_device = ringer_device
+        sounddevice = sys.modules.get("sounddevice")  # not imported yet: it will see them all
+        if sounddevice is not None:
+            try:
+                known = {d["name"] for d in sounddevice.query_devices()}
+            except Exception:
+                known = set()
+            names = (input_device, output_device, ringer_device)
+            if any(n is not None and n not in known for n in names):
+                ringing, was_open = self._ringer is not None, self.is_open
+                self.ring(False)
+                self._close()
+                sounddevice._terminate()
+                sounddevice._initialize()
+                log.info("PortAudio started again to see new sound devices")
+                self.input_device, self.output_device = input_device, output_device
+                if was_open:
+                    self._open()
+                if ringing:
+                    self.ring(True)
+                return
+        if (self.input_device, self.output_device) != (input_device, output_device):
+            self.switch(input_device, output_device)
+        elif self._ringer is not None:
+            self.ring(False)  # the ringer may have moved: ring again where it is now
+            self.ring(True)
 
     def switch(self, input_device: Any = None, output_device: Any = None) -> None:
         """Use other devices (None: the OS default) from now on; a call in progress moves to
