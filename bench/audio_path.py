@@ -26,13 +26,19 @@ time.monotonic() with one offset taken in this process):
   same LEAD_S of silence before its tone, so up0 + down0 = r0 + d0 - 2 LEAD_S is exact too.
   The null path is the same software on both sides with random tick phases, so each way
   carries half of that sum (in distribution); that half is the baseline for each direction.
+
+CPU: utime + stime of the app's process (/proc/PID/stat, all its threads) over --seconds of a
+call with audio both ways, as % of one core. Underruns/overruns: the app's FrameBuffer counters
+from the line it logs when it closes the devices ("sound: closed; …"; an underrun counts once
+however long the silence lasts), and the tones themselves: 20 ms windows where one drops
+20 dB below its median, on the speaker's monitor and in the phone's recording, next to the
+same count on the microphone feed (the test's own gaps) and on the null device.
 """
 
 from __future__ import annotations
 
 import argparse
 import array
-import math
 import os
 import statistics
 import sys
