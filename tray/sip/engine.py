@@ -407,6 +407,9 @@ class SipEngine:
         cfg.logConfig.level = self._pj_log_level
         cfg.logConfig.consoleLevel = self._pj_log_level
         cfg.medConfig.threadCnt = 1
+        # No voice-activity detection: pjsua's VAD took a steady tone (and so may take a hum or
+        # a held note) for silence and cut it, in both directions (bench/audio_path.py).
+        cfg.medConfig.noVad = True
         try:
             ep.libInit(cfg)
             self._ep = ep
