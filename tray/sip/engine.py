@@ -777,6 +777,10 @@ class SipEngine:
             ci = call.getInfo()
         except pj.Error:
             return
+        if call.state == CallState.ENDED or ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            # pjsua may report media once more as the call ends: wiring it again would start a
+            # new recorder over the call's finished recording and hold the devices open.
+            return
         for i, mi in enumerate(ci.media):
             if mi.type != pj.PJMEDIA_TYPE_AUDIO:
                 continue
