@@ -4,7 +4,7 @@ one Kamailio; and ring-plan computations per second.
 One Kamailio (the generated config, 4 workers, -m 1024) on loopback, a sipp caller that answers
 the digest challenge of every call and hangs up 100 ms after the answer (sooner, its ACK and BYE
 can overtake each other in Kamailio's workers under load and the device fails the call), and a
-sipp device that answers 200 at once (no 180, see FINDINGS.md). Three routes:
+sipp device that answers 200 at once (no 180, see docs/platform-notes.md). Three routes:
 
 * fixed   - the caller dials a SIP account's own username: a plain usrloc lookup, no plan;
 * scheme  - the caller dials an extension: the scheme row and the calendar are read, the plan

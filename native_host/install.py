@@ -48,7 +48,7 @@ def manifest_folder(browser: browser_bridge.Browser, profile: Path | None) -> Pa
     if profile is not None:
         if browser.family != "chromium":
             raise SystemExit(f"{browser.name} reads host manifests per user, not per profile: leave out --profile")
-        # A Chromium-family browser started with --user-data-dir looks only there (FINDINGS.md).
+        # A Chromium-family browser started with --user-data-dir looks only there (docs/platform-notes.md).
         return profile / "NativeMessagingHosts"
     if sys.platform == "win32":
         from common import locations

@@ -4,7 +4,7 @@ The browser starts it, writes frames to its stdin and reads frames from its stdo
 reads stdin, one reads the app's socket; every change to the relay and every write happens under
 one lock, so frames never interleave. The process exits when stdin ends or the app goes away.
 
-stdout carries frames and nothing else: a stray byte would end the channel (FINDINGS.md). So the
+stdout carries frames and nothing else: a stray byte would end the channel (docs/platform-notes.md). So the
 real stdout is kept on a private descriptor and descriptor 1 is pointed at stderr before anything
 else runs; a print() anywhere in a library then lands in the log instead of the channel.
 """

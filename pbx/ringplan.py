@@ -1,6 +1,6 @@
 """The ring plan: which of an employee's devices ring for an incoming call, how, and for how long.
 
-An employee's *receive scheme* (DESIGN.md, "Receive scheme") lists their devices - SIP accounts
+An employee's *receive scheme* (docs/platform-notes.md, "Product rules") lists their devices - SIP accounts
 and external numbers reached through the trunk - each with an on/off switch, a position, a ring
 timeout and an optional schedule. `compute_plan` turns the scheme, the PBX's production calendar,
 the moment of the call and the live state of each device into a `RingPlan`: ordered steps of
@@ -12,7 +12,7 @@ packages) and by the PBX service: standard library only, no I/O, no global state
 import the rest of the `pbx` package; the calendar is anything with `is_working_day(date)`
 (`pbx.prodcalendar.ProductionCalendar` in production).
 
-Decisions taken where DESIGN.md is silent
+Decisions taken where the product rules are silent
 -----------------------------------------
 * Main number. In "main_only" mode the main number is the first *active* device by position,
   whatever its schedule or state. If it is outside its schedule or unavailable nothing rings

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: isolation first (STYLE.md point 9), then real servers."""
+"""Fixtures shared by every test: isolation first, then real servers."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ class KamailioSettings:
     tcp: bool = False
     children: int = 4
     log_level: int = 1  # 1 = errors and warnings; 2 = info; 3 = debug
-    # DESIGN.md: ring timeout 0 = forever is bounded by the PBX-wide maximum call-setup time. The
+    # docs/platform-notes.md: ring timeout 0 = forever is bounded by the PBX-wide maximum call-setup time. The
     # ring plan sets it on each of its transactions itself (tm's t_set_max_lifetime).
     max_call_setup_s: int = 600
     # tm's own limit for INVITE transactions that no ring plan times (outgoing calls to the

@@ -39,7 +39,7 @@ of the step has failed - unless the caller gave up (t_is_canceled). The steps st
 travel with the transaction in an AVP.
 
 tm has one INVITE timer value per transaction: t_set_fr in a branch route applies to every
-branch (FINDINGS.md). So a step whose devices all have the same timeout (one SIP device in
+branch (docs/platform-notes.md). So a step whose devices all have the same timeout (one SIP device in
 turn, main only, or everybody at once with one timeout) is relayed *directly*: the call
 transaction's own timer is set to the step's timeout. A step whose devices differ - different
 timeouts, or an external number that needs its own caller ID - sends every device to a *leg*:
@@ -52,7 +52,7 @@ caller straight to the answering device, as with a direct step.
 
 * Parallel devices: one answers -> tm cancels the other branches, and each leg cancels its
   device. One declines (603/6xx) -> only that branch ends: t_set_disable_6xx turns off the RFC
-  3261 16.7 rule that a 6xx cancels every branch (DESIGN.md: a decline on one phone does not
+  3261 16.7 rule that a 6xx cancels every branch (docs/platform-notes.md: a decline on one phone does not
   cancel the others).
 * When every branch of the last step has failed, the caller gets tm's best reply, except that
   a 408 (everybody timed out) becomes 480 Temporarily Unavailable. No step at all: 480.
@@ -976,7 +976,7 @@ class Router:
         if KSR.tm.t_relay() < 0:
             KSR.sl.sl_reply_error()
 
-    # --- other routes Kamailio calls on the object (they must exist, see FINDINGS.md) ------
+    # --- other routes Kamailio calls on the object (they must exist, see docs/platform-notes.md) ------
     def ksr_reply_route(self, msg):
         return 1
 

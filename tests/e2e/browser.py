@@ -4,7 +4,7 @@ One `ExtensionBrowser` is a Playwright persistent context on /usr/bin/chromium w
 extension (extension/dist/chromium) loaded unpacked and the native host's manifest installed in
 its profile, so that the extension starts the real host, which talks to the real app. Its HOME,
 state and the app's runtime directory (where the host looks for the app) are its own. Facts this
-relies on are in FINDINGS.md (launch flags, NativeMessagingHosts in the profile, HOME).
+relies on are in docs/platform-notes.md (launch flags, NativeMessagingHosts in the profile, HOME).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class ExtensionBrowser:
         return self.service_worker().evaluate(expression, arg)
 
     def stop_service_worker(self) -> None:
-        """What the browser does to an idle worker at any time. FINDINGS.md: not while Playwright
+        """What the browser does to an idle worker at any time. docs/platform-notes.md: not while Playwright
         watches, so through the devtools protocol, from a page of the extension's own origin
         (a web page's session does not reach extension workers). Playwright's Worker object
         then stands for the next instance of the worker."""

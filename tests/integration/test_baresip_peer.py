@@ -1,7 +1,7 @@
 """Talker's engine against a phone that is not Talker's engine: baresip (tests/support/baresip.py).
 
 baresip answers with several codecs, so pjsua's codec lock re-offers one in a re-INVITE right
-after the call connects (FINDINGS.md), and it holds and resumes from its side with re-INVITEs
+after the call connects (docs/platform-notes.md), and it holds and resumes from its side with re-INVITEs
 of its own (a=sendonly, then a=sendrecv). The Talker side is the pjsua2 test agent
 (tray/sip/agent.py on tray/sip/engine.py), which must re-wire its audio after each of them.
 Each side speaks its own tone; what each one heard is cut into wall-clock windows."""

@@ -1,5 +1,5 @@
 """Kamailio executes receive schemes: which phones ring, together or in turn, and for how long
-(DESIGN.md "Receive scheme", "Decisions on scheme edge cases").
+(docs/platform-notes.md, "Product rules for receive schemes").
 
 Every test runs against real Kamailio (once per database backend, see the `kamailio` fixture)
 with one real pjsua2 phone per SIP account. Times come from the phones' own wall-clock event
@@ -180,7 +180,7 @@ def test_in_turn_an_unregistered_device_is_skipped(kamailio, phones):
 
 def test_in_turn_ring_forever_outlasts_max_inv_lifetime_and_later_devices_never_ring(kamailio, phones):
     # tm's own limit for an INVITE transaction is 20 s here; the PBX-wide call-setup cap (what
-    # bounds "forever", DESIGN.md) is 120 s. The ring plan sets its own lifetime per transaction.
+    # bounds "forever", docs/platform-notes.md) is 120 s. The ring plan sets its own lifetime per transaction.
     restart_kamailio(kamailio, max_inv_lifetime_s=20, max_call_setup_s=120)
     caller = phones.employee(kamailio, "101").phones["101"]
     callee = phones.employee(kamailio, "200", ("2001",))

@@ -43,7 +43,7 @@ from tests.support.processes import free_udp_port
 
 MODULE_PATH = Path("/usr/lib/baresip/modules")
 # Answered in this order when the offer has them: an answer that lists several codecs is what
-# makes pjsua's codec lock re-offer one (FINDINGS.md, "pjsua's codec lock").
+# makes pjsua's codec lock re-offer one (docs/platform-notes.md, "pjsua2").
 DEFAULT_CODECS = ("PCMU/8000/1", "PCMA/8000/1", "G722/16000/1")
 # What baresip plays is recorded at this rate (tones up to 4 kHz).
 SPEAKER_RATE = 8000
@@ -330,7 +330,7 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
 
     def wait_registered(self, timeout: float = 10.0) -> None:
         """The first REGISTER may be answered before the control connection is up (baresip
-        registers in about 9 ms, FINDINGS.md), and an event nobody was connected for is lost:
+        registers in about 9 ms, docs/platform-notes.md), and an event nobody was connected for is lost:
         ask for the registration state as well."""
         deadline = time.monotonic() + timeout
         while True:

@@ -1,4 +1,4 @@
-"""A real PostgreSQL server for the test session, from Debian's package (STYLE.md point 8).
+"""A real PostgreSQL server for the test session, from Debian's package (real servers, isolated per test).
 
 `initdb` into a fresh temporary directory, `postgres` in the foreground on 127.0.0.1 with a free
 port and its Unix socket in that directory, stopped in `finally`. The server refuses to run as

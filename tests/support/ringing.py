@@ -1,6 +1,6 @@
 """An employee with several phones and a receive scheme, for tests of what rings when.
 
-Each SIP account gets its own pjsua2 process (FINDINGS.md: several callee accounts in one
+Each SIP account gets its own pjsua2 process (docs/platform-notes.md: several callee accounts in one
 process answer forked INVITEs with 482), registered to the test PBX. Call events carry a
 wall-clock "t", so the tests measure how long each phone rang."""
 

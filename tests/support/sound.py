@@ -1,4 +1,4 @@
-"""A real PulseAudio server for one test (STYLE.md points 8 and 9), from Debian's `pulseaudio`.
+"""A real PulseAudio server for one test (real servers, isolated per test), from Debian's `pulseaudio`.
 
 The server runs in user mode (as root too: it only warns) with its own HOME and runtime
 directory and no default script, so it never touches a user's real sound server or devices.

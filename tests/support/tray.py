@@ -1,5 +1,5 @@
 """The app in the test's own process, with pystray's dummy backend: its menu can be opened and
-clicked as a user would, item by item (FINDINGS.md: the dummy backend exposes text, checked,
+clicked as a user would, item by item (docs/platform-notes.md: the dummy backend exposes text, checked,
 radio, enabled and submenus; calling an item runs its action)."""
 
 from __future__ import annotations
