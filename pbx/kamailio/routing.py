@@ -361,7 +361,6 @@ class Router:
         self.dialog_secret = bytes.fromhex(config["dialog_secret"])
         self._settings = ({}, 0.0)
         self._calendar = (None, None, 0.0)
-        self._trunk_addr = (None, None, 0.0)
         self._schemes = {}  # employee id -> (document, Scheme, its plans hold a minute)
         self._plans = {}    # see _plan
         self._names = {}    # host name -> (IP address, when), see _resolve
@@ -461,7 +460,8 @@ class Router:
         if hop != TRUNK and targets == {TRUNK}:
             # The trunk's side of a dialog is reached only at the trunk gateway, whatever host
             # its Contact names.
-            trunk = self._trunk_address(self._setting("trunk")) if self._setting("trunk") else None
+            trunk = self._setting("trunk")
+            trunk = self._trunk_address(trunk) if trunk else None
             if trunk is None:
                 return self._refuse_in_dialog("the trunk is gone")
             KSR.pv.sets("$du", "sip:%s:%d" % (_uri_host(trunk[0]), trunk[1]))
@@ -498,13 +498,14 @@ class Router:
         trunk = self._setting("trunk")
         if trunk:
             addr = self._trunk_address(trunk)
-            if addr is not None and _same_endpoint(self._resolve(host), port, addr):
+            if addr is not None and _same_endpoint(self._resolve(host) or host, port, addr):
                 return TRUNK
         return PHONE
 
     def _resolve(self, host):
-        """The IP address a URI's host stands for: a literal as it is, a name through DNS
-        (phones' Contacts are literals; a name that reaches the trunk must count as the trunk)."""
+        """The IP address a URI's host stands for, or None: a literal as it is, a name through
+        DNS, kept for a minute (phones' Contacts are literals; the trunk's may be a name, and a
+        name that reaches the trunk must count as the trunk)."""
         host = (host or "").strip("[]")
         literal = _ip_literal(host)
         if literal is not None:
@@ -514,8 +515,9 @@ class Router:
             return cached[0]
         try:
             ip = socket.getaddrinfo(host, 5060, type=socket.SOCK_DGRAM)[0][4][0]
-        except (OSError, IndexError, UnicodeError):
-            ip = host
+        except (OSError, IndexError, UnicodeError) as e:
+            KSR.warn("talker: %s cannot be resolved: %s\n" % (host, e))
+            ip = None
         if len(self._names) >= _SCHEME_CACHE_SIZE:
             self._names.clear()
         self._names[host] = (ip, time.monotonic())
@@ -876,18 +878,14 @@ class Router:
         return addr is not None and KSR.pv.get("$si") == addr[0] and KSR.pv.get("$sp") == addr[1]
 
     def _trunk_address(self, trunk):
-        value, addr, at = self._trunk_addr
-        if value == trunk and time.monotonic() - at < _TRUNK_DNS_TTL_S:
-            return addr
+        """(IP, port) of the trunk setting, or None when its host does not resolve."""
         try:
             host, port = split_host_port(trunk)
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-            addr = (infos[0][4][0], port)
-        except (OSError, ValueError, IndexError) as e:
-            KSR.warn("talker: the trunk %s cannot be resolved: %s\n" % (trunk, e))
-            addr = None
-        self._trunk_addr = (trunk, addr, time.monotonic())
-        return addr
+        except ValueError:
+            KSR.warn("talker: the trunk %s is not host[:port]\n" % trunk)
+            return None
+        ip = self._resolve(host)
+        return (ip, port) if ip is not None else None
 
     # --- reading the database (sqlops; values are validated before they reach SQL) ----------
     def _query(self, sql, columns):
