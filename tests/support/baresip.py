@@ -39,6 +39,7 @@ from pathlib import Path
 from tests.support import sound
 from tests.support.audio import read_wav
 from tests.support.pbx import TestPbx
+from tests.support.peer import CallEvents
 from tests.support.processes import free_udp_port
 
 MODULE_PATH = Path("/usr/lib/baresip/modules")
@@ -136,7 +137,7 @@ def _looped_wav(source: Path | None, target: Path, seconds: float) -> tuple[Path
     return target, rate
 
 
-class Baresip:
+class Baresip(CallEvents):
     def __init__(self, pbx: TestPbx, extension: str, password: str, *, workdir: Path,
                  play: Path | None = None, answer: str = "manual",
                  codecs: tuple[str, ...] = DEFAULT_CODECS, sound_server: sound.SoundServer | None = None,
@@ -349,15 +350,6 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
         """The first call event in `state`, among the events from index `after` on."""
         return self.wait_for(lambda e: e.get("event") == "call" and e.get("state") == state,
                              timeout, f"call '{state}'", after)
-
-    def calls(self, state: str | None = None, *, since: int = 0) -> list[dict]:
-        with self._lock:
-            return [e for e in self.events[since:]
-                    if e.get("event") == "call" and (state is None or e["state"] == state)]
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self.events)
 
     # --- driving it ----------------------------------------------------------------------------
     def call(self, number: str) -> dict:

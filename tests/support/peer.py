@@ -15,7 +15,24 @@ from pathlib import Path
 from tests.support.pbx import TestPbx
 
 
-class Peer:
+class CallEvents:
+    """What a test phone reported, kept in `events` under `_lock` (every kind of test phone)."""
+
+    events: list[dict]
+    _lock: threading.Lock
+
+    def calls(self, state: str | None = None, *, since: int = 0) -> list[dict]:
+        """Call events (in `state`), among the events from index `since` (a `mark()`) on."""
+        with self._lock:
+            return [e for e in self.events[since:]
+                    if e.get("event") == "call" and (state is None or e["state"] == state)]
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.events)
+
+
+class Peer(CallEvents):
     def __init__(self, pbx: TestPbx, extension: str, password: str, *, workdir: Path,
                  display_name: str = "", options: tuple[str, ...] = (), play: Path | None = None):
         self.extension = extension
@@ -85,16 +102,6 @@ class Peer:
                 raise AssertionError(f"peer {self.extension}: no call '{state}' within {timeout} s; "
                                      f"events: {self.events[-8:]}")
             time.sleep(0.02)
-
-    def calls(self, state: str | None = None, *, since: int = 0) -> list[dict]:
-        """Call events (in `state`), among the events from index `since` (a `mark()`) on."""
-        with self._lock:
-            return [e for e in self.events[since:]
-                    if e.get("event") == "call" and (state is None or e["state"] == state)]
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self.events)
 
     # --- driving it ----------------------------------------------------------------------
     def command(self, cmd: str, timeout: float = 10.0, **fields) -> dict:
