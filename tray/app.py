@@ -39,6 +39,7 @@ from tray.pbx_client import PbxClient, PbxRequestFailed, refresh_token_key
 from tray.secret_store import open_store, sip_password_key
 from tray.settings import Settings
 from tray.single_instance import InstanceLock
+from tray.sip import echo
 from tray.sip.engine import (
     Account, AudioConfig, CallEvent, CallOutcome, CallState, EngineError, RegistrationEvent,
     RegistrationState, SipEngine,
@@ -119,6 +120,8 @@ class TalkerApp:
             "pbx_api": lambda conn, m: self.pbx_api(m["method"], m["path"], m.get("body"), m.get("if_match")),
             "audio_devices": lambda conn, m: self.audio_devices_state(),
             "set_audio_device": lambda conn, m: self.set_audio_device(m["role"], m.get("device")),
+            "set_audio_option": lambda conn, m: self.set_audio_option(m["option"], m["on"]),
+            "microphone_level": lambda conn, m: self.microphone_level(m.get("call_id")),
             "open_window": lambda conn, m: self.open_window(m["window"], number=m.get("number"),
                                                             book=m.get("book")),
         }
@@ -492,11 +495,17 @@ class TalkerApp:
     def ui_set_audio_device(self, role: str, name: str | None) -> None:
         self._post(self.set_audio_device(role, name))
 
+    def ui_set_audio_option(self, option: str, on: bool) -> None:
+        self._post(self.set_audio_option(option, on))
+
     # --- sound devices ----------------------------------------------------------------------
     def _init_audio_devices(self, audio: AudioConfig) -> AudioConfig:
         """Before the engine (and PortAudio) start: the devices chosen in settings, as PortAudio
         names. TALKER_AUDIO_INPUT/OUTPUT/RINGER (tests, diagnostics) win over the settings."""
         self._audio_system = audio.device == "system"
+        self._echo_allowed = audio.echo_cancellation   # False: TALKER_ECHO_CANCEL=0 overrides the setting
+        audio = dataclasses.replace(audio, ring_silently=self.settings.ring_silently,
+                                    echo_cancellation=self._echo_allowed and self.settings.echo_cancellation)
         self._audio_forced = {"microphone": audio.input_device, "speaker": audio.output_device,
                               "ringer": audio.ringer_device}
         self._audio_lock = threading.Lock()
@@ -531,6 +540,7 @@ class TalkerApp:
             chosen = getattr(self.settings, role)
             state[role] = {"device": chosen, "present": chosen is None or any(d.name == chosen for d in devices),
                            "devices": [{"name": d.name, "description": d.description} for d in devices]}
+        state["options"] = {option: getattr(self.settings, option) for option in settings_mod.AUDIO_OPTIONS}
         return state
 
     async def set_audio_device(self, role: str, name: str | None) -> dict:
@@ -547,6 +557,33 @@ class TalkerApp:
         if self.icon is not None:
             self.icon.refresh_menu()
         return self.audio_devices_state()
+
+    async def set_audio_option(self, option: str, on: bool) -> dict:
+        """Ring silently, echo cancellation: remembered, and in effect at once (a ringing call
+        and a call in progress too)."""
+        if option not in settings_mod.AUDIO_OPTIONS or not isinstance(on, bool):
+            raise RequestFailed("invalid_message", tr("app.bad_message", detail=option))
+        new = dataclasses.replace(self.settings, **{option: on})
+        try:
+            settings_mod.save(new)
+        except (settings_mod.SettingsError, OSError) as e:
+            raise RequestFailed("invalid_message", tr("app.bad_message", detail=str(e))) from None
+        self.settings = new
+        log.info("sound option %s: %s", option, "on" if on else "off")
+        await asyncio.wrap_future(self.engine.set_audio_options(
+            ring_silently=new.ring_silently,
+            echo_cancellation=new.echo_cancellation and self._echo_allowed))
+        if self.icon is not None:
+            self.icon.refresh_menu()
+        return self.audio_devices_state()
+
+    async def microphone_level(self, call_id: str | None) -> dict:
+        """The call window's level meter: what the other side hears from the microphone now."""
+        try:
+            level = await asyncio.wrap_future(self.engine.microphone_level(call_id))
+        except EngineError:
+            raise RequestFailed("no_such_call", tr("call.none")) from None
+        return {"level_dbfs": None if level == float("-inf") else round(level, 1)}
 
     def _audio_devices_changed(self) -> None:
         """Devices were plugged in or out: the menu shows it, and calls follow the choice."""
@@ -589,13 +626,14 @@ def audio_from_environment() -> AudioConfig:
     TALKER_AUDIO_OUTPUT and TALKER_AUDIO_RINGER (PortAudio device names; the OS default
     otherwise),
     TALKER_AUDIO_PLAY=tone.wav, TALKER_AUDIO_RECORD_DIR=dir (each call's received audio as
-    call-<id>.wav)."""
+    call-<id>.wav), TALKER_ECHO_CANCEL=0 (no echo cancellation, whatever the settings say)."""
     env = os.environ
     return AudioConfig(
         device=env.get("TALKER_AUDIO_DEVICE", "system"),
         input_device=env.get("TALKER_AUDIO_INPUT") or None,
         output_device=env.get("TALKER_AUDIO_OUTPUT") or None,
         ringer_device=env.get("TALKER_AUDIO_RINGER") or None,
+        echo_cancellation=echo.wanted(env),
         play_file=Path(env["TALKER_AUDIO_PLAY"]) if env.get("TALKER_AUDIO_PLAY") else None,
         record_dir=Path(env["TALKER_AUDIO_RECORD_DIR"]) if env.get("TALKER_AUDIO_RECORD_DIR") else None,
     )

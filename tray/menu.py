@@ -108,11 +108,13 @@ class TrayMenu:
                 yield self._item(tr("menu.hold"), _do(app.ui_hold, cid, not call.held), checked=_is(call.held))
 
     def _audio_devices(self):
-        """Microphone ▸, Speaker ▸, Ringer ▸: the OS default and each device, the choice checked.
+        """Microphone ▸, Speaker ▸, Ringer ▸: the OS default and each device, the choice checked;
+        then the switches Ring silently and Echo cancellation.
         A chosen device that is unplugged stays listed (checked, greyed): it is used again as
         soon as it is back."""
         app = self.app
         state = app.audio_devices_state()
+        options = state.pop("options")
         roles = []
         for role, s in state.items():
             chosen = s["device"]
@@ -125,6 +127,10 @@ class TrayMenu:
                 items.append(self._item(tr("audio.absent", device=chosen), checked=_is(True), radio=True,
                                         enabled=False))
             roles.append(self._submenu(tr(f"audio.{role}"), items))
+        roles.append(self.ps.Menu.SEPARATOR)
+        for option, on in options.items():
+            roles.append(self._item(tr(f"audio.{option}"), _do(app.ui_set_audio_option, option, not on),
+                                    checked=_is(on)))
         return self._submenu(tr("menu.audio_devices"), roles)
 
     def _pbx_items(self):

@@ -20,6 +20,8 @@ _SERVER_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 _USER_RE = re.compile(r"^[A-Za-z0-9._+*#-]{1,64}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 AUDIO_ROLES = ("microphone", "speaker", "ringer")
+# Switches of the sound path (tray/sip/sound.py), with their defaults.
+AUDIO_OPTIONS = {"ring_silently": False, "echo_cancellation": True}
 
 
 class SettingsError(ValueError):
@@ -61,6 +63,10 @@ class Settings:
     microphone: str | None = None
     speaker: str | None = None
     ringer: str | None = None
+    # Incoming calls show but make no sound; echo cancellation and noise suppression on the
+    # microphone (on: laptops' own speakers and microphones are the common case).
+    ring_silently: bool = AUDIO_OPTIONS["ring_silently"]
+    echo_cancellation: bool = AUDIO_OPTIONS["echo_cancellation"]
 
     def validate(self) -> None:
         if self.account is not None:
@@ -70,6 +76,9 @@ class Settings:
             if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 256
                                      or any(ord(c) < 32 or ord(c) == 127 for c in name)):
                 raise SettingsError(f"{name!r} is not the name of a sound device ({role})")
+        for option in AUDIO_OPTIONS:
+            if not isinstance(getattr(self, option), bool):
+                raise SettingsError(f"{option} must be true or false")
         if not re.fullmatch(r"[A-Z]{2}", self.region):
             raise SettingsError(f"{self.region!r} is not a two-letter region code")
         for name, number in self.names.items():
@@ -99,6 +108,7 @@ def load() -> Settings:
             pbx_url=data.get("pbx_url"),
             pbx_login=data.get("pbx_login"),
             **{role: data.get(role) for role in AUDIO_ROLES},
+            **{option: data.get(option, default) for option, default in AUDIO_OPTIONS.items()},
         )
     except TypeError as e:
         raise SettingsError(f"{settings_path()} has an unexpected shape: {e}") from None

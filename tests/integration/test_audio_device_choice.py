@@ -204,6 +204,31 @@ def test_an_incoming_call_rings_on_the_chosen_ringer(kamailio, peers, talker_app
     assert not heard(spk_wav, RINGTONE, 0.5, 0, others=(425.0, PEER_TONE)), "the speaker rang instead"
 
 
+def test_ring_silently_keeps_the_ringer_quiet_and_turning_it_off_rings_a_ringing_call(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
+    state = _request(app, "set_audio_option", option="ring_silently", on=True)
+    assert state["options"]["ring_silently"] is True
+    speaker = sound_server.record("spk", tmp_path / "spk.wav")
+    try:
+        peer.command("call", number="101")
+        wait_until(lambda: any(c["state"] == "incoming" for c in app.status()["calls"]), 10, 0.05,
+                   "the app to ring")
+        time.sleep(3.2)                      # a whole ring cadence, in silence
+        t_loud = speaker.seconds()
+        _request(app, "set_audio_option", option="ring_silently", on=False)
+        time.sleep(3.2)                      # the same call rings now
+        _request(app, "decline")
+        peer.wait_call("ended")
+    finally:
+        spk_wav = speaker.stop()
+    assert not heard(spk_wav, RINGTONE, 0.3, t_loud, others=(425.0, PEER_TONE), min_share=0.05), \
+        "the call rang although the app rings silently"
+    assert heard(spk_wav, RINGTONE, t_loud, t_loud + 3.2, others=(425.0, PEER_TONE), min_share=0.12), \
+        "the ringing call did not ring once ring silently was turned off"
+
+
 def test_real_world_sink_names_and_descriptions_become_portaudio_devices(sound_server, tmp_path, monkeypatch):
     """Sink names carry dots and descriptions carry quotes (alsa_output.usb-…analog-stereo,
     Jabra "Evolve" 20): each still becomes one PortAudio device, named apart from every other."""

@@ -35,7 +35,8 @@ def _choices(app, role: str) -> list[tuple[str, bool, bool, bool]]:
 def test_the_audio_devices_menu_lists_checks_and_remembers_the_choice(app, sound_server):
     top = texts(menu(app))
     assert top.index("Audio devices") == top.index("Settings…") - 1
-    assert texts(find(menu(app), "Audio devices")._action) == ["Microphone", "Speaker", "Ringer"]
+    assert texts(find(menu(app), "Audio devices")._action) == ["Microphone", "Speaker", "Ringer",
+                                                                "Ring silently", "Echo cancellation"]
     assert _choices(app, "Microphone") == [("System default", True, True, True), ("Microphone", False, True, True)]
     speakers = _choices(app, "Speaker")
     assert speakers[0] == ("System default", True, True, True)
@@ -69,3 +70,16 @@ def test_a_device_plugged_in_shows_up_and_an_unplugged_choice_stays_visible(app,
     wait_until(lambda: absent in [t for t, *_ in _choices(app, "Speaker")], 10, 0.2, "the unplugged choice")
     assert (absent, True, True, False) in _choices(app, "Speaker")
     assert "Usb" not in [t for t, *_ in _choices(app, "Speaker")]
+
+
+def test_ring_silently_and_echo_cancellation_are_switched_from_the_menu_and_kept(app):
+    assert not find(menu(app), "Audio devices", "Ring silently").checked
+    assert find(menu(app), "Audio devices", "Echo cancellation").checked
+    find(menu(app), "Audio devices", "Ring silently")(app.icon.icon)
+    wait_until(lambda: settings_mod.load().ring_silently, 5, 0.05, "ring silently in the settings file")
+    wait_until(lambda: find(menu(app), "Audio devices", "Ring silently").checked, 5, 0.05, "the check mark")
+    find(menu(app), "Audio devices", "Echo cancellation")(app.icon.icon)
+    wait_until(lambda: not settings_mod.load().echo_cancellation, 5, 0.05, "echo cancellation off in the file")
+    assert not find(menu(app), "Audio devices", "Echo cancellation").checked
+    find(menu(app), "Audio devices", "Ring silently")(app.icon.icon)
+    wait_until(lambda: not settings_mod.load().ring_silently, 5, 0.05, "ring silently off again")

@@ -28,6 +28,8 @@ def test_saved_settings_load_back_and_are_private():
     Settings(speaker=""),
     Settings(microphone="usb\nheadset"),
     Settings(ringer="x" * 257),
+    Settings(ring_silently="yes"),
+    Settings(echo_cancellation=0),
 ])
 def test_invalid_settings_are_refused_and_the_old_file_stays(bad):
     good = Settings(AccountSettings("101", "pbx.local", "127.0.0.1:5060"))
@@ -69,3 +71,13 @@ def test_a_sound_device_that_is_not_a_name_is_a_clear_error():
     settings.settings_path().write_text('{"speaker": 5}')
     with pytest.raises(SettingsError, match="not the name of a sound device"):
         settings.load()
+
+
+def test_the_sound_switches_default_to_ringing_with_echo_cancellation_and_are_kept(tmp_path):
+    path = settings.settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"region": "RU"}')  # written before the switches existed
+    old = settings.load()
+    assert (old.ring_silently, old.echo_cancellation) == (False, True)
+    settings.save(Settings(ring_silently=True, echo_cancellation=False))
+    assert (settings.load().ring_silently, settings.load().echo_cancellation) == (True, False)

@@ -62,6 +62,54 @@ def test_whatever_the_two_clocks_do_latency_stays_bounded_and_order_kept(ops, de
         assert len(buf) <= depth
 
 
+def _steady(buf: FrameBuffer, reads: int, written: int, late_every: int = 0) -> int:
+    """Two clocks at the same rate: a put, then a get, `reads` times; every `late_every`-th
+    put comes after its get (the writer's jitter). Returns how many frames were written."""
+    for n in range(reads):
+        late = late_every and n % late_every == late_every - 1
+        if not late:
+            buf.put(frame(written))
+            written += 1
+        buf.get()
+        if late:
+            buf.put(frame(written))
+            written += 1
+    return written
+
+
+def test_a_spare_frame_that_is_never_needed_is_shed_so_the_delay_drops_by_a_frame():
+    buf = FrameBuffer(depth=4, prefill=2, settle=50)
+    written = _steady(buf, 10, 0)
+    assert len(buf) == 1                     # one frame always waiting: 20 ms more delay than needed
+    written = _steady(buf, 60, written)
+    assert len(buf) == 0 and buf.shed == 1 and buf.underruns == 0
+    _steady(buf, 500, written)
+    assert buf.shed == 1 and buf.underruns == 0  # nothing more to shed, and nothing missing
+
+
+def test_a_jittery_writer_keeps_its_cushion():
+    buf = FrameBuffer(depth=4, prefill=2, settle=50)
+    _steady(buf, 1000, 0, late_every=7)      # the spare frame covers each late one
+    assert buf.shed == 0 and buf.underruns == 0
+
+
+def test_after_an_underrun_the_buffer_waits_longer_before_shedding_again():
+    buf = FrameBuffer(depth=4, prefill=1, settle=50)
+    buf.put(frame(0))
+    buf.put(frame(1))
+    written = _steady(buf, 40, 2)
+    assert buf.shed == 0
+    buf.get()
+    buf.get()
+    assert buf.get() == SILENCE and buf.underruns == 1   # emptied: the writer stalled
+    buf.put(frame(written))
+    buf.put(frame(written + 1))
+    written = _steady(buf, 60, written + 2)
+    assert buf.shed == 0                      # 60 reads: not yet, after the underrun it waits 100
+    _steady(buf, 60, written)
+    assert buf.shed == 1
+
+
 def test_the_level_of_a_full_scale_sine_is_minus_three_dbfs_and_silence_is_minus_infinity():
     sine = struct.pack("<320h", *(int(32767 * math.sin(2 * math.pi * 1000 * i / 16000)) for i in range(320)))
     assert abs(level_dbfs(sine) + 3.0) < 0.1

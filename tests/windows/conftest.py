@@ -56,7 +56,8 @@ def windowed_app(tmp_path: Path, xsession: XSession, pbx_api: ApiServer):
     """Start the app logged in to the PBX: `windowed_app(person)`, or not logged in: `windowed_app(None)`."""
     started: list[App] = []
 
-    def start(person=None, *, lang: str = "en", wait_registered: bool = True) -> WindowedApp:
+    def start(person=None, *, lang: str = "en", wait_registered: bool = True,
+              env: dict[str, str] | None = None) -> WindowedApp:
         if person is not None:
             done = talker("--login", person.sip.username, "--pbx", pbx_api.url,
                           stdin=person.communicator_password + "\n")
@@ -64,7 +65,7 @@ def windowed_app(tmp_path: Path, xsession: XSession, pbx_api: ApiServer):
         hook_dir = tmp_path / "hooks"
         hook_dir.mkdir(exist_ok=True)
         app = App(tmp_path, extra_env={"TALKER_WINDOW_TEST_DIR": str(hook_dir), "TALKER_LANG": lang,
-                                       **xsession.env})
+                                       **xsession.env, **(env or {})})
         started.append(app)
         windowed = WindowedApp(app, hook_dir)
         if person is not None:

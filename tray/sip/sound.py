@@ -29,7 +29,7 @@ import sys
 import threading
 from typing import Any
 
-from tray.sip.echo import EchoCanceller, wanted as echo_wanted
+from tray.sip.echo import EchoCanceller
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,16 @@ class FrameBuffer:
     `depth`: frames kept at most (older ones are dropped: latency never exceeds depth x 20 ms).
     `prefill`: frames the reader waits for after an underrun before it takes any, so that a
     writer slightly slower than the reader does not make every other frame silent.
+    `settle`: reads after which a frame that was spare at every one of them is dropped. The
+    prefill is a guess at the two clocks' jitter; a frame that was never needed for `settle`
+    reads only delays the sound by 20 ms, so the buffer sheds it. After an underrun it waits
+    twice as long before it sheds again (up to a minute), so a jittery pair of clocks keeps
+    its cushion instead of losing and regaining it every few seconds.
     """
 
-    def __init__(self, depth: int = 4, prefill: int = 1):
+    MAX_SETTLE = 3000   # reads: a minute of 20 ms frames
+
+    def __init__(self, depth: int = 4, prefill: int = 1, settle: int = 50):
         if not 1 <= prefill <= depth:
             raise ValueError("prefill must be between 1 and depth")
         self._frames: collections.deque[bytes] = collections.deque()
@@ -56,8 +63,12 @@ class FrameBuffer:
         self._prefill = prefill
         self._primed = False
         self._lock = threading.Lock()
+        self._first_settle = self._settle = settle
+        self._reads = 0
+        self._lowest = depth     # the fewest frames seen at a read since the last shedding
         self.underruns = 0
         self.overruns = 0
+        self.shed = 0
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -72,22 +83,33 @@ class FrameBuffer:
     def get(self) -> bytes:
         """The oldest frame, or silence when there is none yet."""
         with self._lock:
+            frames = self._frames
             if not self._primed:
-                if len(self._frames) < self._prefill:
+                if len(frames) < self._prefill:
                     return SILENCE
                 self._primed = True
-            if not self._frames:
+            if not frames:
                 self._primed = False
                 self.underruns += 1
+                self._settle = min(2 * self._settle, self.MAX_SETTLE)
+                self._reads, self._lowest = 0, self._depth
                 return SILENCE
-            return self._frames.popleft()
+            self._lowest = min(self._lowest, len(frames))
+            self._reads += 1
+            if self._reads >= self._settle:
+                if self._lowest >= 2:
+                    frames.popleft()
+                    self.shed += 1
+                self._reads, self._lowest = 0, self._depth
+            return frames.popleft()
 
     def clear(self) -> None:
         """Empty, counters at zero."""
         with self._lock:
             self._frames.clear()
             self._primed = False
-            self.underruns = self.overruns = 0
+            self.underruns = self.overruns = self.shed = 0
+            self._settle, self._reads, self._lowest = self._first_settle, 0, self._depth
 
 
 class Cadence:
@@ -151,13 +173,13 @@ class SoundDevices:
     `give_speaker_frame` from pjsua2's media thread.
     """
 
-    def __init__(self, input_device: Any = None, output_device: Any = None):
+    def __init__(self, input_device: Any = None, output_device: Any = None, *,
+                 echo_cancellation: bool = True):
         self.input_device = input_device
         self.output_device = output_device
         self.microphone = FrameBuffer(depth=4, prefill=1)
-        self.speaker = FrameBuffer(depth=4, prefill=2)
-        self.muted = False
-        self.microphone_level = -math.inf
+        self.speaker = FrameBuffer(depth=4, prefill=2)   # sheds the second frame when not needed
+        self._last_microphone = SILENCE   # for the level meter, measured only when asked
         self.ringer_device: Any = None
         self._streams: list[Any] = []
         self._users = 0
@@ -165,13 +187,12 @@ class SoundDevices:
         self._tone_holds = False      # the tone keeps the devices open
         self._ringer = None           # the ringer's own stream while a call rings
         # Echo cancellation and noise suppression on the microphone, against what the speaker
-        # plays (tray/sip/echo.py): on unless TALKER_ECHO_CANCEL=0 - laptop speakers are common.
-        self.echo = EchoCanceller(RATE, FRAME_SAMPLES, enabled=echo_wanted())
+        # plays (tray/sip/echo.py).
+        self.echo = EchoCanceller(RATE, FRAME_SAMPLES, enabled=echo_cancellation)
 
     # --- pjsua2's side (its media thread) -------------------------------------------------
     def take_microphone_frame(self) -> bytes:
-        frame = self.microphone.get()
-        return SILENCE if self.muted else frame
+        return self.microphone.get()
 
     def give_speaker_frame(self, frame: bytes) -> None:
         self.speaker.put(frame)
@@ -180,7 +201,7 @@ class SoundDevices:
     def _on_input(self, data, frames, time_info, status) -> None:
         frame = self.echo.process(bytes(data))
         self.microphone.put(frame)
-        self.microphone_level = level_dbfs(frame)
+        self._last_microphone = frame
 
     def _on_output(self, data, frames, time_info, status) -> None:
         tone = self._speaker_tone
@@ -204,6 +225,9 @@ class SoundDevices:
     def _open(self) -> None:
         self.microphone.clear()
         self.speaker.clear()
+        # PortAudio keeps two 20 ms blocks in flight each way (40 ms, whatever latency is asked
+        # for). Smaller blocks did not lower the microphone's delay here, and on the speaker the
+        # ALSA-PulseAudio path then underran many times a second on a busy machine (measured).
         common = dict(samplerate=RATE, blocksize=FRAME_SAMPLES, channels=1, dtype="int16",
                       latency="low")
         try:
@@ -229,8 +253,9 @@ class SoundDevices:
         if streams:
             # The bench (bench/audio_path.py) reads this line.
             log.info("sound: closed; microphone %d underruns %d overruns, speaker %d underruns "
-                     "%d overruns", self.microphone.underruns, self.microphone.overruns,
-                     self.speaker.underruns, self.speaker.overruns)
+                     "%d overruns; frames shed to keep latency down: microphone %d, speaker %d",
+                     self.microphone.underruns, self.microphone.overruns, self.speaker.underruns,
+                     self.speaker.overruns, self.microphone.shed, self.speaker.shed)
         for stream in streams:
             try:
                 stream.close()
@@ -324,6 +349,13 @@ class SoundDevices:
             self._close()
             self._open()
 
+    def set_echo_cancellation(self, on: bool) -> None:
+        """Turn echo cancellation on or off, a call in progress too (its library is loaded
+        here, not on the microphone's thread)."""
+        self.echo.enabled = on
+        if on and self._streams:
+            self.echo.prepare()
+
     def reset(self) -> None:
         """The engine stops: close the devices whoever had them."""
         self.ring(False)
@@ -334,6 +366,14 @@ class SoundDevices:
     @property
     def is_open(self) -> bool:
         return bool(self._streams)
+
+    @property
+    def microphone_level(self) -> float:
+        """The microphone's level now, after echo cancellation, in dBFS (-inf while no call
+        has the devices open): the call window's level meter."""
+        if not self._streams:
+            return -math.inf
+        return level_dbfs(self._last_microphone)
 
 
 def _ring_frames():

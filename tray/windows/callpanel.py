@@ -31,6 +31,17 @@ def state_text(call: dict) -> str:
     return tr(key, party=who)
 
 
+LEVEL_FLOOR_DB = 60      # the meter spans -60 dBFS (empty) to 0 dBFS (full)
+LEVEL_POLL_MS = 150
+
+
+def meter_value(level_dbfs: float | None) -> float:
+    """Where the level meter stands for a level in dBFS (None: silence)."""
+    if level_dbfs is None:
+        return 0.0
+    return max(0.0, min(float(LEVEL_FLOOR_DB), LEVEL_FLOOR_DB + level_dbfs))
+
+
 class CallPanel:
     def __init__(self, window: Window, parent: tk.Misc, on_end: Callable[[dict], None] | None = None):
         self.window = window
@@ -42,7 +53,7 @@ class CallPanel:
         self.who.pack(anchor="w")
         self.state = window.named("call_state", ttk.Label(self.frame, text=""))
         self.state.pack(anchor="w", pady=(2, 8))
-        row = ttk.Frame(self.frame)
+        row = self._button_row = ttk.Frame(self.frame)
         row.pack(anchor="w")
         self.buttons = {
             "answer": ttk.Button(row, text=tr("menu.answer"), style="Accent.TButton",
@@ -58,9 +69,18 @@ class CallPanel:
             row, text=tr("menu.mute"), variable=self.muted, command=lambda: self._toggle("mute", self.muted)))
         self.buttons["hold"] = window.named("hold_button", ttk.Checkbutton(
             row, text=tr("menu.hold"), variable=self.held, command=lambda: self._toggle("hold", self.held)))
+        # How loud the other side hears us, so that a user sees the microphone works (and that
+        # mute or hold really silence it). Shown while connected, asked for a few times a second.
+        self.level_row = ttk.Frame(self.frame)
+        ttk.Label(self.level_row, text=tr("audio.level")).pack(side="left", padx=(0, 8))
+        self.level = window.named("mic_level", ttk.Progressbar(self.level_row, maximum=LEVEL_FLOOR_DB,
+                                                               length=160, mode="determinate"))
+        self.level.pack(side="left")
+        self._level_asked = False
         self.error = window.message(self.frame, "call_error", 380)
         self.error.pack(anchor="w", pady=(6, 0))
         self._tick()
+        self._poll_level()
 
     def show(self, call: dict) -> None:
         """Show this call (a call event or a reply's call)."""
@@ -78,6 +98,11 @@ class CallPanel:
             button.pack_forget()
         for key in wanted:
             self.buttons[key].pack(side="left", padx=(0, 8))
+        if call.get("state") == "connected":
+            self.level_row.pack(anchor="w", pady=(8, 0), after=self._button_row)
+        else:
+            self.level_row.pack_forget()
+            self.level.configure(value=0)
         self._render_state()
         if call.get("state") == "ended" and self._on_end is not None:
             self._on_end(call)
@@ -97,6 +122,25 @@ class CallPanel:
             self.window.root.after(1000, self._tick)
         except tk.TclError:
             pass
+
+    def _poll_level(self) -> None:
+        call = self.call
+        if call is not None and call.get("state") == "connected" and not self._level_asked:
+            self._level_asked = True
+            self.window.link.request("microphone_level", self._show_level, self._no_level,
+                                     call_id=call["call_id"])
+        try:
+            self.window.root.after(LEVEL_POLL_MS, self._poll_level)
+        except tk.TclError:
+            pass
+
+    def _show_level(self, reply: dict) -> None:
+        self._level_asked = False
+        self.level.configure(value=meter_value(reply.get("level_dbfs")))
+
+    def _no_level(self, error) -> None:
+        self._level_asked = False  # the call just ended, say: its event redraws the panel
+        self.level.configure(value=0)
 
     def _act(self, action: str) -> None:
         if self.call is None:

@@ -20,7 +20,7 @@ import zoneinfo
 from tkinter import ttk
 
 from common.i18n import tr
-from tray.settings import AUDIO_ROLES
+from tray.settings import AUDIO_OPTIONS, AUDIO_ROLES
 from tray.windows import forms
 from tray.windows.base import Window, centre, fail_sentence
 from tray.windows.forms import FormInvalid, Path, RuleForm, SchemeForm, under
@@ -66,9 +66,17 @@ class SettingsWindow(Window):
             combo.configure(postcommand=self._load_audio)
             self.audio_boxes[role] = combo
             var.trace_add("write", lambda *_, role=role: self._audio_chosen(role))
+        switches = ttk.Frame(box)
+        switches.grid(row=len(AUDIO_ROLES), column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.audio_options: dict[str, tk.BooleanVar] = {}
+        for option in AUDIO_OPTIONS:
+            var = self.audio_options[option] = self.named(option, tk.BooleanVar(self.root))
+            self.named(f"{option}_switch", ttk.Checkbutton(
+                switches, text=tr(f"audio.{option}"), variable=var,
+                command=lambda option=option: self._audio_option(option))).pack(side="left", padx=(0, 16))
         box.columnconfigure(1, weight=1)
         self.audio_message = self.message(box, "audio_message", 600)
-        self.audio_message.grid(row=len(AUDIO_ROLES), column=0, columnspan=2, sticky="w")
+        self.audio_message.grid(row=len(AUDIO_ROLES) + 1, column=0, columnspan=2, sticky="w")
         self.say(self.audio_message, tr("win.settings.audio_hint"), "Muted")
         self._load_audio()
 
@@ -82,8 +90,18 @@ class SettingsWindow(Window):
                 self.audio[role] = choices = forms.AudioChoices(state[role])
                 self.audio_boxes[role].configure(values=choices.labels)
                 self.names[role].set(choices.chosen_label)
+            for option, var in self.audio_options.items():
+                var.set(bool(state["options"][option]))
         finally:
             self._audio_filling = False
+
+    def _audio_option(self, option: str) -> None:
+        def failed(error) -> None:
+            self.say(self.audio_message, fail_sentence(error))
+            self._load_audio()  # the switch shows what is in effect, not what was asked
+
+        self.link.request("set_audio_option", self._show_audio, failed,
+                          option=option, on=bool(self.audio_options[option].get()))
 
     def _audio_chosen(self, role: str) -> None:
         if self._audio_filling or role not in self.audio:

@@ -110,7 +110,7 @@ def _read(window) -> dict:
             if not thing.winfo_exists():
                 continue  # replaced (the employee form gives way to the credentials)
             info = {"mapped": bool(thing.winfo_ismapped())}
-            for option in ("text", "state"):
+            for option in ("text", "state", "value"):
                 try:
                     info[option] = str(thing.cget(option))
                 except tk.TclError:
