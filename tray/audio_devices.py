@@ -190,7 +190,10 @@ class PortAudioBackend(Backend):
     """Windows (WASAPI/MME/DirectSound), macOS (Core Audio), or plain ALSA: PortAudio's list.
 
     PortAudio lists devices only when it starts, so this list changes only when the app starts
-    PortAudio again (tray/app.py does, to open a device it does not know): no hot-plug yet."""
+    PortAudio again (tray/sip/sound.py does, to open a device it does not know, and when a
+    device in use stops working): a device plugged in while nothing else happens is not seen
+    until then. A device that vanishes mid-call is noticed by the sound path itself (its
+    stream ends or stops calling back) on every OS, and the call moves to the OS default."""
 
     name = "portaudio"
 

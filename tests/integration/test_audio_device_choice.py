@@ -104,6 +104,35 @@ def test_an_unplugged_headset_gives_the_call_back_to_the_default_speaker(
         "the call did not come back on the default speaker"
 
 
+def test_a_speaker_that_stops_working_mid_call_hands_the_call_to_the_default_speaker(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    """The headset stays listed but stops taking sound (suspended: its stream no longer calls
+    back, as a Core Audio device does when it is pulled out). Nothing tells the app; it must
+    notice by itself, move the call to the OS default and keep it up."""
+    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
+    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
+    _request(app, "set_audio_device", role="speaker", device="headset")
+    speaker = sound_server.record("spk", tmp_path / "spk.wav")
+    headset = sound_server.record("headset", tmp_path / "headset.wav")
+    try:
+        _call(app, peer)
+        time.sleep(2.5)
+        headset_wav = headset.stop()
+        t_stall = speaker.seconds()
+        sound_server.pactl("suspend-sink", "headset", "1")
+        time.sleep(4.0)
+        assert _connected(app), "the call dropped with the headset"
+        _request(app, "hangup")
+        peer.wait_call("ended")
+    finally:
+        spk_wav = speaker.stop()
+        headset.stop()
+    assert heard(headset_wav, PEER_TONE, -2.0, -0.3), "the chosen headset did not play the call"
+    assert not heard(spk_wav, PEER_TONE, 0.5, t_stall), "the speaker played while the headset worked"
+    assert heard(spk_wav, PEER_TONE, t_stall + 2.0, t_stall + 4.0), \
+        "the call did not move to the default speaker when the headset stopped"
+
+
 def test_a_device_plugged_in_after_the_start_is_listed_and_carries_a_call(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])

@@ -255,6 +255,7 @@ class SipEngine:
         if self.sound is not None:
             self.sound.ringer_device = audio.ringer_device
         self._bridge: _BridgePort | None = None
+        self._sound_watch: int | None = None       # the timer of _watch_sound while it runs
         self._tone: sound.Cadence | None = None   # the tone on the speaker now, see _update_tones
         self._user_agent = user_agent
         self._pj_log_level = pj_log_level
@@ -887,6 +888,8 @@ class SipEngine:
                 call.sound = True
                 self.sound.acquire()
                 self.sound.call_started()
+                if self._sound_watch is None:
+                    self._sound_watch = self._call_later(sound.STALL_S, self._watch_sound)
         else:
             if audio.play_file is None:
                 adm.getCaptureDevMedia().startTransmit(aud)
@@ -904,6 +907,17 @@ class SipEngine:
             call.audio.adjustRxLevel(0.0 if call.muted or call.held else 1.0)
         except pj.Error as e:
             log.warning("muting call %s failed: %s", call.talker_id, e.info())
+
+    def _watch_sound(self) -> None:
+        """While calls carry audio: a sound device that stopped working hands the calls to the
+        OS default (a timer of the engine's own, so an idle app has nothing to wake it)."""
+        self._sound_watch = None
+        if not any(c.sound for c in self._calls.values()):
+            return
+        broken = self.sound.stalled()
+        if broken is not None:
+            self.sound.fall_back_to_defaults(broken)
+        self._sound_watch = self._call_later(sound.STALL_S / 2, self._watch_sound)
 
     def _unwire_audio(self, call: _Call) -> None:
         call.audio = call.audio_port = None

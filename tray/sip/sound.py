@@ -27,6 +27,7 @@ import math
 import struct
 import sys
 import threading
+import time
 from typing import Any
 
 from tray.sip.echo import EchoCanceller
@@ -38,6 +39,7 @@ FRAME_MS = 20
 FRAME_SAMPLES = RATE * FRAME_MS // 1000
 FRAME_BYTES = FRAME_SAMPLES * 2  # 16-bit mono
 SILENCE = bytes(FRAME_BYTES)
+STALL_S = 1.0                    # a stream that has not called back for this long is broken
 
 
 class FrameBuffer:
@@ -199,11 +201,13 @@ class SoundDevices:
 
     # --- PortAudio's side (its callback thread) -------------------------------------------
     def _on_input(self, data, frames, time_info, status) -> None:
+        self._input_seen = time.monotonic()
         frame = self.echo.process(bytes(data))
         self.microphone.put(frame)
         self._last_microphone = frame
 
     def _on_output(self, data, frames, time_info, status) -> None:
+        self._output_seen = time.monotonic()
         tone = self._speaker_tone
         frame = next(tone, SILENCE) if tone is not None else self.speaker.get()
         frame = frame if len(frame) == len(data) else frame[:len(data)].ljust(len(data), b"\0")
@@ -222,9 +226,11 @@ class SoundDevices:
         if self._users == 0:
             self._close()
 
-    def _open(self) -> None:
+    def _open(self, *, on_defaults: bool = False) -> None:
         self.microphone.clear()
         self.speaker.clear()
+        self._input_seen = self._output_seen = time.monotonic()
+        input_device, output_device = (None, None) if on_defaults else (self.input_device, self.output_device)
         # PortAudio keeps two 20 ms blocks in flight each way (40 ms, whatever latency is asked
         # for). Smaller blocks did not lower the microphone's delay here, and on the speaker the
         # ALSA-PulseAudio path then underran many times a second on a busy machine (measured).
@@ -236,8 +242,8 @@ class SoundDevices:
 
             self.echo.prepare()  # loads its library here, not on an audio thread
             self._streams = [
-                sounddevice.RawInputStream(device=self.input_device, callback=self._on_input, **common),
-                sounddevice.RawOutputStream(device=self.output_device, callback=self._on_output, **common),
+                sounddevice.RawInputStream(device=input_device, callback=self._on_input, **common),
+                sounddevice.RawOutputStream(device=output_device, callback=self._on_output, **common),
             ]
             for stream in self._streams:
                 stream.start()
@@ -261,6 +267,28 @@ class SoundDevices:
                 stream.close()
             except Exception as e:
                 log.warning("closing a sound stream failed: %s", e)
+
+    def stalled(self) -> str | None:
+        """Which open stream stopped working ("microphone", "speaker"), or None. A device that
+        is unplugged either ends its stream (WASAPI, a dead sound server) or just stops calling
+        back (Core Audio; a suspended PulseAudio sink): both show here within STALL_S."""
+        if not self._streams:
+            return None
+        now = time.monotonic()
+        for role, stream, seen in (("microphone", self._streams[0], self._input_seen),
+                                   ("speaker", self._streams[1], self._output_seen)):
+            if not stream.active or now - seen > STALL_S:
+                return role
+        return None
+
+    def fall_back_to_defaults(self, role: str) -> None:
+        """A stream stopped working: the call moves to the OS's default devices (PortAudio is
+        started again first, so that it knows what the default is now) and stays up. The
+        chosen devices are tried again when the devices are next opened or chosen."""
+        log.warning("the %s stopped working (unplugged?): the call moves to the OS default devices", role)
+        self._close()
+        _restart_portaudio()
+        self._open(on_defaults=True)
 
     def call_started(self) -> None:
         """A call's audio starts flowing: what the microphone said before (while ringback
@@ -326,9 +354,7 @@ class SoundDevices:
                 ringing, was_open = self._ringer is not None, self.is_open
                 self.ring(False)
                 self._close()
-                sounddevice._terminate()
-                sounddevice._initialize()
-                log.info("PortAudio started again to see new sound devices")
+                _restart_portaudio()
                 self.input_device, self.output_device = input_device, output_device
                 if was_open:
                     self._open()
@@ -374,6 +400,20 @@ class SoundDevices:
         if not self._streams:
             return -math.inf
         return level_dbfs(self._last_microphone)
+
+
+def _restart_portaudio() -> None:
+    """PortAudio lists the OS's devices (and learns the default) only when it starts."""
+    sounddevice = sys.modules.get("sounddevice")
+    if sounddevice is None:
+        return
+    try:
+        sounddevice._terminate()
+        sounddevice._initialize()
+    except Exception as e:
+        log.error("PortAudio cannot start again: %s", e)
+        return
+    log.info("PortAudio started again to see the sound devices as they are now")
 
 
 def _ring_frames():
