@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from pbx import prodcalendar, settings
+from pbx import cabinet, prodcalendar, settings
 from pbx.api import events, routes
 from pbx.errors import PbxError
 from pbx.instance import PbxInstance
@@ -111,6 +111,7 @@ def create_app(pbx: PbxInstance) -> FastAPI:
     app.state.events = events.EventHub(pbx)
     app.include_router(routes.router)
     app.include_router(events.router)
+    cabinet.mount(app)
     app.add_middleware(BodyLimit)
     with pbx.sessions() as s:
         proxies = settings.get(s, "trusted_proxies")

@@ -1,0 +1,51 @@
+"""The administrators' web cabinet: a static single-page client of the PBX's JSON API, served by
+the same app at `/` (see README, "The web cabinet").
+
+The pages hold no rule of their own: every check is the API's. What the server adds here is
+what a browser needs to keep the pages honest: a Content-Security-Policy that lets in nothing but
+this origin's own scripts, styles and API (no inline script, no CDN, no framing), and no caching
+of index.html so that a new PBX version is picked up on the next load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+# 'self' only: the cabinet is plain ES modules and one stylesheet from this origin. No
+# 'unsafe-inline' for scripts or styles, no eval; connect-src covers fetch() to /api/v1.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class _CabinetFiles(StaticFiles):
+    async def get_response(self, path, scope):
+        response = await super().get_response(path, scope)
+        response.headers.update(SECURITY_HEADERS)
+        if path in ("", ".", "index.html"):
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def mount(app: FastAPI) -> None:
+    """Serve the cabinet at `/`: after the API's routes, so that /api/v1 keeps its own 404s."""
+    app.mount("/", _CabinetFiles(directory=STATIC, html=True), name="cabinet")

@@ -1,0 +1,249 @@
+// The cabinet's shell: login, the header with navigation and the language switch, and routing
+// (#/<page id>/<rest…>) to the pages that register themselves here.
+//
+// CONTRACT for page modules (keep it stable: pages are written against it):
+//   import { registerPage, el, copyField, errorText } from '../app.js';
+//   registerPage(id, { title: {en, ru}, adminOnly: bool, render(container, ctx) })
+//     - a top-level page, shown in the navigation at #/<id>; adminOnly pages are hidden from
+//       non-administrators (the PBX refuses them anyway: hiding is a courtesy, not the rule).
+//     - render may be async; it fills `container` (emptied for it) and is called again on every
+//       navigation to the page.
+//   ctx = { api, t, me, navigate(path), lang, params, reload() }
+//     - api: api.js's `api`: get(path), send(method, path, body, {etag}) -> {status, body, etag};
+//       a refusal throws ApiError {status, code, message, fields} (code: the API's machine-readable
+//       one; err.stale is true for 412).
+//     - t(strings, key, vars): strings = the page's own {en:{…}, ru:{…}}; falls back to i18n.js COMMON
+//       (e.g. t(S, 'stale') -> "Changed by someone else — reload").
+//     - me: GET /me of whoever is logged in ({id, name, administrator, …}).
+//     - navigate('/employees/12'): go to #/employees/12. params: the path's parts after the id.
+//     - lang: 'en' | 'ru'. reload(): render the current page again.
+//   errorText(err, ctx) -> the sentence to show for an ApiError (412 -> stale, 403, network …).
+//   PAGES below is the one list of page modules; a module that fails to load is left out with
+//   a console warning, so the others still work. The employee card's "Receive scheme" tab calls
+//   renderSchemeTab(container, ctx, employeeId) exported by pages/scheme.js.
+
+import { api, auth, ApiError } from './api.js';
+import { COMMON, chooseLang, detectLang, translate } from './i18n.js';
+
+const PAGES = [
+  './pages/employees.js',
+  './pages/numbers.js',
+  './pages/contacts.js',
+  './pages/calendar.js',
+  './pages/audit.js',
+  './pages/settings.js',
+];
+
+const pages = new Map();
+const state = { lang: detectLang(), me: null };
+const t = (strings, key, vars) => translate(strings, key, vars, state.lang);
+const c = (key, vars) => translate(COMMON, key, vars, state.lang);
+
+export function registerPage(id, page) {
+  pages.set(id, page);
+}
+
+// el('button', {type: 'button', class: 'x', onclick: fn}, 'text', child…): DOM without innerHTML,
+// so nothing the PBX returns is ever parsed as markup.
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
+    else if (name === 'class') node.className = value;
+    else if (name in node && typeof value !== 'string') node[name] = value;
+    else node.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function errorText(err, ctx) {
+  const say = (key, vars) => translate(COMMON, key, vars, ctx ? ctx.lang : state.lang);
+  if (!(err instanceof ApiError)) return say('failed', { message: String(err && err.message || err) });
+  if (err.status === 0) return say('network');
+  if (err.status === 412) return say('stale');
+  if (err.status === 403) return say('forbidden');
+  if (err.status === 401) return say('sessionEnded');
+  return say('failed', { message: err.message });
+}
+
+export function toast(text) {
+  const box = document.getElementById('toast');
+  box.textContent = text;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.textContent = ''; }, 4000);
+}
+
+async function copyText(text, input) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // navigator.clipboard exists only in a secure context (https or localhost); a PBX opened
+    // as http://192.168.x.y:8080 is not one, and there the selection still copies.
+    if (!input) return false;
+    input.focus();
+    input.select();
+    try { return document.execCommand('copy'); } catch { return false; }
+  }
+}
+
+// A read-only value with a Copy button (SIP address, password shown once).
+export function copyField(label, value, { id, secret = false } = {}) {
+  const inputId = id || `copy-${Math.random().toString(36).slice(2)}`;
+  const input = el('input', { id: inputId, type: 'text', readOnly: true, value, class: secret ? 'secret' : '',
+    spellcheck: 'false', autocomplete: 'off' });
+  const button = el('button', { type: 'button', class: 'copy', 'aria-describedby': inputId,
+    onclick: async () => toast(c(await copyText(value, input) ? 'copied' : 'copyFailed')) }, c('copy'));
+  button.setAttribute('aria-label', `${c('copy')}: ${label}`);
+  return el('div', { class: 'copy-field' }, el('label', { for: inputId }, label), el('div', { class: 'copy-row' }, input, button));
+}
+
+function currentPath() {
+  const hash = location.hash.replace(/^#\/?/, '');
+  return hash.split('/').filter(Boolean).map(decodeURIComponent);
+}
+
+function navigate(path) {
+  const target = '#/' + String(path).replace(/^\/+/, '');
+  if (location.hash === target) route();
+  else location.hash = target;
+}
+
+function visiblePages() {
+  return [...pages.entries()].filter(([, page]) => !page.adminOnly || (state.me && state.me.administrator));
+}
+
+function renderChrome() {
+  document.documentElement.lang = state.lang;
+  document.title = c('product');
+  document.getElementById('skip-link').textContent = c('skip');
+  const switcher = document.getElementById('lang-switch');
+  switcher.textContent = c('switchTo');
+  switcher.setAttribute('aria-label', c('switchLabel'));
+  switcher.setAttribute('lang', state.lang === 'en' ? 'ru' : 'en');
+  document.getElementById('logout').textContent = c('logout');
+  const nav = document.getElementById('nav');
+  nav.setAttribute('aria-label', c('nav'));
+  const [current] = currentPath();
+  nav.replaceChildren(el('ul', {}, visiblePages().map(([id, page]) => el('li', {},
+    el('a', { href: `#/${id}`, 'aria-current': id === current ? 'page' : false, id: `nav-${id}` },
+      page.title[state.lang] || page.title.en)))));
+  document.getElementById('who-name').textContent = state.me ? state.me.name : '';
+}
+
+async function route() {
+  const main = document.getElementById('main');
+  if (!state.me) return;
+  const visible = visiblePages();
+  let [id, ...params] = currentPath();
+  if (!id && visible.length) {
+    navigate(visible[0][0]);
+    return;
+  }
+  renderChrome();
+  const page = pages.get(id);
+  const container = el('div', { class: 'page', id: `page-${id}` });
+  main.replaceChildren(container);
+  if (!page || (page.adminOnly && !state.me.administrator)) {
+    container.append(el('h1', { tabindex: '-1' }, c('notFound')));
+  } else {
+    const ctx = { api, t, me: state.me, navigate, lang: state.lang, params, reload: route };
+    container.append(el('p', { class: 'loading' }, c('loading')));
+    try {
+      container.replaceChildren();
+      await page.render(container, ctx);
+    } catch (err) {
+      container.append(el('p', { class: 'error', role: 'alert' }, errorText(err)));
+    }
+  }
+  // Focus follows the navigation, so a keyboard or screen-reader user lands on the new page.
+  const heading = container.querySelector('h1');
+  if (heading) {
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: false });
+  }
+}
+
+function renderLogin(message) {
+  document.getElementById('top').hidden = true;
+  document.documentElement.lang = state.lang;
+  document.getElementById('skip-link').textContent = c('skip');
+  const main = document.getElementById('main');
+  const error = el('p', { class: 'error', role: 'alert', id: 'login-error' }, message || '');
+  const loginInput = el('input', { id: 'login', name: 'login', autocomplete: 'username', required: true });
+  const passwordInput = el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password',
+    required: true });
+  const submit = el('button', { type: 'submit', class: 'primary' }, c('loginButton'));
+  const switcher = el('button', { type: 'button', class: 'link', lang: state.lang === 'en' ? 'ru' : 'en',
+    'aria-label': c('switchLabel'), onclick: () => { setLang(state.lang === 'en' ? 'ru' : 'en'); renderLogin(); } },
+  c('switchTo'));
+  const form = el('form', { class: 'login', novalidate: false }, el('h1', {}, c('loginTitle')),
+    el('label', { for: 'login' }, c('login')), loginInput,
+    el('label', { for: 'password' }, c('password')), passwordInput,
+    error, submit, el('p', {}, switcher));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    submit.textContent = c('loggingIn');
+    try {
+      await auth.login(loginInput.value.trim(), passwordInput.value);
+      await start();
+    } catch (err) {
+      submit.disabled = false;
+      submit.textContent = c('loginButton');
+      error.textContent = err instanceof ApiError && err.status === 401 ? err.message : errorText(err);
+      passwordInput.focus();
+    }
+  });
+  main.replaceChildren(el('div', { class: 'page' }, form));
+  loginInput.focus();
+}
+
+function setLang(lang) {
+  state.lang = lang;
+  chooseLang(lang);
+}
+
+async function start() {
+  try {
+    state.me = (await api.get('/me')).body;
+  } catch (err) {
+    state.me = null;
+    renderLogin(err instanceof ApiError && err.status === 401 ? c('sessionEnded') : errorText(err));
+    return;
+  }
+  document.getElementById('top').hidden = false;
+  await route();
+}
+
+async function loadPages() {
+  const results = await Promise.allSettled(PAGES.map((path) => import(path)));
+  results.forEach((result, i) => {
+    if (result.status === 'rejected') console.warn(`cabinet: page ${PAGES[i]} not loaded:`, result.reason);
+  });
+}
+
+async function main() {
+  document.getElementById('lang-switch').addEventListener('click', () => {
+    setLang(state.lang === 'en' ? 'ru' : 'en');
+    route();
+  });
+  document.getElementById('logout').addEventListener('click', async () => {
+    await auth.logout();
+    state.me = null;
+    history.replaceState(null, '', location.pathname);
+    renderLogin();
+  });
+  auth.onEnded(() => { state.me = null; renderLogin(c('sessionEnded')); });
+  window.addEventListener('hashchange', route);
+  await loadPages();
+  if (auth.loggedIn) await start();
+  else renderLogin();
+}
+
+main();
