@@ -228,6 +228,45 @@ def update_employee(pbx: PbxInstance, actor: Actor, employee_id: int, expected_v
     return versioned_write(expected_version, write)
 
 
+def remove_employee(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version: int | None) -> None:
+    """Remove an employee with everything that is theirs alone: their SIP accounts (so no phone
+    of theirs registers or rings again), receive scheme, sessions, personal contacts and
+    Administrators membership. What others share stays: a number that led to them leads
+    nowhere until an administrator points it elsewhere (the audit entry lists those), and the
+    audit log keeps their name on what they did. Nobody removes themselves (another
+    administrator must), and the last administrator stays."""
+    _require_admin(actor, "remove employees")
+    if actor.employee_id == employee_id:
+        raise Conflict("You cannot remove yourself: ask another administrator.", code="own_account")
+
+    def write() -> None:
+        with pbx.sessions.begin() as s:
+            employee = _load(s, employee_id)
+            _check_version(employee, expected_version)
+            group = _administrators(s)
+            if group in employee.groups:
+                others = s.scalar(select(func.count()).select_from(Employee).join(Employee.groups)
+                                  .where(Group.id == group.id, Employee.id != employee.id))
+                if not others:
+                    raise Conflict("The PBX must keep at least one administrator.", code="last_administrator")
+            numbers = list(s.scalars(select(PbxNumber).where(PbxNumber.inbound_employee_id == employee.id)))
+            for number in numbers:
+                number.inbound_employee_id = None
+            details = {"name": employee.name, "extension": employee.extension,
+                       "sip_accounts": [a.username for a in employee.sip_accounts],
+                       "numbers_left_without_destination": [n.number for n in numbers]}
+            scheme = s.get(ReceiveScheme, employee.id)
+            if scheme is not None:
+                s.delete(scheme)
+            # The rows keyed by the employee with ON DELETE CASCADE (sessions, personal
+            # contacts, memberships) go with this delete; the ORM removes the SIP accounts.
+            s.delete(employee)
+            _commit_or_conflict(s)
+            audit.record(s, actor, "employee.delete", "employee", employee_id, audience_id=audit.EVERYONE,
+                         **details)
+    versioned_write(expected_version, write)
+
+
 def set_administrator(pbx: PbxInstance, actor: Actor, employee_id: int, member: bool) -> Employee:
     _require_admin(actor, "change who is in Administrators")
 

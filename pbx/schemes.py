@@ -15,7 +15,7 @@ from pbx import audit, directory, settings, validation
 from pbx.audit import Actor
 from pbx.calendar_store import load_calendar
 from pbx.db import Employee, ReceiveScheme, versioned_write
-from pbx.errors import FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from pbx.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
 from pbx.ringplan import (
     DEFAULT_RING_TIMEOUT_S, Device, DeviceKind, DeviceStatus, InvalidSchemeError, Mode, ProblemCode, RingPlan,
@@ -176,6 +176,35 @@ def add_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: 
             audit.record(s, actor, "employee.sip_account", "employee", employee.id, username=username)
     versioned_write(None, write, STALE)
     return directory.SipCredentials(username, pbx.domain, password)
+
+
+def remove_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: str) -> None:
+    """Take a SIP login (a desk phone) away from an employee, with its device in their scheme.
+    The login named after the extension stays: it is the employee's own (their app's), and goes
+    only with the employee or follows a new extension. A phone still registered with the removed
+    login keeps its registration until it expires, but the PBX neither authenticates it again
+    nor rings it (no scheme lists it)."""
+    _require_admin(actor)
+
+    def write() -> None:
+        with pbx.sessions.begin() as s:
+            employee = directory._load(s, employee_id)
+            account = next((a for a in employee.sip_accounts if a.username == username), None)
+            if account is None:
+                raise NotFound(f"{employee.name} has no SIP account {username!r}.", code="unknown_sip_account")
+            if username == employee.extension:
+                raise Conflict(f"{username} is {employee.name}'s own SIP account (their extension): change the "
+                               "extension or remove the employee instead.", code="main_sip_account")
+            scheme, version = _stored(s, employee)
+            employee.sip_accounts.remove(account)
+            directory._commit_or_conflict(s)
+            devices = tuple(d for d in scheme.devices
+                            if not (d.kind == DeviceKind.SIP and d.address == username))
+            scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=devices)
+            _save(s, actor, employee, scheme, version, "scheme.sip_account")
+            audit.record(s, actor, "employee.sip_account.delete", "employee", employee.id,
+                         audience_id=employee.id, username=username)
+    versioned_write(None, write, STALE)
 
 
 def registered_usernames(s, usernames: list[str]) -> set[str]:

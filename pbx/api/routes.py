@@ -27,6 +27,7 @@ from pbx.errors import (
     Forbidden, InvalidInput, NotFound, PbxError, PreconditionFailed, PreconditionRequired, Unauthenticated,
 )
 from pbx.prodcalendar import CalendarDay, CalendarError, DayKind
+from pbx.ringplan import MAX_RING_TIMEOUT_S
 from pbx.instance import PbxInstance
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
@@ -240,6 +241,17 @@ def patch_employee(employee_id: Id, body: EmployeePatch, actor: CurrentActor, pb
     return card_out(employee)
 
 
+@router.delete("/employees/{employee_id}", status_code=204, tags=["employees"],
+               responses=_errors(401, 403, 404, 409, 412, 428),
+               dependencies=[administrators("remove employees")])
+def delete_employee(employee_id: Id, actor: CurrentActor, pbx: Pbx, if_match: IfMatch = None) -> Response:
+    """Remove an employee with their SIP accounts, scheme, sessions and personal contacts; the
+    numbers that led to them lead nowhere (the audit entry lists them). 409 `own_account` for
+    oneself, `last_administrator` for the last one."""
+    directory.remove_employee(pbx, actor, employee_id, expected_version(if_match))
+    return Response(status_code=204)
+
+
 @router.get("/employees/{employee_id}/credentials", response_model=CredentialsOut, tags=["employees"],
             responses=_errors(401, 403, 404),
             dependencies=[administrators("read employees' credentials")])
@@ -311,7 +323,8 @@ def delete_number(number_id: Id, actor: CurrentActor, pbx: Pbx) -> Response:
 
 def _settings_out(values: dict[str, str]) -> SettingsOut:
     return SettingsOut(region=values["region"], buy_numbers_url=values["buy_numbers_url"], trunk=values["trunk"],
-                       sip_proxy=values["sip_proxy"], version=int(values["version"]))
+                       sip_proxy=values["sip_proxy"], timezone=values["timezone"],
+                       max_ring_timeout_s=MAX_RING_TIMEOUT_S, version=int(values["version"]))
 
 
 @router.get("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403),
@@ -446,6 +459,17 @@ def patch_device(employee_id: Id, device_id: Annotated[str, Path(min_length=1, m
 def add_sip_account(employee_id: Id, body: SipAccountIn, actor: CurrentActor, pbx: Pbx) -> SipCredentialsOut:
     """Another SIP login for the employee (a desk phone); it joins their scheme as a device."""
     return SipCredentialsOut(**vars(schemes.add_sip_account(pbx, actor, employee_id, body.username)))
+
+
+@router.delete("/employees/{employee_id}/sip-accounts/{username}", status_code=204, tags=["schemes"],
+               responses=_errors(401, 403, 404, 409),
+               dependencies=[administrators("remove SIP accounts")])
+def delete_sip_account(employee_id: Id, username: Annotated[str, Path(min_length=1, max_length=64)],
+                       actor: CurrentActor, pbx: Pbx) -> Response:
+    """Take a desk phone's SIP login away (and its device out of the scheme). 409
+    `main_sip_account` for the login named after the extension."""
+    schemes.remove_sip_account(pbx, actor, employee_id, username)
+    return Response(status_code=204)
 
 
 @router.get("/employees/{employee_id}/ringplan", tags=["schemes"], responses=_errors(401, 403, 404, 422),

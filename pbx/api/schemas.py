@@ -57,6 +57,7 @@ class NumberOut(Model):
     id: int
     number: str
     label: str
+    inbound_employee_id: int | None = Field(default=None, description="Whose scheme a call to it rings; null: nobody's")
 
 
 class SipLoginOut(Model):
@@ -184,6 +185,8 @@ class SettingsOut(Model):
     buy_numbers_url: str
     trunk: str
     sip_proxy: str
+    timezone: str = Field(description="Of receive-scheme schedules (IANA name)")
+    max_ring_timeout_s: int = Field(description="The longest ring timeout a device may have; 0 rings until answered")
     version: int
 
 
@@ -191,6 +194,7 @@ class SettingsPatch(Model):
     region: Text(2, 2) | None = None
     buy_numbers_url: Text(1000) | None = None
     trunk: Text(262) | None = None
+    timezone: Text(64, 1) | None = None
 
 
 class AuditEntryOut(Model):

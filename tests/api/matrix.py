@@ -221,6 +221,16 @@ def new_sip_account(w: World, persona: str) -> Call:
     return Call(params=w.target_id, json={"username": f"7{w.unique():03d}"})
 
 
+def target_to_remove(w: World, persona: str) -> Call:
+    return Call(params=w.target_id, headers={"If-Match": "*"})
+
+
+def targets_desk_phone(w: World, persona: str) -> Call:
+    username = f"8{w.unique():03d}"
+    schemes.add_sip_account(w.api.pbx, CONSOLE, w.target.employee.id, username)
+    return Call(params={**w.target_id, "username": username})
+
+
 def calendar_day(w: World, persona: str) -> Call:
     return Call(params={"day": "2031-05-04"}, json={"kind": "working"}, headers={"If-Match": "*"})
 
@@ -259,6 +269,7 @@ MATRIX = [
     Row("POST", f"{P}/employees", (401, 403, 403, 201), new_employee),
     Row("GET", f"{P}/employees/{{employee_id}}", (401, 200, 403, 200), target),
     Row("PATCH", f"{P}/employees/{{employee_id}}", (401, 403, 403, 200), rename_target),
+    Row("DELETE", f"{P}/employees/{{employee_id}}", (401, 403, 403, 204), target_to_remove, spoils_target=True),
     Row("GET", f"{P}/employees/{{employee_id}}/credentials", (401, 403, 403, 200), target),
     Row("POST", f"{P}/employees/{{employee_id}}/communicator-password", (401, 403, 403, 200), target,
         spoils_target=True),
@@ -291,6 +302,8 @@ MATRIX = [
     Row("PATCH", f"{P}/employees/{{employee_id}}/scheme/devices/{{device_id}}", (401, 403, 403, 200),
         targets_device),
     Row("POST", f"{P}/employees/{{employee_id}}/sip-accounts", (401, 403, 403, 201), new_sip_account),
+    Row("DELETE", f"{P}/employees/{{employee_id}}/sip-accounts/{{username}}", (401, 403, 403, 204),
+        targets_desk_phone),
     Row("GET", f"{P}/employees/{{employee_id}}/ringplan", (401, 200, 403, 200), target),
     # the production calendar: everyone reads, administrators write
     Row("GET", f"{P}/calendar", (401, 200, 200, 200), nothing),
