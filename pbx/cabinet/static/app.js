@@ -17,8 +17,11 @@
 //     - me: GET /me of whoever is logged in ({id, name, administrator, …}).
 //     - navigate('/employees/12'): go to #/employees/12. params: the path's parts after the id.
 //     - lang: 'en' | 'ru'. reload(): render the current page again.
-//   errorText(err, ctx) -> the sentence to show for an ApiError (412 -> stale, 403, network …).
-//   PAGES below is the one list of page modules; a module that fails to load is left out with
+//   errorText(err, ctx) -> the sentence to show for an ApiError (412 -> stale, 403, network …);
+//   showFormError(form, statusElement, err, ctx) also puts a 422's field problems beside the inputs;
+//   el(tag, attrs, …children) builds DOM; copyField(label, value, {secret}) is a value with Copy.
+//   PAGES below is the one list of page modules (pages/<id>.js registers <id>; the navigation
+//   follows this order); a module that fails to load is left out with
 //   a console warning, so the others still work. The employee card's "Receive scheme" tab calls
 //   renderSchemeTab(container, ctx, employeeId) exported by pages/scheme.js.
 
@@ -54,7 +57,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (name in node && typeof value !== 'string') node[name] = value;
     else node.setAttribute(name, value === true ? '' : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -69,6 +72,24 @@ export function errorText(err, ctx) {
   if (err.status === 403) return say('forbidden');
   if (err.status === 401) return say('sessionEnded');
   return say('failed', { message: err.message });
+}
+
+// A refused form: the sentence in `status` (a role=alert element of the form), and each 422
+// field problem beside its input (matched by the input's name), announced and marked invalid.
+export function showFormError(form, status, err, ctx) {
+  form.querySelectorAll('.field-error').forEach((node) => node.remove());
+  form.querySelectorAll('[aria-invalid]').forEach((node) => node.removeAttribute('aria-invalid'));
+  status.textContent = errorText(err, ctx);
+  for (const problem of (err && err.fields) || []) {
+    const input = form.querySelector(`[name="${CSS.escape(problem.field)}"]`);
+    if (!input) continue;
+    const id = `${input.id || problem.field}-error`;
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', id);
+    input.after(el('span', { class: 'field-error error', id }, problem.message));
+  }
+  const first = form.querySelector('[aria-invalid="true"]');
+  if (first) first.focus();
 }
 
 export function toast(text) {
@@ -86,16 +107,18 @@ async function copyText(text, input) {
     // navigator.clipboard exists only in a secure context (https or localhost); a PBX opened
     // as http://192.168.x.y:8080 is not one, and there the selection still copies.
     if (!input) return false;
+    const type = input.type;
+    input.type = 'text';  // a password field's text cannot be selected for copying
     input.focus();
     input.select();
-    try { return document.execCommand('copy'); } catch { return false; }
+    try { return document.execCommand('copy'); } catch { return false; } finally { input.type = type; }
   }
 }
 
 // A read-only value with a Copy button (SIP address, password shown once).
 export function copyField(label, value, { id, secret = false } = {}) {
   const inputId = id || `copy-${Math.random().toString(36).slice(2)}`;
-  const input = el('input', { id: inputId, type: 'text', readOnly: true, value, class: secret ? 'secret' : '',
+  const input = el('input', { id: inputId, type: secret ? 'password' : 'text', readOnly: true, value, class: 'mono',
     spellcheck: 'false', autocomplete: 'off' });
   const button = el('button', { type: 'button', class: 'copy', 'aria-describedby': inputId,
     onclick: async () => toast(c(await copyText(value, input) ? 'copied' : 'copyFailed')) }, c('copy'));
@@ -115,7 +138,13 @@ function navigate(path) {
 }
 
 function visiblePages() {
-  return [...pages.entries()].filter(([, page]) => !page.adminOnly || (state.me && state.me.administrator));
+  // In the order of PAGES (the modules load in parallel and register in whatever order they arrive).
+  const rank = (id) => {
+    const i = PAGES.findIndex((path) => path.endsWith(`/${id}.js`));
+    return i < 0 ? PAGES.length : i;
+  };
+  return [...pages.entries()].filter(([, page]) => !page.adminOnly || (state.me && state.me.administrator))
+    .sort(([a], [b]) => rank(a) - rank(b));
 }
 
 function renderChrome() {
@@ -163,7 +192,7 @@ async function route() {
   }
   // Focus follows the navigation, so a keyboard or screen-reader user lands on the new page.
   const heading = container.querySelector('h1');
-  if (heading) {
+  if (heading && !container.contains(document.activeElement)) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: false });
   }
