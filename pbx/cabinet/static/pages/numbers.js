@@ -6,7 +6,7 @@ import { registerPage, el, errorText, showFormError, toast } from '../app.js';
 const S = {
   en: {
     title: 'Numbers',
-    number: 'Number', label: 'Label', leadsTo: 'Calls to it ring', nobody: 'nobody (calls are refused)',
+    number: 'Number', label: 'Label', leadsTo: 'Calls to it ring', nobody: 'nobody',
     actions: 'Actions', none: 'The PBX has no numbers yet.',
     buy: 'Add number… (shop)', noShop: 'Set the shop address in PBX settings to buy numbers here.',
     addTitle: 'Add a number the PBX already has', removeNumber: 'Remove {number}',
@@ -15,7 +15,7 @@ const S = {
   },
   ru: {
     title: 'Номера',
-    number: 'Номер', label: 'Подпись', leadsTo: 'Звонки на него приходят', nobody: 'никому (звонки отклоняются)',
+    number: 'Номер', label: 'Подпись', leadsTo: 'Звонки на него приходят', nobody: 'никому',
     actions: 'Действия', none: 'У АТС пока нет номеров.',
     buy: 'Добавить номер… (магазин)', noShop: 'Укажите адрес магазина в настройках АТС, чтобы покупать номера отсюда.',
     addTitle: 'Добавить номер, который у АТС уже есть', removeNumber: 'Удалить {number}',
@@ -46,7 +46,7 @@ registerPage('numbers', {
         } catch (err) {
           status.textContent = errorText(err, ctx);
         }
-      } }, t('removeNumber', { number: n.number })))));
+      }, 'aria-label': t('removeNumber', { number: n.number }) }, ctx.t(S, 'remove')))));
     const shop = numbers.buy_numbers_url
       ? el('a', { href: numbers.buy_numbers_url, target: '_blank', rel: 'noopener noreferrer', id: 'buy-numbers' }, t('buy'))
       : el('span', { class: 'muted' }, t('noShop'));
