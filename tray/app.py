@@ -44,7 +44,7 @@ from tray.sip.engine import (
     Account, AudioConfig, CallEvent, CallOutcome, CallState, EngineError, RegistrationEvent,
     RegistrationState, SipEngine,
 )
-from tray.sip.network import local_address_for
+from tray.sip.network import RouteChanges, local_address_for
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 CALL_WAIT_FOR_REGISTRATION_S = 10.0
 # How often the app asks the routing table which local address reaches the PBX (also at once
 # when registration fails).
-ROUTE_CHECK_S = 5.0
+ROUTE_POLL_S = 5.0     # where the OS does not tell of route changes (tray/sip/network.py)
 WINDOWS = ("dial", "settings", "login", "contact", "employee", "incoming")
 
 
@@ -81,7 +81,9 @@ class TalkerApp:
         # The local address follows the route to the PBX (a network that comes up after the app,
         # another Wi-Fi, a VPN, a PBX on another host), unless it was given.
         self._route = route if bind_address is None else None
-        self._route_check = threading.Event()
+        self._route_changes = RouteChanges(ROUTE_POLL_S)
+        if self._route is None:
+            self._route_changes.close()  # nothing to follow: no watcher thread, no open files
         if bind_address is None:
             bind_address = (route(account.server) if account else None) or "127.0.0.1"
         audio = self._init_audio_devices(audio)
@@ -144,12 +146,14 @@ class TalkerApp:
             threading.Thread(target=self._watch_audio_devices, name="audio-devices", daemon=True).start()
 
     def _follow_route(self) -> None:
-        """Every few seconds, and at once when registration fails or the account changes: if
-        packets to the PBX now leave from another local address, move the SIP engine there."""
+        """When the OS's addresses or routes change (and every few seconds while the PBX cannot
+        be reached, or where the OS does not say), and at once when registration fails or the
+        account changes: if packets to the PBX now leave from another local address, move the
+        SIP engine there. Registered and nothing changing, the thread sleeps."""
         while True:
-            self._route_check.wait(ROUTE_CHECK_S)
-            self._route_check.clear()
+            self._route_changes.wait(poll=self._registration.state != RegistrationState.REGISTERED)
             if self._stop.is_set():
+                self._route_changes.close()
                 return
             account = self.settings.account
             address = self._route(account.server) if account is not None else None
@@ -165,7 +169,7 @@ class TalkerApp:
                 log.warning("the SIP engine could not move to %s: %s", address, e)
 
     def _register(self) -> None:
-        self._route_check.set()  # the account's server may be reached from another address
+        self._route_changes.poke()  # the account's server may be reached from another address
         account = self.settings.account
         if account is not None and self._password is not None:
             self.engine.set_account(Account(account.username, account.domain, self._password,
@@ -200,13 +204,13 @@ class TalkerApp:
 
     def request_stop(self) -> None:
         self._stop.set()
-        self._route_check.set()
+        self._route_changes.poke()
         if self.icon is not None:
             self.icon.stop()
 
     def shutdown(self) -> None:
         self._stop.set()
-        self._route_check.set()
+        self._route_changes.poke()
         self.audio_devices.close()
         if self.pbx is not None:
             self.control.run_coroutine(self.pbx.stop())
@@ -221,9 +225,11 @@ class TalkerApp:
         self.control.broadcast({"event": "registration", "registration": registration_message(event)})
         self._refresh_icon()
         if event.state == RegistrationState.FAILED:
-            self._route_check.set()  # perhaps the way to the PBX moved
+            self._route_changes.poke()  # perhaps the way to the PBX moved
         if previous.state == event.state:
             return
+        if event.state == RegistrationState.REGISTERED:
+            self._route_changes.poke()  # the route watcher stops polling
         if event.state == RegistrationState.FAILED and previous.state == RegistrationState.REGISTERED:
             self.notify(tr("tray.registration_lost", reason=event.reason or tr("reg.failed")))
         elif event.state == RegistrationState.REGISTERED and previous.state == RegistrationState.FAILED:

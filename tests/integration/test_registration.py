@@ -3,6 +3,7 @@ away and comes back is found again with no user action."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -126,3 +127,39 @@ def test_the_app_moves_to_a_new_route_to_the_pbx_by_itself_with_a_simulated_rout
         assert app.engine.local_sip_address[0] == "127.0.0.1"
     finally:
         app.shutdown()
+
+
+def test_the_app_looks_at_the_route_only_when_the_os_says_something_changed(kamailio):
+    """No polling: while nothing changes the app never asks where the route leads (an idle
+    laptop stays asleep); a real address change on this machine (the kernel's netlink
+    notification) makes it look at once, and it moves where the route now leads."""
+    creds = kamailio.add_employee("101", "Anna Ivanova")
+    configure_account(kamailio, "101", creds.password)
+    route, asked = {"to_pbx": "127.0.0.1"}, []
+
+    def lookup(server: str) -> str:
+        asked.append(server)
+        return route["to_pbx"]
+
+    app = TalkerApp(settings_mod.load(), creds.password, audio=AudioConfig(device="null"),
+                    history=CallHistory(), route=lookup)
+    app.start()
+    added = False
+    try:
+        wait_until(lambda: app.status()["registration"]["state"] == "registered", 15, 0.1, "registration")
+        time.sleep(1.0)
+        before = len(asked)
+        time.sleep(6.0)
+        assert len(asked) == before, "the app looked at the route although nothing changed"
+        route["to_pbx"] = "127.0.0.2"
+        done = subprocess.run(["ip", "addr", "add", "127.0.0.2/32", "dev", "lo"], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"this machine does not let the test add an address: {done.stderr.strip()}")
+        added = True
+        wait_until(lambda: app.engine.local_sip_address[0] == "127.0.0.2", 15, 0.1, "the move to the new address")
+        wait_until(lambda: app.status()["registration"]["state"] == "registered", 15, 0.1,
+                   "registration from the new address")
+    finally:
+        app.shutdown()
+        if added:
+            subprocess.run(["ip", "addr", "del", "127.0.0.2/32", "dev", "lo"], capture_output=True)

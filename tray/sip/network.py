@@ -1,9 +1,16 @@
-"""Which local address the SIP engine binds to."""
+"""Which local address the SIP engine binds to, and when to look again."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import os
+import select
 import socket
+import sys
+import time
+
+log = logging.getLogger(__name__)
 
 
 def local_address_for(server: str) -> str | None:
@@ -29,3 +36,74 @@ def local_address_for(server: str) -> str | None:
             return s.getsockname()[0]
     except OSError:
         return None  # no route
+
+
+# Linux rtnetlink multicast groups: links, IPv4/IPv6 addresses and routes (linux/rtnetlink.h).
+_RTMGRP = 0x1 | 0x10 | 0x40 | 0x100 | 0x400
+
+
+class RouteChanges:
+    """Wakes a waiter when the OS's addresses or routes change, or when poked.
+
+    On Linux the kernel says so on a netlink socket, so a waiter sleeps until something really
+    changed (an idle app wakes for nothing). Where this process cannot be told (other OS, or no
+    netlink here), `wait` also returns every `fallback_s`: a slow poll; a caller that cannot
+    reach its server asks for that poll too (a route can change in ways no notification
+    covers, such as a name that resolves elsewhere now). What changed is not parsed: any
+    change means "look at the route again", which is cheap."""
+
+    def __init__(self, fallback_s: float = 5.0):
+        self.fallback_s = fallback_s
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._netlink: socket.socket | None = None
+        if sys.platform.startswith("linux"):
+            try:
+                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+                sock.bind((0, _RTMGRP))
+                sock.setblocking(False)
+                self._netlink = sock
+            except OSError as e:
+                log.info("no netlink notifications of route changes (%s): looking every %g s", e, fallback_s)
+
+    @property
+    def notified(self) -> bool:
+        """Whether the OS tells of changes (no polling)."""
+        return self._netlink is not None
+
+    def poke(self) -> None:
+        """Wake the waiter now (any thread)."""
+        if self._wake_w < 0:
+            return  # closed: nobody waits
+        try:
+            os.write(self._wake_w, b"!")
+        except OSError:
+            pass  # a wake-up is pending already
+
+    def wait(self, poll: bool = False) -> None:
+        """Until a change, a poke, or fallback_s when `poll` or without notifications."""
+        fds: list = [self._wake_r] + ([self._netlink] if self._netlink is not None else [])
+        ready, _, _ = select.select(fds, [], [], self.fallback_s if poll or self._netlink is None else None)
+        if self._netlink in ready:
+            # Changes come in bursts (an address, then its routes): take the burst as one.
+            time.sleep(0.1)
+            while True:
+                try:
+                    self._netlink.recv(65536)
+                except (BlockingIOError, OSError):
+                    break
+        while True:
+            try:
+                if not os.read(self._wake_r, 4096):
+                    break
+            except (BlockingIOError, OSError):
+                break
+
+    def close(self) -> None:
+        fds, self._wake_r, self._wake_w = (self._wake_r, self._wake_w), -1, -1
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
+        if self._netlink is not None:
+            self._netlink.close()
