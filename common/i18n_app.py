@@ -61,6 +61,7 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "menu.add_personal_contact": ("Add personal contact…", "Добавить личный контакт…"),
     "menu.add_company_contact": ("Add to company address book…", "Добавить в адресную книгу компании…"),
     "menu.new_employee": ("Register new employee…", "Зарегистрировать сотрудника…"),
+    "menu.open_cabinet": ("Open cabinet…", "Открыть кабинет…"),
     "menu.settings": ("Settings…", "Настройки…"),
     "menu.audio_devices": ("Audio devices", "Звуковые устройства"),
     "audio.microphone": ("Microphone", "Микрофон"),

@@ -175,6 +175,11 @@ class TrayMenu:
                                        enabled=editable))
             contacts.append(self._item(tr("menu.new_employee"), _do(app.open_window, "employee"), enabled=editable))
         yield self._submenu(tr("menu.contacts"), contacts)
+        base_url = getattr(app.pbx, "base_url", None)
+        if admin and base_url:
+            # Everything else an administrator does (credentials, desk phones, numbers, the
+            # calendar) is in the PBX's web cabinet, served at the root of the same address.
+            yield self._item(tr("menu.open_cabinet"), _do(app.open_url, base_url + "/"))
 
 
 def _noop(icon, item) -> None:
