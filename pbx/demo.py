@@ -26,6 +26,7 @@ from pbx.api.server import ApiThread
 from pbx.audit import Actor
 from pbx.db import Employee
 from pbx.errors import PbxError
+from pbx.foreground import StopSignal, StopSignals, kamailio_settings
 from pbx.instance import PbxInstance
 from pbx.kamailio.supervisor import KamailioProcess, Supervised
 
@@ -169,8 +170,6 @@ def _free_tcp_port(address: str, wanted: int) -> int:
 
 
 def run_demo(data_dir: Path, ns) -> int:
-    from pbx.cli import StopSignal, StopSignals, kamailio_settings
-
     pbx = PbxInstance.init(data_dir)
     ensure_company(pbx)
     if not _port_free(ns.listen, ns.sip_port):
@@ -246,8 +245,10 @@ def _print_welcome(pbx: PbxInstance, server: str, api_url: str, password: str | 
     if password:
         lines.append(f"Talker demo: the app is logged in as {login} ({APP_USER.name}, Administrators).")
         lines.append(f"  Communicator password of {login} for this run: {password}")
+        lines.append(f"  Web cabinet: {api_url}/ (log in as {login} with that password)")
     else:
         lines.append(f"Talker demo PBX: SIP on {server}, API on {api_url} (no app started).")
+        lines.append(f"  Web cabinet: {api_url}/")
     lines += [
         "Try, in another terminal:",
         "  talker --callto=102        Boris answers after a few rings and echoes you",

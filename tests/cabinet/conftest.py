@@ -96,18 +96,6 @@ def cabinet(browser, api):  # noqa: F811 - `api` is the imported fixture
 
 
 @pytest.fixture
-def api_with_kamailio(tmp_path: Path, kamailio):
-    """The API over the database of a PBX whose Kamailio is running (`kamailio` fixture)."""
-    server = ApiServer(kamailio.instance, tmp_path / "api.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-
-
-@pytest.fixture
 def cabinet_on(browser):
     """Cabinets on a PBX the test starts itself: cabinet_on(api_server)."""
     contexts = []

@@ -52,8 +52,8 @@ def test_an_administrator_finds_an_employee_by_a_piece_of_the_mobile_and_gives_t
 
 
 def test_a_desk_phone_added_in_the_cabinet_rings_with_the_copied_credentials(
-        api_with_kamailio, kamailio, cabinet_on, tmp_path):
-    api = api_with_kamailio
+        pbx_api, kamailio, cabinet_on, tmp_path):
+    api = pbx_api
     admin = api.add_employee("101", "Anna Ivanova", admin=True)
     boris = api.add_employee("102", "Boris Petrov")
     caller = api.add_employee("103", "Vera Sidorova")

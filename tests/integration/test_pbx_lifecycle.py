@@ -184,3 +184,15 @@ def test_demo_leaves_no_kamailio_behind(tmp_path: Path, sig: signal.Signals):
                    message="the demo's phones to end")
     finally:
         pbx.close()
+
+
+def test_the_demo_prints_the_address_of_its_web_cabinet(tmp_path: Path):
+    pbx = PbxCommand(tmp_path, "demo")
+    try:
+        [address] = [line.split("Web cabinet: ", 1)[1].split()[0] for line in pbx.log().splitlines()
+                     if "Web cabinet: " in line]
+        assert address == f"http://127.0.0.1:{pbx.api_port}/"
+        page = httpx.get(address, timeout=10)
+        assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    finally:
+        pbx.close()
