@@ -198,6 +198,8 @@ def _read_secret(prompt: str) -> str:
 
 def _login(p, ns) -> int:
     """Log in to the PBX: it hands out the SIP credentials; the session is kept for the app."""
+    import dataclasses
+
     from common.i18n import tr
     from tray import settings as settings_mod
     from tray.pbx_client import PbxRequestFailed, login, refresh_token_key
@@ -208,14 +210,15 @@ def _login(p, ns) -> int:
     password = _read_secret(tr("cli.password_prompt", account=ns.login))
     if not password:
         return _fail(tr("cli.no_password"), EXIT_USAGE)
+    pbx_url = settings_mod.normalise_pbx_url(ns.pbx)  # "pbx.example.com:8080" is an address too
     try:
         current = settings_mod.load()
-        session = login(ns.pbx, ns.login, password)
+        session = login(pbx_url, ns.login, password)
         sip, me = session["sip"], session["employee"]
         account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"], me["name"])
-        new = settings_mod.Settings(account=account, region=(ns.region or current.region).upper(),
-                                    names=_names(p, ns) or current.names, pbx_url=ns.pbx.rstrip("/"),
-                                    pbx_login=ns.login)
+        # Everything else the user chose (sound devices and switches) stays as it was.
+        new = dataclasses.replace(current, account=account, region=(ns.region or current.region).upper(),
+                                  names=_names(p, ns) or current.names, pbx_url=pbx_url, pbx_login=ns.login)
         new.validate()
         store = open_store()
         store.set(sip_password_key(account.aor), sip["password"])
@@ -230,6 +233,8 @@ def _login(p, ns) -> int:
 
 
 def _configure_account(p, ns) -> int:
+    import dataclasses
+
     from common.i18n import tr
     from tray import settings as settings_mod
     from tray.secret_store import open_store, sip_password_key
@@ -246,8 +251,8 @@ def _configure_account(p, ns) -> int:
         return _fail(tr("cli.no_password"), EXIT_USAGE)
     try:
         current = settings_mod.load()
-        new = settings_mod.Settings(account=account, region=(ns.region or current.region).upper(),
-                                    names=names or current.names)  # a plain SIP account: no PBX
+        new = dataclasses.replace(current, account=account, region=(ns.region or current.region).upper(),
+                                  names=names or current.names, pbx_url=None, pbx_login=None)  # no PBX
         new.validate()
         open_store().set(sip_password_key(account.aor), password)
         settings_mod.save(new)

@@ -88,6 +88,18 @@ class Settings:
             raise SettingsError(f"{self.pbx_url!r} is not an http(s) address of a PBX")
 
 
+def normalise_pbx_url(text: str) -> str:
+    """What a user typed as the PBX's address (the login window, `talker --login --pbx`), as a
+    URL: https:// unless it says otherwise (plain http only for a PBX on this machine, where
+    nothing travels on a network)."""
+    text = (text or "").strip().rstrip("/")
+    if not text or re.match(r"^[a-z][a-z0-9+.-]*://", text, re.I):
+        return text
+    host = re.split(r"[:/]", text, maxsplit=1)[0].lower()
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    return ("http://" if loopback else "https://") + text
+
+
 def settings_path() -> Path:
     return locations.config_dir() / SETTINGS_FILE
 

@@ -12,6 +12,7 @@ import pytest
 from tests.support.api import ApiServer
 from tests.support.app import App, talker
 from tests.support.processes import wait_until
+from tray import settings as settings_mod
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +49,22 @@ def test_wrong_password_is_refused_and_repeated_failures_lock_the_login(pbx_api)
     done = _log_in(pbx_api, "101", anna.communicator_password)
     assert done.returncode == 2
     assert "Too many failed logins" in done.stderr
+
+
+def test_an_address_without_http_logs_in_and_the_sound_choices_stay(pbx_api):
+    """`--pbx 127.0.0.1:8400` is what people type; and logging in changes the account, not the
+    headset or the ringtone the user chose before."""
+    anna = pbx_api.add_employee("101", "Anna Ivanova")
+    settings_mod.save(settings_mod.Settings(speaker="headset", ringer="ring", ring_silently=True,
+                                            echo_cancellation=False))
+    bare = pbx_api.url.removeprefix("http://")
+    done = talker("--login", "101", "--pbx", bare, stdin=anna.communicator_password + "\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"Logged in as Anna Ivanova (101) at {pbx_api.url}."
+    after = settings_mod.load()
+    assert after.pbx_url == pbx_api.url and after.account.username == "101"
+    assert (after.speaker, after.ringer, after.ring_silently, after.echo_cancellation) == \
+        ("headset", "ring", True, False)
 
 
 def _pbx_state(app: App) -> dict:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.i18n import has_text, tr
 from tray import history
+from tray.settings import normalise_pbx_url  # noqa: F401  (the login window uses it as forms.normalise_pbx_url)
 
 # Mirrors of the PBX's limits (pbx/ringplan.py): hints only, the PBX is the judge.
 MAX_RING_TIMEOUT_S = 600
@@ -471,17 +472,6 @@ def plan_query(text: str, timezone: str) -> str:
 
 
 # --- the other forms --------------------------------------------------------------------------------
-def normalise_pbx_url(text: str) -> str:
-    """What the user typed as the PBX's address, as a URL: https:// unless it says otherwise
-    (plain http only for a PBX on this machine, where nothing travels on a network)."""
-    text = (text or "").strip().rstrip("/")
-    if not text or re.match(r"^[a-z][a-z0-9+.-]*://", text, re.I):
-        return text
-    host = re.split(r"[:/]", text, maxsplit=1)[0].lower()
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
-    return ("http://" if loopback else "https://") + text
-
-
 def required(values: dict[str, str], names: tuple[str, ...]) -> dict[Path, str]:
     """A hint under every required field left empty."""
     return {(n,): tr("win.required") for n in names if not (values.get(n) or "").strip()}
