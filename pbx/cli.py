@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -29,8 +28,8 @@ from pbx import directory, settings
 from pbx.api import server
 from pbx.audit import Actor
 from pbx.errors import InvalidInput, PbxError
+from pbx.foreground import StopSignal, StopSignals, kamailio_settings
 from pbx.instance import DEFAULT_DOMAIN, PbxInstance, default_data_dir
-from pbx.kamailio.config import KamailioSettings
 from pbx.kamailio.supervisor import KamailioProcess, Supervised
 
 log = logging.getLogger("talker-pbx")
@@ -133,63 +132,12 @@ def cmd_calendar_import(ns) -> int:
     return EXIT_OK
 
 
-def kamailio_settings(pbx: PbxInstance, ns) -> KamailioSettings:
-    return KamailioSettings(run_dir=pbx.run_dir, database_url=pbx.database_url, domain=pbx.domain,
-                            listen_address=ns.listen, sip_port=ns.sip_port, children=ns.children,
-                            log_level=2 if ns.verbose else 1)
-
-
 def cmd_serve(ns) -> int:
     pbx = PbxInstance.open(_data_dir(ns))
     pbx.upgrade()
     server.serve(pbx, ns.api_listen, ns.api_port,
                  on_ready=lambda: print(f"PBX API on http://{ns.api_listen}:{ns.api_port}/api/v1", flush=True))
     return EXIT_OK
-
-
-class StopSignal(BaseException):
-    """SIGTERM, SIGINT or SIGHUP arrived: unwinds a foreground command through its `finally`
-    blocks (a BaseException, like KeyboardInterrupt, so that no `except Exception` holds it)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-class StopSignals:
-    """While installed, the first stop signal raises StopSignal in the main thread; later ones,
-    and any after disarm(), are only noted, so that a second Ctrl-C or a service manager's
-    repeated SIGTERM cannot cut the cleanup short. restore() puts the previous handlers back
-    and, if a signal came, ends the process by it (a service manager reads a clean stop from a
-    death by SIGTERM, and a shell a Ctrl-C from a death by SIGINT)."""
-
-    def __init__(self):
-        self.received: int | None = None
-        self._armed = True
-        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
-
-    def _handle(self, signum, frame) -> None:
-        if self.received is None:
-            self.received = signum
-        if self._armed:
-            self._armed = False
-            raise StopSignal(signum)
-
-    def disarm(self) -> None:
-        self._armed = False
-
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        if self.received is not None:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            logging.shutdown()
-            signal.signal(self.received, signal.SIG_DFL)
-            signal.raise_signal(self.received)
 
 
 def cmd_run(ns) -> int:
