@@ -120,6 +120,10 @@ def cmd_ringplan(ns) -> int:
         raise InvalidInput(f"No employee has the login {ns.login!r}.")
     plan = schemes.ring_plan(pbx, CONSOLE, employee.id, at)
     print(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2))
+    # What the JSON carries in `notices` (nobody rings, a moved time, a missing calendar year),
+    # also as sentences for the operator reading the terminal; stdout stays plain JSON.
+    for notice in plan.notices:
+        print(f"talker-pbx: note: {notice.message}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -210,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("ringplan", help="who rings for an employee at a moment, and why (JSON)")
     rp.add_argument("login", help="SIP account, extension, mobile or e-mail of the employee")
-    rp.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    rp.add_argument("--at", help="ISO 8601 time; with an offset an instant, without one a local time in the "
+                                 "scheme's zone (default: now)")
     rp.set_defaults(func=cmd_ringplan)
 
     cal = sub.add_parser("calendar", help="the production calendar")

@@ -25,6 +25,9 @@ DEFAULTS = {
     "trunk": "",              # host:port of the trunk gateway for external numbers
     "timezone": "Europe/Moscow",  # of receive-scheme schedules, unless an employee has their own
     "calendar_version": "0",
+    # On shortened (pre-holiday) days working hours end an hour earlier (pbx/ringplan.py); off
+    # by default, since many offices keep their usual hours and only payroll counts the hour.
+    "shortened_days_end_earlier": "0",
     # Reverse proxies whose X-Forwarded-For the API believes (addresses or networks, comma-
     # separated), read when the API starts. None by default: anyone could otherwise claim any
     # address, and the login lockout and the audit log go by the client's address.
@@ -49,6 +52,7 @@ EDITABLE = {
     "buy_numbers_url": lambda v, field: validation.http_url(v, field) if v.strip() else "",
     "trunk": lambda v, field: validation.host_port(v, field) if v.strip() else "",
     "timezone": validation.timezone,
+    "shortened_days_end_earlier": validation.flag,
     "trusted_proxies": _proxy_addresses,
 }
 

@@ -92,6 +92,18 @@ def host_port(value: str, field: str) -> str:
     return value
 
 
+def flag(value: object, field: str) -> str:
+    """A yes/no setting as stored ("1"/"0"), from JSON true/false or what an operator types."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return "1"
+    if text in {"0", "false", "no", "off"}:
+        return "0"
+    raise problem(field, "invalid_flag", f"{field}: give true or false, not {value!r}.")
+
+
 def timezone(value: str, field: str = "timezone") -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

@@ -324,7 +324,9 @@ def delete_number(number_id: Id, actor: CurrentActor, pbx: Pbx) -> Response:
 def _settings_out(values: dict[str, str]) -> SettingsOut:
     return SettingsOut(region=values["region"], buy_numbers_url=values["buy_numbers_url"], trunk=values["trunk"],
                        sip_proxy=values["sip_proxy"], timezone=values["timezone"],
-                       max_ring_timeout_s=MAX_RING_TIMEOUT_S, version=int(values["version"]))
+                       max_ring_timeout_s=MAX_RING_TIMEOUT_S,
+                       shortened_days_end_earlier=values["shortened_days_end_earlier"] == "1",
+                       version=int(values["version"]))
 
 
 @router.get("/settings", response_model=SettingsOut, tags=["numbers"], responses=_errors(401, 403),
@@ -428,10 +430,18 @@ def get_scheme(employee_id: Id, actor: CurrentActor, pbx: Pbx, response: Respons
             dependencies=[administrators("change receive schemes")])
 def put_scheme(employee_id: Id, body: SchemeModel, actor: CurrentActor, pbx: Pbx, response: Response,
                if_match: IfMatch = None) -> SchemeOut:
-    """Replace the whole scheme (Administrators). 422 lists every problem with its path."""
+    """Replace the whole scheme (Administrators). 422 lists every problem with its path. What
+    GET returned may be sent back as it is, `version` included."""
     version = expected_version(if_match)
-    return _scheme_out(*schemes.replace_scheme(pbx, actor, employee_id, version, body.model_dump(mode="json")),
-                       response)
+    if body.version is not None:
+        if version is None:
+            version = body.version
+        elif version != body.version:
+            raise InvalidInput.field("version", "version_mismatch",
+                                     f"The body says version {body.version} but If-Match says {version}: "
+                                     "send the ETag of the scheme you read.")
+    document = body.model_dump(mode="json", exclude={"version"})
+    return _scheme_out(*schemes.replace_scheme(pbx, actor, employee_id, version, document), response)
 
 
 @router.patch("/employees/{employee_id}/scheme", response_model=SchemeOut, tags=["schemes"],
@@ -475,10 +485,14 @@ def delete_sip_account(employee_id: Id, username: Annotated[str, Path(min_length
 @router.get("/employees/{employee_id}/ringplan", tags=["schemes"], responses=_errors(401, 403, 404, 422),
             dependencies=[self_or_administrators("preview other employees' ring plans")])
 def get_ring_plan(employee_id: Id, actor: CurrentActor, pbx: Pbx,
-                  at: Annotated[dt.datetime | None, Query(description="ISO 8601 with offset; default now")] = None
+                  at: Annotated[dt.datetime | None, Query(description=(
+                      "ISO 8601; with an offset an instant, without one a wall-clock time in the scheme's "
+                      "zone; default now"))] = None
                   ) -> dict:
     """Who rings at `at`, and why the others do not: the steps (parallel or one by one, with
-    each device's timeout) and every device left out with its reason."""
+    each device's timeout; 0 = until answered, bounded by `limit_s`), every device left out
+    with its reason, what the caller hears when nobody rings, and `notices`: a local time that
+    does not exist (moved), a ring until answered, a calendar year never imported."""
     moment = at or dt.datetime.now(dt.timezone.utc)
     return schemes.ring_plan(pbx, actor, employee_id, moment).to_dict()
 

@@ -187,6 +187,8 @@ class SettingsOut(Model):
     sip_proxy: str
     timezone: str = Field(description="Of receive-scheme schedules (IANA name)")
     max_ring_timeout_s: int = Field(description="The longest ring timeout a device may have; 0 rings until answered")
+    shortened_days_end_earlier: bool = Field(
+        description="On shortened (pre-holiday) days the working_days hours of schedules end an hour earlier")
     version: int
 
 
@@ -195,6 +197,7 @@ class SettingsPatch(Model):
     buy_numbers_url: Text(1000) | None = None
     trunk: Text(262) | None = None
     timezone: Text(64, 1) | None = None
+    shortened_days_end_earlier: bool | None = None
 
 
 class AuditEntryOut(Model):
@@ -240,6 +243,9 @@ class SchemeModel(Model):
     mode: Text(16, 1) = Field(description="main_only | all_at_once | in_turn")
     timezone: Text(64, 1)
     devices: list[DeviceModel] = Field(max_length=32)
+    version: int | None = Field(default=None, description=(
+        "As read (optional). The write is based on If-Match; a version here that names another one is "
+        "refused (422 version_mismatch); with If-Match: * it is the version the write is based on"))
 
 
 class SchemeOut(SchemeModel):

@@ -715,18 +715,20 @@ class Router:
                 if d.active and d.kind == "sip":
                     status[d.id] = "available" if self._registered(d.address) else "not_registered"
             calendar, calendar_key = self._read_calendar()
+            shorten = self._setting("shortened_days_end_earlier") == "1"
             now = datetime.now(timezone.utc)
             # A plan depends on the scheme, the calendar, the devices' states and the time. When
             # every schedule boundary is a whole minute, it is the same all through a minute:
             # computing it once per minute per worker takes it off the busy path.
             key = None
             if minute_plans:
-                key = (employee["id"], employee["document"], calendar_key,
+                key = (employee["id"], employee["document"], calendar_key, shorten,
                        tuple(sorted(status.items())), int(now.timestamp()) // 60)
                 steps = self._plans.get(key)
                 if steps is not None:
                     return steps
-            plan = ringplan.compute_plan(scheme, calendar, now, status)
+            plan = ringplan.compute_plan(scheme, calendar, now, status, shortened_days_end_earlier=shorten,
+                                         max_ring_s=self.cap_ms // 1000)
         except (ValueError, DbError) as e:  # RingPlanError, a JSON error and others
             KSR.warn("talker: the receive scheme of %s cannot be used (%s): ringing every "
                      "registered SIP account at once\n" % (employee["extension"], e))
@@ -940,7 +942,7 @@ class Router:
         now = time.monotonic()
         if now - at >= _SETTINGS_TTL_S:
             rows = self._query("SELECT name, value FROM setting WHERE name IN "
-                               "('trunk', 'timezone', 'calendar_version')", 2)
+                               "('trunk', 'timezone', 'calendar_version', 'shortened_days_end_earlier')", 2)
             values = {str(n): ("" if v is None else str(v)) for n, v in rows}
             self._settings = (values, now)
         return values.get(name, "")

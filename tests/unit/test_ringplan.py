@@ -220,8 +220,9 @@ def test_the_schedule_is_reported_before_the_live_state():
 def test_every_reason_has_an_english_sentence_in_the_preview():
     plan = plan_of(scheme("in_turn", dev("a", 1, 0), dev("b", 2)))
     excluded = plan.to_dict()["excluded"]
-    assert excluded == [{"id": "b", "kind": "sip", "address": "102", "reason": "after_forever",
-                         "why": "An earlier device rings until answered, so this one is never reached."}]
+    assert excluded == [{"id": "b", "kind": "sip", "address": "102", "reason": "after_forever", "after": "a",
+                         "why": "101 (a) before it rings until answered (up to the PBX-wide limit of 600 s), "
+                                "so this one is never reached."}]
 
 
 def test_reason_for_and_ringing_ids():
@@ -491,6 +492,8 @@ def test_to_dict_is_plain_json_in_a_fixed_shape():
         "local_time": "2025-11-01T10:05:09+03:00",
         "working_day": True,
         "rings": True,
+        "caller_hears": None,
+        "max_ring_s": 600,
         "steps": [
             {"parallel": False, "devices": [{"id": "desk", "kind": "sip", "address": "101",
                                              "timeout_s": 15}]},
@@ -502,9 +505,11 @@ def test_to_dict_is_plain_json_in_a_fixed_shape():
             {"id": "old", "kind": "sip", "address": "104", "reason": "inactive",
              "why": "The device is switched off in the scheme."},
         ],
+        "notices": [],
     }
     assert json.loads(json.dumps(data)) == data
-    assert list(data) == ["mode", "timezone", "local_time", "working_day", "rings", "steps", "excluded"]
+    assert list(data) == ["mode", "timezone", "local_time", "working_day", "rings", "caller_hears", "max_ring_s", "steps", "excluded",
+                          "notices"]
 
 
 # --- validation -------------------------------------------------------------------------------

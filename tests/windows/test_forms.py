@@ -257,7 +257,7 @@ def test_the_preview_says_who_rings_in_turn_and_why_the_others_do_not():
     assert forms.describe_plan(plan, {}) == [
         ("head", "Mon 2026-03-02 10:30 (Europe/Moscow), a working day:"),
         ("ring", "1. Number +79161234567 — rings for 30 s"),
-        ("ring", "2. SIP account 101 — rings until answered"),
+        ("ring", "2. SIP account 101 — rings until answered (at most 600 s, the PBX-wide limit)"),
         ("head", "Do not ring:"),
         ("off", "   • Number +74951234567: switched off in the scheme."),
     ]
@@ -268,19 +268,38 @@ def test_the_preview_of_ringing_together_of_nobody_and_in_russian(russian):
     plan = _plan(scheme, "2026-03-04T20:00", {"sip-101": "not_registered"})
     lines = forms.describe_plan(plan, {"mobile": "Мобильный"})
     assert lines[0] == ("head", "Ср 2026-03-04 20:00 (Europe/Moscow), рабочий день:")
-    assert lines[1] == ("none", "Никто не звонит: звонящий услышит, что вы временно недоступны.")
+    assert lines[1] == ("none", "Никто не звонит: звонящий услышит «занято / временно недоступен» (SIP 480).")
     assert ("off", "   • Мобильный: его расписание не охватывает этот момент.") in lines
     assert ("off", "   • SIP-аккаунт 101: SIP-аккаунт не зарегистрирован ни на одном телефоне.") in lines
     scheme["devices"][0]["schedule"] = None
     lines = forms.describe_plan(_plan(scheme, "2026-03-04T20:00"), {})
-    assert lines[1:4] == [("ring", "Звонят одновременно:"), ("ring", "   • SIP-аккаунт 101 — звонит, пока не ответят"),
+    assert lines[1:4] == [("ring", "Звонят одновременно:"), ("ring", "   • SIP-аккаунт 101 — звонит, пока не ответят (не дольше 600 с — предел АТС)"),
                           ("ring", "   • Номер +79161234567 — звонит 30 с")]
+
+
+def test_the_preview_says_a_skipped_time_a_missing_calendar_and_the_forever_device(russian):
+    plan = {"mode": "in_turn", "timezone": "Europe/Berlin", "local_time": "2026-03-29T03:30:00+02:00",
+            "working_day": False, "rings": True, "caller_hears": None, "max_ring_s": 600,
+            "steps": [{"parallel": False, "devices": [{"id": "sip-101", "kind": "sip", "address": "101",
+                                                       "timeout_s": 0, "until_answered": True, "limit_s": 600}]}],
+            "excluded": [{"id": "m", "kind": "external", "address": "+79161234567", "reason": "after_forever",
+                          "after": "sip-101", "why": "…"}],
+            "notices": [{"code": "nonexistent_local_time", "asked": "2026-03-29T02:30", "message": "…"},
+                        {"code": "calendar_year_missing", "year": 2026, "message": "…"}]}
+    lines = forms.describe_plan(plan, {})
+    assert ("none", "2026-03-29 02:30 не существует в поясе Europe/Berlin (часы переводят вперёд): показан план "
+                    "на 03:30 — тот же момент по новому времени.") in lines
+    assert ("none", "Производственный календарь на 2026 год не загружен: праздники считаются рабочими днями.") in lines
+    assert ("ring", "1. SIP-аккаунт 101 — звонит, пока не ответят (не дольше 600 с — предел АТС)") in lines
+    assert ("off", "   • Номер +79161234567: SIP-аккаунт 101 перед ним звонит, пока не ответят, — до этого очередь "
+                   "не дойдёт.") in lines
 
 
 def test_the_preview_moment_is_read_in_the_schemes_zone():
     assert forms.plan_query("", "Europe/Moscow") == ""
-    assert forms.plan_query("2026-03-02 12:00", "Europe/Moscow") == "?at=2026-03-02T12:00:00%2B03:00"
-    assert forms.plan_query("02.03.2026 9:05", "UTC") == "?at=2026-03-02T09:05:00%2B00:00"
+    # Without an offset: the PBX reads it in the scheme's zone and says when the clocks skip it.
+    assert forms.plan_query("2026-03-02 12:00", "Europe/Moscow") == "?at=2026-03-02T12:00:00"
+    assert forms.plan_query("02.03.2026 9:05", "UTC") == "?at=2026-03-02T09:05:00"
     with pytest.raises(ValueError, match="is not a moment like"):
         forms.plan_query("tomorrow", "UTC")
 

@@ -420,11 +420,19 @@ def describe_plan(plan: dict, labels: dict[str, str]) -> list[tuple[str, str]]:
     day = tr("win.working_day") if plan.get("working_day") else tr("win.day_off")
     lines.append(("head", tr("win.plan_at", when=when, zone=plan.get("timezone", ""), day=day)))
     name = lambda d: labels.get(d["id"]) or device_label(d["kind"], d["address"])  # noqa: E731
-    how = lambda d: tr("win.rings_forever") if d["timeout_s"] == 0 else \
+    limit = plan.get("max_ring_s", "?")
+    how = lambda d: tr("win.rings_forever", limit=d.get("limit_s", limit)) if d["timeout_s"] == 0 else \
         tr("win.rings_for", seconds=d["timeout_s"])  # noqa: E731
+    notices = {n.get("code"): n for n in plan.get("notices") or []}
+    if "nonexistent_local_time" in notices:
+        n = notices["nonexistent_local_time"]
+        lines.append(("none", tr("win.plan_moved", asked=n.get("asked", "").replace("T", " "),
+                                 zone=plan.get("timezone", ""), time=when[-5:])))
+    if "calendar_year_missing" in notices:
+        lines.append(("none", tr("win.plan_no_calendar", year=notices["calendar_year_missing"].get("year", ""))))
     steps = plan.get("steps") or []
     if not steps:
-        lines.append(("none", tr("win.plan_nobody")))
+        lines.append(("none", tr("win.plan_nobody", status=plan.get("caller_hears") or 480)))
     elif len(steps) == 1 and steps[0]["parallel"] and len(steps[0]["devices"]) > 1:
         lines.append(("ring", tr("win.plan_together")))
         for d in steps[0]["devices"]:
@@ -439,6 +447,9 @@ def describe_plan(plan: dict, labels: dict[str, str]) -> list[tuple[str, str]]:
         for d in excluded:
             reason = d.get("reason", "")
             why = tr(f"reason.{reason}") if has_text(f"reason.{reason}") else d.get("why", reason)
+            after = next((r for s in steps for r in s["devices"] if r["id"] == d.get("after")), None)
+            if reason == "after_forever" and after is not None:
+                why = tr("reason.after_forever_named", name=name(after))
             lines.append(("off", f"   • {name(d)}: {why}"))
     return lines
 
@@ -453,7 +464,8 @@ def _local_time_text(iso: str) -> str:
 
 def plan_query(text: str, timezone: str) -> str:
     """The ?at= of GET …/ringplan for a local 'YYYY-MM-DD HH:MM' in the scheme's zone; '' for
-    now. ValueError with a sentence if the moment cannot be read."""
+    now. ValueError with a sentence if the moment cannot be read. The time goes without an
+    offset: the PBX reads it in the scheme's zone and says so when the clocks skip it."""
     text = (text or "").strip()
     if not text:
         return ""
@@ -466,9 +478,9 @@ def plan_query(text: str, timezone: str) -> str:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(tr("problem.bad_timezone")) from None
+    del zone  # checked only: the PBX applies it
     hour, minute = map(int, clock.split(":"))
-    moment = dt.datetime.combine(day, dt.time(hour, minute), zone)
-    return "?at=" + moment.isoformat(timespec="seconds").replace("+", "%2B")
+    return "?at=" + dt.datetime.combine(day, dt.time(hour, minute)).isoformat(timespec="seconds")
 
 
 # --- the other forms --------------------------------------------------------------------------------
