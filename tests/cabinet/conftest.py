@@ -50,7 +50,7 @@ class Cabinet:
 
     def _console(self, message) -> None:
         if "Content Security Policy" in message.text or message.type == "error" and "404" not in message.text:
-            self.problems.append(f"{message.type}: {message.text}")
+            self.problems.append(f"{message.type}: {message.text} ({message.location.get('url')})")
 
     def open(self, path: str = "") -> None:
         self.page.goto(f"{self.url}/#/{path}")

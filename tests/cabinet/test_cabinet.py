@@ -9,7 +9,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from pbx import settings
 from tests.cabinet.conftest import Cabinet
+from tests.support.app import talker
 from tests.support.peer import Peer
 
 pytestmark = pytest.mark.slow
@@ -42,12 +44,53 @@ def test_an_administrator_finds_an_employee_by_a_piece_of_the_mobile_and_gives_t
     password = cabinet.clipboard()
     assert password == shown.input_value() and len(password) >= 12
 
-    # The employee logs in with what was copied; the old password no longer opens anything.
+    # The employee logs in to the real app with what was copied (by their mobile, as typed on a
+    # card); the old password no longer opens anything.
+    with api.pbx.sessions.begin() as s:  # what `talker-pbx run` tells the apps to register at
+        settings.set_runtime(s, sip_proxy="127.0.0.1:5060")
+    done = talker("--login", "8 912 345-67-89", "--pbx", api.url, stdin=password + "\n")
+    assert done.returncode == 0, done.stderr
     with api.client() as anyone:
-        fresh = anyone.post("/auth/login", json={"login": "+79123456789", "password": password})
         old = anyone.post("/auth/login", json={"login": "102", "password": company["boris"].communicator_password})
-    assert fresh.status_code == 200 and fresh.json()["employee"]["name"] == "Boris Petrov"
     assert old.status_code == 401
+    assert cabinet.problems == []
+
+
+def test_an_administrator_registers_an_employee_takes_a_desk_phone_away_and_removes_them(api, company, cabinet):
+    cabinet.log_in(sip_login(company["admin"]), company["admin"].communicator_password)
+    cabinet.page.click("#register-employee")
+    cabinet.page.fill("#new-name", "Galina Orlova")
+    cabinet.page.fill("#new-extension", "104")
+    cabinet.page.fill("#new-mobile", "+7 903 111-22-33")
+    cabinet.page.click("#register-form button[type=submit]")
+    cabinet.page.wait_for_selector("#created-password")
+    cabinet.page.get_by_role("button", name=re.compile("Copy: Communicator password")).click()
+    password = cabinet.clipboard()
+    with api.client() as anyone:
+        assert anyone.post("/auth/login", json={"login": "104", "password": password}).status_code == 200
+    # Shown once: the card has no way to show it again.
+    cabinet.page.click("#register-result a")
+    cabinet.page.wait_for_selector("#password-box")
+    assert password not in cabinet.page.content()
+
+    galina = next(e for e in api.client(api.login("101", company["admin"].communicator_password)["access_token"])
+                  .get("/employees").json() if e["extension"] == "104")
+    cabinet.go(f"employees/{galina['id']}/telephony", "#add-sip-form")
+    cabinet.page.fill("#new-sip-username", "7104")
+    cabinet.page.click("#add-sip-form button[type=submit]")
+    cabinet.page.wait_for_selector(".sip-account[data-username='7104']")
+    assert cabinet.page.locator(".sip-account[data-username='104'] button.danger").count() == 0  # the app's own
+    cabinet.page.click(".sip-account[data-username='7104'] button.danger")
+    expect(cabinet.page.locator(".sip-account[data-username='7104']")).to_have_count(0)
+    with api.as_(company["admin"]) as admin:
+        assert admin.get(f"/employees/{galina['id']}").json()["sip_logins"] == ["104@pbx.local"]
+
+    cabinet.go(f"employees/{galina['id']}/card", "#remove-employee")
+    cabinet.page.click("#remove-employee")
+    cabinet.page.wait_for_selector("#employee-list")
+    assert "Galina Orlova" not in visible_rows(cabinet)
+    with api.client() as anyone:
+        assert anyone.post("/auth/login", json={"login": "104", "password": password}).status_code == 401
     assert cabinet.problems == []
 
 

@@ -75,6 +75,7 @@ def test_every_page_is_accessible_and_fits_a_phone(api, company, browser, lang, 
             cabinet.page.set_viewport_size(PHONE)
             assert _no_sideways_scroll(cabinet), f"{name} scrolls sideways at {PHONE['width']} px"
         # What an employee who is not an administrator has: their own card.
+        # Logging out and in again at once: no page of the old session may load meanwhile.
         cabinet.page.click("#logout")
         cabinet.page.set_viewport_size({"width": 1280, "height": 720})
         cabinet.log_in("102", boris.communicator_password)

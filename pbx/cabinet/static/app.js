@@ -263,8 +263,8 @@ async function main() {
     route();
   });
   document.getElementById('logout').addEventListener('click', async () => {
+    state.me = null;  // first: a navigation while the logout is under way must not load a page
     await auth.logout();
-    state.me = null;
     history.replaceState(null, '', location.pathname);
     renderLogin();
   });
