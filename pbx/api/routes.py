@@ -11,7 +11,7 @@ import anyio
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from pbx import calendar_store, contacts, directory, logins, schemes, settings
 from pbx.api.schemas import (
@@ -403,9 +403,30 @@ def lookup(actor: CurrentActor, pbx: Pbx,
             dependencies=[administrators("read the audit log")])
 def read_audit(actor: CurrentActor, pbx: Pbx,
                after_id: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditEntryOut]:
+               limit: Annotated[int, Query(ge=1, le=500)] = 100,
+               employee_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description=(
+                   "Entries made by this employee or about them (their card, scheme, SIP accounts)"))] = None,
+               resource: Annotated[str | None, Query(min_length=1, max_length=32, description=(
+                   "employee, scheme, credentials, settings, calendar, numbers, contacts.company, …"))] = None,
+               before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description=(
+                   "Newest first, older than this id (the cabinet's pages); after_id is then ignored"))] = None
+               ) -> list[AuditEntryOut]:
+    """Oldest first from `after_id` (how the apps follow the log), or newest first before
+    `before_id`; filtered by employee and resource."""
+    query = select(AuditEntry)
+    if employee_id is not None:
+        # About an employee: entries on resources keyed by their id, or addressed to their apps.
+        query = query.where(or_(AuditEntry.actor_id == employee_id, AuditEntry.audience_id == employee_id,
+                                and_(AuditEntry.resource.in_(("employee", "scheme", "credentials")),
+                                     AuditEntry.resource_id == employee_id)))
+    if resource is not None:
+        query = query.where(AuditEntry.resource == resource)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id).order_by(AuditEntry.id.desc())
+    else:
+        query = query.where(AuditEntry.id > after_id).order_by(AuditEntry.id)
     with pbx.sessions() as s:
-        rows = s.scalars(select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit))
+        rows = s.scalars(query.limit(limit))
         return [AuditEntryOut(id=r.id, at=r.at, actor=r.actor, action=r.action, resource=r.resource,
                               resource_id=r.resource_id, details=json.loads(r.details)) for r in rows]
 

@@ -36,16 +36,17 @@ function keep(value) {
   else sessionStorage.removeItem(SESSION_KEY);
 }
 
-async function call(method, path, body, { etag, auth = true } = {}) {
+async function call(method, path, body, { etag, auth = true, contentType } = {}) {
   const headers = { Accept: 'application/json' };
   if (auth && session) headers.Authorization = `Bearer ${session.access_token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // contentType: a body sent as it is (the calendar's XML import), not as JSON.
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   if (etag) headers['If-Match'] = etag;
   let response;
   try {
     response = await fetch(BASE + path, {
       method, headers, cache: 'no-store', credentials: 'omit',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : (contentType ? body : JSON.stringify(body)),
     });
   } catch (e) {
     throw new ApiError(0, 'network', String(e && e.message || e));
