@@ -13,7 +13,7 @@ from pbx.audit import Actor
 from pbx.db import CalendarDayRow, versioned_write
 from pbx.errors import Forbidden, InvalidInput, PreconditionFailed
 from pbx.instance import PbxInstance
-from pbx.prodcalendar import CalendarDay, CalendarError, DayKind, ProductionCalendar
+from pbx.prodcalendar import CalendarDay, CalendarError, ProductionCalendar, calendar_from_rows
 
 
 def load_calendar(s: Session, years: tuple[int, ...] | None = None) -> ProductionCalendar:
@@ -21,8 +21,8 @@ def load_calendar(s: Session, years: tuple[int, ...] | None = None) -> Productio
     if years:
         query = query.where(CalendarDayRow.day >= dt.date(min(years), 1, 1),
                             CalendarDayRow.day <= dt.date(max(years), 12, 31))
-    return ProductionCalendar(tuple(
-        CalendarDay(r.day, DayKind(r.kind), r.holiday, r.moved_from) for r in s.scalars(query.order_by(CalendarDayRow.day))))
+    return calendar_from_rows((r.day, r.kind, r.holiday, r.moved_from)
+                              for r in s.scalars(query.order_by(CalendarDayRow.day)))
 
 
 VERSION_SETTING = "calendar_version"

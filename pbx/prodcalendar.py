@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, date, datetime
 from enum import StrEnum
@@ -171,10 +171,6 @@ class ProductionCalendar:
         """True on working days, shortened ones included."""
         return self.kind(day).is_working
 
-    def is_shortened_day(self, day: date) -> bool:
-        """True on shortened (pre-holiday) working days."""
-        return self.kind(day) is DayKind.SHORTENED
-
     def exception_on(self, day: date) -> CalendarDay | None:
         """The stored exception for `day`, or None when the weekday rule applies."""
         return self._by_day.get(day)
@@ -252,6 +248,32 @@ class ProductionCalendar:
         if not isinstance(items, list):
             raise InvalidCalendarError("A calendar is an object with a list of days.")
         return cls(tuple(_day_from_dict(i, item) for i, item in enumerate(items)))
+
+
+def calendar_from_rows(rows: Iterable[Sequence[Any]],
+                       on_bad: Callable[[Any, CalendarError], None] | None = None) -> ProductionCalendar:
+    """The calendar of table calendar_day's rows: (day, kind[, holiday, moved_from]), dates as
+    `date` or as ISO text (Kamailio's sqlops returns text, a DATE with a time part). A bad row
+    raises, or is handed to `on_bad(row, error)` and left out."""
+    days = []
+    for row in rows:
+        try:
+            day, kind, *rest = row
+            holiday = rest[0] if rest else None
+            moved_from = rest[1] if len(rest) > 1 and rest[1] is not None else None
+            days.append(CalendarDay(_row_date(day), kind, holiday,
+                                    None if moved_from is None else _row_date(moved_from)))
+        except (CalendarError, ValueError) as e:
+            if on_bad is None:
+                raise
+            on_bad(row, e if isinstance(e, CalendarError) else InvalidCalendarError(str(e)))
+    return ProductionCalendar(tuple(days))
+
+
+def _row_date(value: object) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def _day_from_dict(index: int, item: object) -> CalendarDay:

@@ -1,4 +1,4 @@
-"""The pure parts of Kamailio's routing script (pbx/kamailio/routing.py): what a dialled user
+"""The pure parts of Kamailio's routing (pbx/kamailio/decide.py): what a dialled user
 part means, the signed per-device leg URIs, how plan steps are relayed, caller IDs. The script
 runs inside Kamailio; these need no Kamailio."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pbx.kamailio import routing
+from pbx.kamailio import decide
 from pbx.ringplan import Scheme
 
 SECRET = b"k" * 32
@@ -26,17 +26,17 @@ SECRET = b"k" * 32
     (None, None),
 ])
 def test_only_extensions_and_numbers_are_routed(user, expected):
-    assert routing.classify_target(user) == expected
+    assert decide.classify_target(user) == expected
 
 
 def test_a_leg_uri_carries_its_device_and_is_signed_for_one_call():
-    uri = routing.leg_uri(SECRET, "call-1", "127.0.0.1", 5060, "external", "+79161234567", 15,
+    uri = decide.leg_uri(SECRET, "call-1", "127.0.0.1", 5060, "external", "+79161234567", 15,
                           "+74951234567")
     assert uri.startswith("sip:+79161234567@127.0.0.1:5060;talker-leg=e.15.+74951234567.")
-    assert routing.parse_leg(SECRET, "call-1", uri, "+79161234567") == (
+    assert decide.parse_leg(SECRET, "call-1", uri, "+79161234567") == (
         "external", "+79161234567", 15, "+74951234567")
-    sip = routing.leg_uri(SECRET, "call-1", "127.0.0.1", 5060, "sip", "2001", 0, None)
-    assert routing.parse_leg(SECRET, "call-1", sip, "2001") == ("sip", "2001", 0, None)
+    sip = decide.leg_uri(SECRET, "call-1", "127.0.0.1", 5060, "sip", "2001", 0, None)
+    assert decide.parse_leg(SECRET, "call-1", sip, "2001") == ("sip", "2001", 0, None)
 
 
 @pytest.mark.parametrize("tamper", [
@@ -48,15 +48,15 @@ def test_a_leg_uri_carries_its_device_and_is_signed_for_one_call():
     lambda uri, user: (uri.split(";")[0] + ";talker-leg=e.15.-.zz", user, "call-1"),
 ])
 def test_a_leg_uri_that_was_not_made_for_this_call_is_refused(tamper):
-    uri = routing.leg_uri(SECRET, "call-1", "127.0.0.1", 5060, "external", "+79161234567", 15,
+    uri = decide.leg_uri(SECRET, "call-1", "127.0.0.1", 5060, "external", "+79161234567", 15,
                           "+74951234567")
     forged_uri, user, call_id = tamper(uri, "+79161234567")
-    assert routing.parse_leg(SECRET, call_id, forged_uri, user) is None
-    assert routing.parse_leg(b"x" * 32, "call-1", uri, "+79161234567") is None
+    assert decide.parse_leg(SECRET, call_id, forged_uri, user) is None
+    assert decide.parse_leg(b"x" * 32, "call-1", uri, "+79161234567") is None
 
 
 def test_steps_with_one_timeout_are_timed_by_the_call_others_get_legs():
-    steps = routing.encode_steps([
+    steps = decide.encode_steps([
         [("sip", "200", 20), ("sip", "2001", 20)],      # at once, one timeout: direct
         [("sip", "200", 5), ("sip", "2001", 15)],       # at once, two timeouts: legs
         [("external", "+79161234567", 20)],             # an external number: always a leg
@@ -74,7 +74,7 @@ def test_steps_with_one_timeout_are_timed_by_the_call_others_get_legs():
     (None, None, None, "101"),
 ])
 def test_the_caller_id_towards_the_trunk(did, outgoing, first, expected):
-    assert routing.caller_id_for(did, outgoing, first, "101") == expected
+    assert decide.caller_id_for(did, outgoing, first, "101") == expected
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -84,7 +84,7 @@ def test_the_caller_id_towards_the_trunk(did, outgoing, first, expected):
     ("[2001:db8::1]", ("2001:db8::1", 5060)),
 ])
 def test_trunk_addresses(value, expected):
-    assert routing.split_host_port(value) == expected
+    assert decide.split_host_port(value) == expected
 
 
 def _scheme(window_end: str) -> Scheme:
@@ -95,22 +95,22 @@ def _scheme(window_end: str) -> Scheme:
 
 
 def test_plans_are_kept_for_a_minute_only_when_schedules_change_on_whole_minutes():
-    assert routing.whole_minute_schedules(_scheme("18:00"))
-    assert not routing.whole_minute_schedules(_scheme("18:00:30"))
+    assert decide.whole_minute_schedules(_scheme("18:00"))
+    assert not decide.whole_minute_schedules(_scheme("18:00:30"))
 
 
 # --- dialogs: the signed Record-Route ----------------------------------------------------------
 def _token(up="p", down="t", call_id="call-1", from_tag="caller"):
-    return routing.dialog_token(SECRET, call_id, from_tag, up, down)
+    return decide.dialog_token(SECRET, call_id, from_tag, up, down)
 
 
 def test_a_dialog_token_tells_each_side_where_its_requests_may_go():
     token = _token("p", "t")
     # From the caller (its From tag was signed): towards the callee's end, the trunk.
-    assert routing.verify_dialog(SECRET, "call-1", "caller", "callee", token) == (
+    assert decide.verify_dialog(SECRET, "call-1", "caller", "callee", token) == (
         frozenset("p"), frozenset("t"))
     # From the callee (the caller's tag is now the To tag): back to a phone.
-    assert routing.verify_dialog(SECRET, "call-1", "callee", "caller", token) == (
+    assert decide.verify_dialog(SECRET, "call-1", "callee", "caller", token) == (
         frozenset("t"), frozenset("p"))
 
 
@@ -122,25 +122,25 @@ def test_a_dialog_token_tells_each_side_where_its_requests_may_go():
     ("call-1", "caller", "callee", None),                          # no token at all
 ])
 def test_a_dialog_token_of_another_dialog_or_tampered_with_is_refused(call_id, from_tag, to_tag, token):
-    assert routing.verify_dialog(SECRET, call_id, from_tag, to_tag, token) is None
-    assert routing.verify_dialog(b"x" * 32, "call-1", "caller", "callee", _token()) is None
+    assert decide.verify_dialog(SECRET, call_id, from_tag, to_tag, token) is None
+    assert decide.verify_dialog(b"x" * 32, "call-1", "caller", "callee", _token()) is None
 
 
 def test_the_topmost_signed_route_entry_is_the_one_that_counts():
     first, second = _token("p", "s"), _token("s", "t")
     routes = (f"<sip:10.0.0.1;lr>, <sip:10.0.0.1;lr;ftag=caller;talker-dlg={first}>,"
               f"<sip:10.0.0.1;lr;talker-dlg={second}>")
-    assert routing.first_dialog_token(routes) == first
-    assert routing.first_dialog_token("<sip:10.0.0.1;lr>") is None
-    assert routing.first_dialog_token(None) is None
+    assert decide.first_dialog_token(routes) == first
+    assert decide.first_dialog_token("<sip:10.0.0.1;lr>") is None
+    assert decide.first_dialog_token(None) is None
 
 
 def test_a_plan_is_answered_by_phones_or_by_kamailio_for_external_numbers():
-    direct = routing.encode_steps([[("sip", "200", 20)]])
-    legs = routing.encode_steps([[("sip", "200", 20), ("external", "+79161234567", 30)]])
-    assert routing.step_ends(direct) == {"p"}
-    assert routing.step_ends(legs) == {"p", "s"}
-    assert routing.step_ends([]) == {"p"}
+    direct = decide.encode_steps([[("sip", "200", 20)]])
+    legs = decide.encode_steps([[("sip", "200", 20), ("external", "+79161234567", 30)]])
+    assert decide.step_ends(direct) == {"p"}
+    assert decide.step_ends(legs) == {"p", "s"}
+    assert decide.step_ends([]) == {"p"}
 
 
 @pytest.mark.parametrize("host, port, same", [
@@ -151,4 +151,4 @@ def test_a_plan_is_answered_by_phones_or_by_kamailio_for_external_numbers():
     ("127.0.0.1", "x", False),
 ])
 def test_the_trunk_is_recognised_however_its_address_is_written(host, port, same):
-    assert routing._same_endpoint(routing._ip_literal(host) or host, port, ("127.0.0.1", 5070)) is same
+    assert decide._same_endpoint(decide._ip_literal(host) or host, port, ("127.0.0.1", 5070)) is same
