@@ -171,6 +171,10 @@ class ProductionCalendar:
         """True on working days, shortened ones included."""
         return self.kind(day).is_working
 
+    def is_shortened_day(self, day: date) -> bool:
+        """True on shortened (pre-holiday) working days."""
+        return self.kind(day) is DayKind.SHORTENED
+
     def exception_on(self, day: date) -> CalendarDay | None:
         """The stored exception for `day`, or None when the weekday rule applies."""
         return self._by_day.get(day)

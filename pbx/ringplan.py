@@ -32,6 +32,17 @@ Decisions taken where the product rules are silent
     4. not_registered / busy / unreachable - its live state.
   Schedule comes before state because a phone outside its hours is usually also switched off,
   and the schedule is the explanation the administrator can act on.
+* Shortened (pre-holiday) days: with `shortened_days_end_earlier` (a per-PBX setting, off by
+  default) the windows of a "working_days" calendar rule end one hour earlier on a day the
+  calendar marks shortened (the day the window starts on; a window of an hour or less covers
+  nothing that day). Weekday and date rules are left alone: they say hours the administrator
+  typed for those days, whatever the calendar says. A device that rings on an ordinary working
+  day at that moment gets the reason "shortened_day".
+* The preview names what the caller meets: nobody rings -> the caller hears "temporarily
+  unavailable" (SIP 480); a device with timeout 0 rings until answered but no longer than the
+  PBX-wide limit (`max_ring_s`); after_forever names the device that rings forever; a moment
+  asked as a local time that does not exist (clocks going forward) is moved to the same instant
+  read on the later clock (02:30 -> 03:30) and the plan says so (`local_moment`).
 * Time windows are wall-clock times in the scheme's time zone; start is included, end is not.
   On the night clocks go forward a window covers only the times that exist that night (a window
   02:00-03:00 in Berlin on the spring-forward night covers nothing); on the night they go back,
@@ -58,8 +69,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass, field as dataclass_field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,6 +82,8 @@ __all__ = [
     "DeviceStatus",
     "DaysPreset",
     "Excluded",
+    "Notice",
+    "NoticeCode",
     "InvalidSchemeError",
     "InvalidStatusError",
     "MAX_RING_TIMEOUT_S",
@@ -92,6 +105,7 @@ __all__ = [
     "WeekdaysRule",
     "WorkingDays",
     "compute_plan",
+    "local_moment",
     "default_scheme",
     "device_statuses",
     "sip_device_id",
@@ -158,6 +172,7 @@ class Reason(StrEnum):
     NOT_MAIN = "not_main"
     AFTER_FOREVER = "after_forever"
     DAY_OFF = "day_off"
+    SHORTENED_DAY = "shortened_day"
     OUTSIDE_SCHEDULE = "outside_schedule"
     NOT_REGISTERED = "not_registered"
     BUSY = "busy"
@@ -170,6 +185,8 @@ REASON_TEXT: Mapping[Reason, str] = {
     Reason.AFTER_FOREVER: "An earlier device rings until answered, so this one is never reached.",
     Reason.DAY_OFF: "Its schedule covers this time on working days only, and the production "
                     "calendar makes this a day off.",
+    Reason.SHORTENED_DAY: "This is a shortened pre-holiday day, and the PBX ends working hours an hour "
+                          "earlier on such days.",
     Reason.OUTSIDE_SCHEDULE: "Its schedule does not cover this moment.",
     Reason.NOT_REGISTERED: "The SIP account is not registered from any phone.",
     Reason.BUSY: "The device is busy.",
@@ -187,6 +204,10 @@ class WorkingDays(Protocol):
     """What the ring plan needs from the production calendar."""
 
     def is_working_day(self, day: date, /) -> bool: ...
+
+
+# A calendar may also answer `is_shortened_day(date)`; one that does not has no shortened days
+# (the plan then never shortens working hours).
 
 
 # --- the scheme ------------------------------------------------------------------------------
@@ -323,10 +344,15 @@ class Ringing:
     kind: str
     address: str
     timeout_s: int
+    limit_s: int = MAX_RING_TIMEOUT_S  # what bounds "until answered": the PBX-wide limit
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.device_id, "kind": str(self.kind), "address": self.address,
-                "timeout_s": self.timeout_s}
+        out: dict[str, Any] = {"id": self.device_id, "kind": str(self.kind), "address": self.address,
+                               "timeout_s": self.timeout_s}
+        if self.timeout_s == 0:
+            out["until_answered"] = True
+            out["limit_s"] = self.limit_s
+        return out
 
 
 @dataclass(frozen=True)
@@ -346,10 +372,35 @@ class Excluded:
     kind: str
     address: str
     reason: Reason
+    after: Ringing | None = None  # for after_forever: the device that rings until answered
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.device_id, "kind": str(self.kind), "address": self.address,
-                "reason": self.reason.value, "why": REASON_TEXT[self.reason]}
+        out: dict[str, Any] = {"id": self.device_id, "kind": str(self.kind), "address": self.address,
+                               "reason": self.reason.value, "why": REASON_TEXT[self.reason]}
+        if self.after is not None:
+            out["after"] = self.after.device_id
+            out["why"] = (f"{self.after.address} ({self.after.device_id}) before it rings until answered "
+                          f"(up to the PBX-wide limit of {self.after.limit_s} s), so this one is never reached.")
+        return out
+
+
+class NoticeCode(StrEnum):
+    """What the preview tells beside the plan; stable, UIs translate them."""
+
+    NOBODY_RINGS = "nobody_rings"                      # status: the SIP answer the caller gets
+    UNTIL_ANSWERED = "until_answered"                  # device, limit_s
+    NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"  # asked, local_time
+    CALENDAR_YEAR_MISSING = "calendar_year_missing"    # year (added by the PBX, which knows the years)
+
+
+@dataclass(frozen=True)
+class Notice:
+    code: NoticeCode
+    message: str
+    details: Mapping[str, Any] = dataclass_field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code.value, **self.details, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -362,6 +413,8 @@ class RingPlan:
     working_day: bool
     steps: tuple[Step, ...]
     excluded: tuple[Excluded, ...]
+    max_ring_s: int = MAX_RING_TIMEOUT_S
+    notices: tuple[Notice, ...] = ()
 
     @property
     def ringing_ids(self) -> tuple[str, ...]:
@@ -382,17 +435,47 @@ class RingPlan:
             "local_time": self.local_time.isoformat(timespec="seconds"),
             "working_day": self.working_day,
             "rings": bool(self.steps),
+            # What the caller gets when nobody rings (tm answers it itself).
+            "caller_hears": None if self.steps else NOBODY_STATUS,
+            "max_ring_s": self.max_ring_s,
             "steps": [s.to_dict() for s in self.steps],
             "excluded": [e.to_dict() for e in self.excluded],
+            "notices": [n.to_dict() for n in self.notices],
         }
+
+
+NOBODY_STATUS = 480  # Temporarily Unavailable: what a call gets when no device rings
+
+
+def local_moment(wall: datetime, zone_name: str) -> tuple[datetime, bool]:
+    """A naive wall-clock time in `zone_name` as an aware datetime, and whether it had to be
+    moved because the clocks skip it (the spring-forward gap). A moved time is the same instant
+    read on the clock before the change, so 02:30 on a night that jumps 02:00 -> 03:00 becomes
+    03:30. A repeated time (clocks going back) is its first occurrence. RingPlanError for an
+    unknown zone."""
+    zone = _zone(zone_name)
+    if zone is None:
+        raise RingPlanError(f"{zone_name!r} is not a known time zone.")
+    naive = wall.replace(tzinfo=None, fold=0)
+    try:
+        # Through UTC: astimezone() to the datetime's own tzinfo returns it unchanged.
+        aware = naive.replace(tzinfo=zone).astimezone(timezone.utc).astimezone(zone)
+    except OverflowError:
+        raise RingPlanError(f"{wall!r} is out of the supported range.") from None
+    return aware, aware.replace(tzinfo=None) != naive
 
 
 # --- computing the plan ----------------------------------------------------------------------
 def compute_plan(scheme: Scheme, calendar: WorkingDays, now: datetime,
-                 device_status: Mapping[str, str] | None = None) -> RingPlan:
+                 device_status: Mapping[str, str] | None = None, *,
+                 shortened_days_end_earlier: bool = False, max_ring_s: int = MAX_RING_TIMEOUT_S,
+                 asked_local: datetime | None = None) -> RingPlan:
     """The plan for a call arriving at `now` (an aware datetime, any zone).
 
     `device_status` maps device ids to a DeviceStatus value; a device not in it is available.
+    `shortened_days_end_earlier` is the PBX setting of that name (module docstring);
+    `max_ring_s` the PBX-wide limit that bounds "ring until answered"; `asked_local` the
+    wall-clock time the preview was asked for when `local_moment` had to move it.
     Raises InvalidSchemeError for a scheme with blocking problems (see the module docstring),
     InvalidStatusError for an unknown state, RingPlanError for a naive `now`.
     """
@@ -410,7 +493,10 @@ def compute_plan(scheme: Scheme, calendar: WorkingDays, now: datetime,
         raise RingPlanError(f"{now!r} is out of the supported range.") from None
 
     def own_reason(device: Device) -> Reason | None:
-        if device.schedule is not None and not schedule_covers(device.schedule, calendar, local):
+        if device.schedule is not None and not schedule_covers(
+                device.schedule, calendar, local, shortened_days_end_earlier=shortened_days_end_earlier):
+            if shortened_days_end_earlier and schedule_covers(device.schedule, calendar, local):
+                return Reason.SHORTENED_DAY
             if schedule_covers(device.schedule, _EVERY_DAY_WORKING, local):
                 return Reason.DAY_OFF
             return Reason.OUTSIDE_SCHEDULE
@@ -421,32 +507,55 @@ def compute_plan(scheme: Scheme, calendar: WorkingDays, now: datetime,
     rings: list[Ringing] = []
     excluded: list[Excluded] = []
     main = next((d for d in ordered if d.active), None)
-    forever_reached = False
+    forever: Ringing | None = None
     for device in ordered:
         if not device.active:
             reason: Reason | None = Reason.INACTIVE
         elif mode is Mode.MAIN_ONLY and device is not main:
             reason = Reason.NOT_MAIN
-        elif mode is Mode.IN_TURN and forever_reached:
+        elif mode is Mode.IN_TURN and forever is not None:
             reason = Reason.AFTER_FOREVER
         else:
             reason = own_reason(device)
         if reason is None:
-            rings.append(Ringing(device.id, device.kind, device.address, device.ring_timeout_s))
-            forever_reached = device.ring_timeout_s == 0
+            ringing = Ringing(device.id, device.kind, device.address, device.ring_timeout_s, max_ring_s)
+            rings.append(ringing)
+            if device.ring_timeout_s == 0:
+                forever = ringing
         else:
-            excluded.append(Excluded(device.id, device.kind, device.address, reason))
+            excluded.append(Excluded(device.id, device.kind, device.address, reason,
+                                     forever if reason is Reason.AFTER_FOREVER else None))
 
     if mode is Mode.ALL_AT_ONCE:
         steps = (Step(parallel=True, devices=tuple(rings)),) if rings else ()
     else:
         steps = tuple(Step(parallel=False, devices=(r,)) for r in rings)
+    notices = []
+    if asked_local is not None:
+        notices.append(Notice(
+            NoticeCode.NONEXISTENT_LOCAL_TIME,
+            f"{asked_local:%Y-%m-%d %H:%M} does not exist in {scheme.timezone} (the clocks go forward "
+            f"that night): this is the plan for {local:%H:%M}, the same instant on the new clock.",
+            {"asked": asked_local.replace(tzinfo=None).isoformat(timespec="minutes"),
+             "local_time": local.isoformat(timespec="seconds")}))
+    for r in rings:
+        if r.timeout_s == 0:
+            notices.append(Notice(
+                NoticeCode.UNTIL_ANSWERED,
+                f"{r.address} rings until answered, but no longer than the PBX-wide limit of {max_ring_s} s.",
+                {"device": r.device_id, "limit_s": max_ring_s}))
+    if not rings:
+        notices.append(Notice(
+            NoticeCode.NOBODY_RINGS,
+            f"Nobody rings: the caller hears that the employee is busy or unavailable "
+            f"(SIP {NOBODY_STATUS} Temporarily Unavailable).", {"status": NOBODY_STATUS}))
     return RingPlan(mode=mode, timezone=scheme.timezone, local_time=local,
                     working_day=bool(calendar.is_working_day(local.date())),
-                    steps=steps, excluded=tuple(excluded))
+                    steps=steps, excluded=tuple(excluded), max_ring_s=max_ring_s, notices=tuple(notices))
 
 
-def schedule_covers(schedule: Schedule, calendar: WorkingDays, moment: datetime) -> bool:
+def schedule_covers(schedule: Schedule, calendar: WorkingDays, moment: datetime, *,
+                    shortened_days_end_earlier: bool = False) -> bool:
     """Whether the schedule covers `moment`, read as wall-clock time.
 
     `moment` must already be in the scheme's zone (compute_plan converts); its tzinfo is not
@@ -455,14 +564,19 @@ def schedule_covers(schedule: Schedule, calendar: WorkingDays, moment: datetime)
     today = moment.date()
     yesterday = today - timedelta(days=1) if today > date.min else None
     clock = moment.time()
+    shortened = getattr(calendar, "is_shortened_day", None) if shortened_days_end_earlier else None
     for rule in schedule.rules:
         on = _day_test(rule, calendar)
         if not rule.windows:
             if on(today):
                 return True
             continue
+        earlier = shortened if isinstance(rule, CalendarRule) and rule.days == DaysPreset.WORKING_DAYS else None
         for w in rule.windows:
-            if w.end > w.start:
+            if earlier is not None:
+                if _covers_shortened(w, clock, today, yesterday, on, earlier):
+                    return True
+            elif w.end > w.start:
                 if w.start <= clock < w.end and on(today):
                     return True
             else:
@@ -472,6 +586,21 @@ def schedule_covers(schedule: Schedule, calendar: WorkingDays, moment: datetime)
                     return True
                 if clock < w.end and yesterday is not None and on(yesterday):
                     return True
+    return False
+
+
+def _covers_shortened(w: TimeWindow, clock: time, today: date, yesterday: date | None,
+                      on: Callable[[date], bool], shortened: Callable[[date], bool]) -> bool:
+    # In seconds from the start of the day the window starts on; an end past midnight is
+    # beyond a day, and a shortened day takes an hour off the end.
+    (start, end), = _seconds((w,))
+    now = clock.hour * 3600 + clock.minute * 60 + clock.second + clock.microsecond / 1e6
+    for anchor, at in ((today, now), (yesterday, now + _DAY_S)):
+        if anchor is None or not on(anchor):
+            continue
+        stop = end - 3600 if shortened(anchor) else end
+        if start <= at < stop:
+            return True
     return False
 
 

@@ -18,9 +18,9 @@ from pbx.db import Employee, ReceiveScheme, versioned_write
 from pbx.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from pbx.instance import PbxInstance
 from pbx.ringplan import (
-    DEFAULT_RING_TIMEOUT_S, Device, DeviceKind, InvalidSchemeError, Mode, ProblemCode, RingPlan,
-    RingPlanError, Scheme,
-    compute_plan, default_scheme, device_statuses, sip_device_id, validate_scheme,
+    DEFAULT_RING_TIMEOUT_S, MAX_RING_TIMEOUT_S, Device, DeviceKind, InvalidSchemeError, Mode, Notice, NoticeCode,
+    ProblemCode, RingPlan, RingPlanError, Scheme,
+    compute_plan, default_scheme, device_statuses, local_moment, sip_device_id, validate_scheme,
 )
 
 
@@ -36,8 +36,13 @@ def _stored(s, employee: Employee) -> tuple[Scheme, int]:
     return Scheme.from_dict(json.loads(row.document)), row.version
 
 
-def _check(employee: Employee, scheme: Scheme, *, ignore: tuple[str, ...] = ()) -> None:
-    problems = [p for p in validate_scheme(scheme) if str(p.code) not in ignore]
+# Switching a device off keeps its schedule for when it is switched on again (set_device), so
+# a scheme with one is stored, and every write accepts it back (a PUT of what GET returned).
+_KEPT = (ProblemCode.SCHEDULE_ON_INACTIVE_DEVICE.value,)
+
+
+def _check(employee: Employee, scheme: Scheme) -> None:
+    problems = [p for p in validate_scheme(scheme) if str(p.code) not in _KEPT]
     usernames = {a.username for a in employee.sip_accounts}
     for i, device in enumerate(scheme.devices):
         if device.kind == DeviceKind.SIP and device.address not in usernames:
@@ -146,7 +151,7 @@ def set_device(pbx: PbxInstance, actor: Actor, employee_id: int, expected_versio
                     ring_timeout_s=d.ring_timeout_s if ring_timeout_s is None else ring_timeout_s)
                 for d in scheme.devices)
             scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=devices)
-            _check(employee, scheme, ignore=(ProblemCode.SCHEDULE_ON_INACTIVE_DEVICE.value,))
+            _check(employee, scheme)
             return scheme, _save(s, actor, employee, scheme, version, "scheme.device")
     return versioned_write(expected_version, write, STALE)
 
@@ -234,18 +239,32 @@ def _kamailio_time(value) -> dt.datetime | None:
 
 def ring_plan(pbx: PbxInstance, actor: Actor, employee_id: int, at: dt.datetime) -> RingPlan:
     """Who would ring at `at`, and why the others would not: SIP devices that are not
-    registered now count as not registered."""
+    registered now count as not registered. A naive `at` is a wall-clock time in the scheme's
+    zone (moved, and said so, when the clocks skip it). The plan warns when the calendar has no
+    year of the moment's date imported: every weekday then counts as a working day."""
     scheme, _ = get_scheme(pbx, actor, employee_id)
-    if at.tzinfo is None:
-        raise InvalidInput.field("at", "naive_time", "Give the time with its offset or zone, e.g. 2026-01-09T10:00+03:00.")
     with pbx.sessions() as s:
         sip = [d.address for d in scheme.devices if d.kind == DeviceKind.SIP]
         online = registered_usernames(s, sip)
         calendar = load_calendar(s)
+        shorten = settings.get(s, "shortened_days_end_earlier") == "1"
     status = device_statuses(scheme, online.__contains__)
     try:
-        return compute_plan(scheme, calendar, at, status)
+        asked = None
+        if at.tzinfo is None:
+            wall = at
+            at, moved = local_moment(wall, scheme.timezone)
+            asked = wall if moved else None
+        plan = compute_plan(scheme, calendar, at, status, shortened_days_end_earlier=shorten,
+                            max_ring_s=MAX_RING_TIMEOUT_S, asked_local=asked)
     except InvalidSchemeError:
         raise
     except RingPlanError as e:  # `at` is beyond what a datetime can carry in the scheme's zone
         raise InvalidInput.field("at", "out_of_range", str(e)) from None
+    year = plan.local_time.year
+    if year not in calendar.years():
+        plan = dataclasses.replace(plan, notices=plan.notices + (Notice(
+            NoticeCode.CALENDAR_YEAR_MISSING,
+            f"The production calendar for {year} has not been imported: every Monday to Friday counts as a "
+            "working day and every Saturday and Sunday as a day off, holidays included.", {"year": year}),))
+    return plan

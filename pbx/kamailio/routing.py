@@ -129,7 +129,7 @@ class Router:
         # that calls set up before one can still be hung up.
         self.dialog_secret = bytes.fromhex(config["dialog_secret"])
         self.store = store.Store(self._query, self._registered, _log, lambda: KSR.pv.get("$ci"),
-                                 config.get("default_timezone") or "UTC", self.verbose)
+                                 config.get("default_timezone") or "UTC", self.verbose, self.cap_ms // 1000)
 
     def child_init(self, rank):
         return 0

@@ -43,13 +43,15 @@ class Store:
     `log(level, line)` with level "info" / "warn"; `call_id()` -> the current request's Call-ID
     (for log lines only)."""
 
-    def __init__(self, query, registered, log, call_id, default_timezone="UTC", verbose=False):
+    def __init__(self, query, registered, log, call_id, default_timezone="UTC", verbose=False,
+                 max_ring_s=ringplan.MAX_RING_TIMEOUT_S):
         self._query = query
         self.registered = registered
         self._log = log
         self._call_id = call_id
         self.default_timezone = default_timezone
         self.verbose = verbose
+        self.max_ring_s = max_ring_s  # what bounds "ring until answered": the call-setup cap
         self._settings = ({}, 0.0)
         self._calendar = (None, None, 0.0)
         self._schemes = {}  # employee id -> (document, Scheme, its plans hold a minute)
@@ -101,7 +103,7 @@ class Store:
         now = time.monotonic()
         if now - at >= _SETTINGS_TTL_S:
             rows = self._query("SELECT name, value FROM setting WHERE name IN "
-                               "('trunk', 'timezone', 'calendar_version')", 2)
+                               "('trunk', 'timezone', 'calendar_version', 'shortened_days_end_earlier')", 2)
             values = {str(n): ("" if v is None else str(v)) for n, v in rows}
             self._settings = (values, now)
         return values.get(name, "")
@@ -167,18 +169,20 @@ class Store:
             scheme, minute_plans = self._scheme(employee)
             status = ringplan.device_statuses(scheme, self.registered)
             calendar, calendar_key = self.calendar()
+            shorten = self.setting("shortened_days_end_earlier") == "1"
             now = datetime.now(timezone.utc)
             # A plan depends on the scheme, the calendar, the devices' states and the time. When
             # every schedule boundary is a whole minute, it is the same all through a minute:
             # computing it once per minute per worker takes it off the busy path.
             key = None
             if minute_plans:
-                key = (employee["id"], employee["document"], calendar_key,
+                key = (employee["id"], employee["document"], calendar_key, shorten,
                        tuple(sorted(status.items())), int(now.timestamp()) // 60)
                 steps = self._plans.get(key)
                 if steps is not None:
                     return steps
-            plan = ringplan.compute_plan(scheme, calendar, now, status)
+            plan = ringplan.compute_plan(scheme, calendar, now, status, shortened_days_end_earlier=shorten,
+                                         max_ring_s=self.max_ring_s)
         except (ValueError, DbError) as e:  # RingPlanError, a JSON error and others
             self._log("warn", "the receive scheme of %s cannot be used (%s): ringing every "
                       "registered SIP account at once" % (employee["extension"], e))
