@@ -6,6 +6,7 @@
 //   registerPage(id, { title: {en, ru}, adminOnly: bool, render(container, ctx) })
 //     - a top-level page, shown in the navigation at #/<id>; adminOnly pages are hidden from
 //       non-administrators (the PBX refuses them anyway: hiding is a courtesy, not the rule).
+//     - optional titleFor(me) -> {en, ru}: a title that depends on who is logged in.
 //     - render may be async; it fills `container` (emptied for it) and is called again on every
 //       navigation to the page.
 //   ctx = { api, t, me, navigate(path), lang, params, reload() }
@@ -147,6 +148,11 @@ function visiblePages() {
     .sort(([a], [b]) => rank(a) - rank(b));
 }
 
+function pageTitle(page) {
+  const title = page.titleFor ? page.titleFor(state.me) : page.title;
+  return title[state.lang] || title.en;
+}
+
 function renderChrome() {
   document.documentElement.lang = state.lang;
   document.title = c('product');
@@ -161,7 +167,7 @@ function renderChrome() {
   const [current] = currentPath();
   nav.replaceChildren(el('ul', {}, visiblePages().map(([id, page]) => el('li', {},
     el('a', { href: `#/${id}`, 'aria-current': id === current ? 'page' : false, id: `nav-${id}` },
-      page.title[state.lang] || page.title.en)))));
+      pageTitle(page))))));
   document.getElementById('who-name').textContent = state.me ? state.me.name : '';
 }
 

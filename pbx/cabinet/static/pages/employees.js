@@ -425,6 +425,7 @@ async function outgoingTab(panel, ctx, state) {
 
 registerPage('employees', {
   title: { en: 'Employees', ru: 'Сотрудники' },
+  titleFor: (me) => (me && me.administrator ? { en: 'Employees', ru: 'Сотрудники' } : { en: 'My card', ru: 'Моя карточка' }),
   adminOnly: false,
   async render(container, ctx) {
     const [first, second] = ctx.params;
