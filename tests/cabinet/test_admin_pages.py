@@ -201,10 +201,15 @@ def test_these_pages_pass_axe_and_are_photographed(api, company, browser, lang, 
                                   ("calendar", "calendar/2026", "[data-date='2026-03-09']"),
                                   ("contacts", "contacts", "#contacts-company tr[data-contact]"),
                                   ("audit", "audit", "#audit-table tbody tr[data-action]")]:
+            cabinet.page.set_viewport_size({"width": 1280, "height": 720})
             cabinet.go(path, ready)
             failures[name] = cabinet.axe()
             if db_url is None:
                 cabinet.page.screenshot(path=SCREENSHOTS / f"cabinet-{name}-{lang}.png", full_page=name != "calendar")
+            cabinet.page.set_viewport_size({"width": 390, "height": 844})  # a phone
+            assert cabinet.page.evaluate(
+                "document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), \
+                f"{name} scrolls sideways on a phone"
         assert cabinet.problems == []
     finally:
         context.close()
