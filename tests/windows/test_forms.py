@@ -178,7 +178,7 @@ def test_hints_for_schedules_the_pbx_would_refuse_and_timeouts_out_of_range():
     form.devices[0].scheduled = True
     form.devices[1].timeout = "601"
     assert form.hints() == {
-        ("devices", 2, "schedule"): "A switched-off device never rings: switch it on or choose “always”.",
+        ("devices", 2, "schedule"): "Switched off: it does not ring; its schedule is kept for when it is on again.",
         ("devices", 0, "schedule"): "Add at least one rule, or choose “always”.",
         ("devices", 1, "ring_timeout_s"): "The ring timeout is a whole number of seconds from 0 (ring forever) to 600.",
     }
