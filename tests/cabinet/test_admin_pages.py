@@ -214,3 +214,16 @@ def test_these_pages_pass_axe_and_are_photographed(api, company, browser, lang, 
     finally:
         context.close()
     assert {name: found for name, found in failures.items() if found} == {}
+
+
+def test_shortened_days_are_switched_in_the_pbx_settings(api, company, cabinet):
+    _admin(cabinet, company)
+    page = cabinet.page
+    cabinet.go("settings", "#settings-shortened")
+    assert not page.is_checked("#settings-shortened")  # off by default
+    page.check("#settings-shortened")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#toast:not(:empty)")
+    with api.as_(company["admin"]) as admin:
+        assert admin.get("/settings").json()["shortened_days_end_earlier"] is True
+    assert cabinet.problems == []

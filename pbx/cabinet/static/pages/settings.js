@@ -12,6 +12,7 @@ const S = {
     shop: 'Shop address where "Add number…" leads',
     proxy: 'SIP proxy the apps register to',
     maxRing: 'Longest ring timeout of a device',
+    shortened: 'On shortened (pre-holiday) days the working-day hours of schedules end an hour earlier',
     seconds: '{n} s (0 rings until answered, within the PBX limit)',
     notSet: 'not set',
   },
@@ -23,6 +24,7 @@ const S = {
     shop: 'Адрес магазина, куда ведёт «Добавить номер…»',
     proxy: 'SIP-прокси, к которому подключаются приложения',
     maxRing: 'Наибольшее время звонка устройства',
+    shortened: 'В сокращённые (предпраздничные) дни рабочие часы в расписаниях заканчиваются на час раньше',
     seconds: '{n} с (0 — звонить до ответа, в пределах лимита АТС)',
     notSet: 'не задан',
   },
@@ -43,6 +45,10 @@ registerPage('settings', {
       FIELDS.map((name) => [el('label', { for: `settings-${name}` }, labels[name]),
         el('input', { id: `settings-${name}`, name, value: state.values[name] || '', autocomplete: 'off',
           type: name === 'buy_numbers_url' ? 'url' : 'text', maxlength: name === 'region' ? '2' : undefined })]),
+      // Read by the ring plan (pbx/ringplan.py): the "working days" hours of schedules.
+      el('label', { class: 'inline', for: 'settings-shortened' },
+        el('input', { type: 'checkbox', id: 'settings-shortened', name: 'shortened_days_end_earlier',
+          checked: Boolean(state.values.shortened_days_end_earlier) }), t('shortened')),
       status,
       el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary' }, ctx.t(S, 'save'))));
     form.addEventListener('submit', async (event) => {
@@ -52,6 +58,8 @@ registerPage('settings', {
         const value = form.elements[name].value.trim();
         if (value !== (state.values[name] || '')) changes[name] = value;
       }
+      const shortened = form.elements.shortened_days_end_earlier.checked;
+      if (shortened !== Boolean(state.values.shortened_days_end_earlier)) changes.shortened_days_end_earlier = shortened;
       try {
         const saved = await ctx.api.send('PATCH', '/settings', changes, { etag: state.etag });
         state.values = saved.body;
