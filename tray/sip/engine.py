@@ -43,6 +43,13 @@ from tray.sip.uri import parse_name_addr
 
 log = logging.getLogger(__name__)
 
+# Codecs in the order offered (pjsua's own order puts Speex first). G.722 first: wideband voice
+# at almost no CPU, and most desk phones and softphones have it; then G.711 A-law (the PSTN's
+# codec here and in Europe) and mu-law, which every SIP device has. Speex, iLBC and GSM last:
+# Speex wideband costs several times G.722's CPU for no better sound at these bit rates.
+CODEC_PRIORITIES = {"G722/16000/1": 140, "PCMA/8000/1": 135, "PCMU/8000/1": 134,
+                    "speex/16000/1": 100, "speex/8000/1": 99, "speex/32000/1": 98,
+                    "iLBC/8000/1": 97, "GSM/8000/1": 96}
 # The conference bridge's clock runs this long after the last call's audio is gone.
 CLOCK_LINGER_S = 1.0
 # Registration backoff after a network failure: 1, 2, 4, ... seconds, at most this.
@@ -474,6 +481,8 @@ class SipEngine:
             # while a call carries audio (_clock); until then, no device and no clock.
             ep.audDevManager().setNoDev()
             self._clock_running = False
+            for codec, priority in CODEC_PRIORITIES.items():
+                ep.codecSetPriority(codec, priority)
             if self.sound is not None:
                 self._bridge = _BridgePort(self.sound)
         except BaseException:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import select
 import socket
 import sys
@@ -54,9 +53,11 @@ class RouteChanges:
 
     def __init__(self, fallback_s: float = 5.0):
         self.fallback_s = fallback_s
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        # A socket pair, not a pipe: Windows selects on sockets only.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._closed = False
         self._netlink: socket.socket | None = None
         if sys.platform.startswith("linux"):
             try:
@@ -67,17 +68,12 @@ class RouteChanges:
             except OSError as e:
                 log.info("no netlink notifications of route changes (%s): looking every %g s", e, fallback_s)
 
-    @property
-    def notified(self) -> bool:
-        """Whether the OS tells of changes (no polling)."""
-        return self._netlink is not None
-
     def poke(self) -> None:
         """Wake the waiter now (any thread)."""
-        if self._wake_w < 0:
-            return  # closed: nobody waits
+        if self._closed:
+            return  # nobody waits
         try:
-            os.write(self._wake_w, b"!")
+            self._wake_w.send(b"!")
         except OSError:
             pass  # a wake-up is pending already
 
@@ -95,15 +91,13 @@ class RouteChanges:
                     break
         while True:
             try:
-                if not os.read(self._wake_r, 4096):
+                if not self._wake_r.recv(4096):
                     break
-            except (BlockingIOError, OSError):
+            except OSError:
                 break
 
     def close(self) -> None:
-        fds, self._wake_r, self._wake_w = (self._wake_r, self._wake_w), -1, -1
-        for fd in fds:
-            if fd >= 0:
-                os.close(fd)
-        if self._netlink is not None:
-            self._netlink.close()
+        self._closed = True
+        for sock in (self._wake_r, self._wake_w, self._netlink):
+            if sock is not None:
+                sock.close()

@@ -1,0 +1,91 @@
+"""Benchmark: what the app costs while nothing happens — registered, no call, for a minute.
+
+Starts `python -m tray` (dummy tray backend, null audio) against a real Kamailio on loopback,
+waits until it is registered and settled, then reads /proc for `--seconds`: CPU (utime + stime
+of every thread), wake-ups per thread (voluntary context switches: each is the thread going to
+sleep after it woke), and resident memory (RSS, and PSS from smaps_rollup). Figures, never a
+pass/fail.
+
+    .venv/bin/python bench/idle.py [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support import isolate, precompile, rss_mb  # noqa: E402
+from tests.support.app import App, configure_account  # noqa: E402
+from tests.support.pbx import TestPbx  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def threads(pid: int) -> dict[str, tuple[str, int]]:
+    """Thread id → (name, voluntary context switches)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            status = (task / "status").read_text().splitlines()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        switches = next(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
+        found[task.name] = (name, switches)
+    return found
+
+
+def cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / TICK
+
+
+def pss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=60)
+    args = ap.parse_args()
+    precompile()
+    tmp = Path(tempfile.mkdtemp(prefix="talker-bench-"))
+    isolate(tmp)
+    pbx = TestPbx(tmp / "pbx").start()
+    try:
+        me = pbx.add_employee("101", "Caller")
+        configure_account(pbx, "101", me.password)
+        app = App(tmp)
+        try:
+            app.wait_registered()
+            time.sleep(5)  # start-up work (the first route check, timers of the registration) is over
+            pid = app.proc.pid
+            before, cpu0 = threads(pid), cpu_ms(pid)
+            time.sleep(args.seconds)
+            after, cpu1 = threads(pid), cpu_ms(pid)
+            per_min = 60 / args.seconds
+            print(f"The app registered and idle for {args.seconds:g} s (loopback Kamailio, null audio):")
+            print(f"  CPU {(cpu1 - cpu0) * per_min:6.0f} ms per minute   (goal ≤ 20; clock tick {1000 / TICK:g} ms)")
+            wakeups = {tid: after[tid][1] - before[tid][1] for tid in after if tid in before}
+            print(f"  wake-ups {sum(wakeups.values()) * per_min:6.1f} per minute, all threads "
+                  f"(goal ≤ 2 apart from SIP keep-alives and re-registration), by thread:")
+            for tid, count in sorted(wakeups.items(), key=lambda item: -item[1]):
+                print(f"    {after[tid][0]:16} {count * per_min:7.1f}")
+            print(f"  resident memory {rss_mb(pid):.1f} MB, PSS {pss_mb(pid):.1f} MB")
+        finally:
+            app.quit()
+    finally:
+        pbx.stop()
+
+
+if __name__ == "__main__":
+    main()
