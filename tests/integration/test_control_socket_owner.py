@@ -21,7 +21,7 @@ import pytest
 
 from common import locations
 from tests.support.app import App, app_env, talker
-from tests.unit.test_native_host_process import HostProcess
+from tests.integration.test_native_host_process import HostProcess
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.app import App, talker
-from tests.unit.test_native_host_process import HostProcess
+from tests.integration.test_native_host_process import HostProcess
 
 pytestmark = pytest.mark.slow
 

@@ -1,16 +1,13 @@
 """The echo canceller (tray/sip/echo.py) on synthetic signals: the far end's tone comes back into
 the microphone late and quieter, as from a laptop's speakers, and must not reach the far end
-again; the near end's own voice must; silence stays silence; off, nothing changes and nothing
-is loaded."""
+again; the near end's own voice must; silence stays silence; off, nothing changes. (What
+loading it costs a process: tests/integration/test_echo_loading.py.)"""
 
 from __future__ import annotations
 
 import array
 import math
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +16,6 @@ from tray.sip.echo import ENV, EchoCanceller, wanted
 
 RATE, FRAME = 16000, 320
 FAR_TONE, NEAR_TONE = 440.0, 1000.0
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def echo_of(far: array.array, delay_ms: int, gain_db: float = -6.0) -> array.array:
@@ -124,47 +120,6 @@ def test_prepared_before_the_streams_start_it_is_active_from_the_first_frame():
     far = sine(FAR_TONE, 4 * RATE, RATE, 0.3)
     out, _ = run(canceller, echo_of(far, 60), far)
     assert tone_level_db(seconds(out, 2), RATE, FAR_TONE) < -60
-
-
-def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
-
-
-def test_off_it_loads_nothing():
-    done = _python(
-        "import sys\n"
-        "from tray.sip.echo import EchoCanceller\n"
-        "c = EchoCanceller(enabled=False)\n"
-        "assert c.prepare() is False\n"
-        "frame = bytes(range(256)) * 2 + bytes(128)\n"
-        "c.played(frame)\n"
-        "assert c.process(frame) == frame\n"
-        "print(sorted(m for m in ('numpy', 'pywebrtc_audio') if m in sys.modules))\n")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
-
-
-def test_without_the_library_the_call_keeps_its_microphone_and_the_log_says_so_once():
-    # None in sys.modules is how Python itself refuses an import: the same ImportError a
-    # machine without the package gets.
-    done = _python(
-        "import logging, sys\n"
-        "sys.modules['pywebrtc_audio'] = None\n"
-        "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')\n"
-        "from tray.sip.echo import EchoCanceller\n"
-        "c = EchoCanceller()\n"
-        "assert c.prepare() is False\n"
-        "frame = bytes(range(256)) * 2 + bytes(128)\n"
-        "for _ in range(50):\n"
-        "    c.played(frame)\n"
-        "    assert c.process(frame) == frame\n"
-        "print('available', c.available, 'active', c.active)\n")
-    assert done.returncode == 0, done.stderr
-    assert "available False active False" in done.stdout
-    warnings = [line for line in done.stderr.splitlines() if "unavailable" in line]
-    assert len(warnings) == 1, done.stderr
-    assert warnings[0].startswith("WARNING") and "headset" in warnings[0]
 
 
 @pytest.mark.parametrize("value, on", [(None, True), ("1", True), ("0", False), (" 0 ", False),
