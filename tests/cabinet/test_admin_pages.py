@@ -227,3 +227,15 @@ def test_shortened_days_are_switched_in_the_pbx_settings(api, company, cabinet):
     with api.as_(company["admin"]) as admin:
         assert admin.get("/settings").json()["shortened_days_end_earlier"] is True
     assert cabinet.problems == []
+
+
+def test_an_employee_sees_their_own_scheme_and_its_preview_but_cannot_change_it(api, company, cabinet):
+    boris = company["boris"]
+    cabinet.log_in("102", boris.communicator_password)
+    _scheme_tab(cabinet, boris.employee.id)
+    page = cabinet.page
+    assert "Only members of Administrators may change receive schemes" in page.inner_text("#scheme-form")
+    assert page.locator("#scheme-save").count() == 0
+    assert page.is_disabled("li.device input[type=checkbox]")
+    assert "the SIP account is not registered" in page.inner_text("#preview-result")
+    assert cabinet.problems == []
