@@ -3,13 +3,16 @@ PostgreSQL): what an administrator, an employee and a stale form each get."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from pbx import settings
+from pbx.db import ApiToken
 from tests.cabinet.conftest import Cabinet
 from tests.support.app import talker
 from tests.support.peer import Peer
@@ -204,3 +207,22 @@ def test_the_cabinet_is_served_with_a_strict_policy_and_no_inline_script(api):
     assert re.findall(r"<script[^>]*>", r.text) == ['<script type="module" src="/app.js">']
     assert "style=" not in r.text
     assert httpx.get(api.url + "/app.js", timeout=10).headers["content-security-policy"] == policy
+
+
+def test_an_expired_access_token_is_renewed_without_logging_in_again(api, company, cabinet):
+    cabinet.log_in(sip_login(company["admin"]), company["admin"].communicator_password)
+    cabinet.page.wait_for_selector("#employee-list")
+    before = cabinet.page.evaluate("JSON.parse(sessionStorage.getItem('talker.cabinet.session'))")
+    # The access token runs out (its expiry moved into the past, as time would).
+    with api.pbx.sessions.begin() as s:
+        s.execute(update(ApiToken).where(ApiToken.kind == "access").values(expires_at=dt.datetime(2000, 1, 1)))
+    cabinet.go("numbers", "#number-list, #add-number-form")
+    after = cabinet.page.evaluate("JSON.parse(sessionStorage.getItem('talker.cabinet.session'))")
+    assert after["access_token"] != before["access_token"]
+    assert after["refresh_token"] != before["refresh_token"]  # a refresh token is used once
+    # Logging out ends the renewed session at the PBX too.
+    cabinet.page.click("#logout")
+    cabinet.page.wait_for_selector("form.login")
+    with api.client(after["access_token"]) as client:
+        assert client.get("/me").status_code == 401
+    assert cabinet.page.evaluate("sessionStorage.getItem('talker.cabinet.session')") is None
