@@ -75,6 +75,8 @@ class Cabinet:
         tests/cabinet/node_modules through Playwright (the page's CSP would refuse it as a script
         tag, rightly)."""
         if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            if not AXE.exists():
+                raise RuntimeError(f"{AXE} is missing: `scripts/setup test` installs it (npm ci in tests/cabinet)")
             self.page.evaluate(AXE.read_text())
         result = self.page.evaluate("""async () => {
             const r = await axe.run(document, {resultTypes: ['violations']});
