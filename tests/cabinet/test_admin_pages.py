@@ -239,3 +239,26 @@ def test_an_employee_sees_their_own_scheme_and_its_preview_but_cannot_change_it(
     assert page.is_disabled("li.device input[type=checkbox]")
     assert "the SIP account is not registered" in page.inner_text("#preview-result")
     assert cabinet.problems == []
+
+
+def test_a_schedule_made_in_the_editor_is_the_one_the_pbx_keeps(api, company, cabinet):
+    boris = company["boris"].employee.id
+    _admin(cabinet, company)
+    page = cabinet.page
+    _scheme_tab(cabinet, boris)
+    row = page.locator("li.device[data-device='sip-102']")
+    row.locator("fieldset.schedule input[type=checkbox]").first.uncheck()  # "Always" off: working days 9-18
+    row.locator(".rule select").select_option("weekdays")
+    row.get_by_label("Sat").check()
+    row.get_by_label("Mon").uncheck()
+    row.get_by_role("button", name="Add hours").click()
+    row.locator(".hours input[type=time]").nth(2).fill("20:00")
+    row.locator(".hours input[type=time]").nth(3).fill("02:00")
+    page.click("#scheme-save")
+    page.wait_for_selector("#toast:not(:empty)")
+    with api.as_(company["admin"]) as admin:
+        (device,) = admin.get(f"/employees/{boris}/scheme").json()["devices"]
+    (rule,) = device["schedule"]["rules"]
+    assert (rule["type"], rule["days"], rule["windows"]) == ("weekdays", ["tue", "wed", "thu", "fri", "sat"], [
+        {"start": "09:00", "end": "18:00"}, {"start": "20:00", "end": "02:00"}])
+    assert cabinet.problems == []

@@ -21,7 +21,7 @@ const S = {
     schedule: 'Schedule', always: 'Always (no schedule)', rules: 'Rings when any of these applies:',
     ruleType: 'Rule {n}', working_days: 'Working days (production calendar)', days_off: 'Days off (production calendar)',
     weekdays: 'These weekdays', period: 'A date period', from: 'From', to: 'To', startDate: 'First day', endDate: 'Last day',
-    hoursFrom: 'From (empty = whole day)', hoursTo: 'Until', addRule: 'Add a rule', removeRule: 'Remove rule {n}',
+    hoursFrom: 'From', hoursTo: 'Until', wholeDay: 'All day.', addHours: 'Add hours', removeHours: 'Remove hours {n}', addRule: 'Add a rule', removeRule: 'Remove rule {n}',
     addNumber: 'Add an external number (international format)', addNumberButton: 'Add number',
     removeDevice: 'Remove {what}', saved: 'Saved: the next incoming call rings this way.',
     readOnly: 'Only members of Administrators may change receive schemes; this is how yours works now.',
@@ -57,7 +57,7 @@ const S = {
     schedule: 'Расписание', always: 'Всегда (без расписания)', rules: 'Звонит, когда подходит любое из правил:',
     ruleType: 'Правило {n}', working_days: 'Рабочие дни (производственный календарь)', days_off: 'Выходные дни (производственный календарь)',
     weekdays: 'Эти дни недели', period: 'Период дат', from: 'С', to: 'По', startDate: 'Первый день', endDate: 'Последний день',
-    hoursFrom: 'С (пусто = весь день)', hoursTo: 'До', addRule: 'Добавить правило', removeRule: 'Удалить правило {n}',
+    hoursFrom: 'С', hoursTo: 'До', wholeDay: 'Весь день.', addHours: 'Добавить часы', removeHours: 'Удалить часы {n}', addRule: 'Добавить правило', removeRule: 'Удалить правило {n}',
     addNumber: 'Добавить внешний номер (в международном формате)', addNumberButton: 'Добавить номер',
     removeDevice: 'Удалить {what}', saved: 'Сохранено: следующий входящий вызов пойдёт так.',
     readOnly: 'Менять схемы приёма могут только члены группы «Администраторы»; так ваша схема работает сейчас.',
@@ -248,15 +248,28 @@ export async function renderSchemeTab(container, ctx, employeeId) {
         el('span', {}, el('label', { for: b }, t('endDate')), el('input', { type: 'date', id: b, value: rule.end, disabled: !editable,
           oninput: (e) => { rule.end = e.target.value; } }))));
     }
-    const w = (rule.windows && rule.windows[0]) || { start: '', end: '' };
-    const setWindow = () => {
-      rule.windows = fromInput.value && toInput.value ? [{ start: fromInput.value, end: toInput.value }] : [];
+    // Hours: none = the whole day; an end at or before the start runs past midnight.
+    rule.windows = rule.windows || [];
+    const hours = el('div', { class: 'hours' });
+    part.append(hours);
+    const drawHours = () => {
+      hours.replaceChildren(...rule.windows.map((w, k) => {
+        const fromId = nextId('from'); const toId = nextId('to');
+        return el('div', { class: 'pair' },
+          el('span', {}, el('label', { for: fromId }, t('hoursFrom')), el('input', { type: 'time', id: fromId, value: w.start,
+            disabled: !editable, oninput: (e) => { w.start = e.target.value; } })),
+          el('span', {}, el('label', { for: toId }, t('hoursTo')), el('input', { type: 'time', id: toId, value: w.end,
+            disabled: !editable, oninput: (e) => { w.end = e.target.value; } })),
+          editable ? el('button', { type: 'button', class: 'link', onclick: () => { rule.windows.splice(k, 1); drawHours(); } },
+            t('removeHours', { n: k + 1 })) : null);
+      }));
+      if (!rule.windows.length) hours.append(el('p', { class: 'muted' }, t('wholeDay')));
+      if (editable) {
+        hours.append(el('button', { type: 'button', onclick: () => { rule.windows.push({ start: '09:00', end: '18:00' }); drawHours(); } },
+          t('addHours')));
+      }
     };
-    const fromId = nextId('from'); const toId = nextId('to');
-    const fromInput = el('input', { type: 'time', id: fromId, value: w.start, disabled: !editable, oninput: setWindow });
-    const toInput = el('input', { type: 'time', id: toId, value: w.end, disabled: !editable, oninput: setWindow });
-    part.append(el('div', { class: 'pair' }, el('span', {}, el('label', { for: fromId }, t('hoursFrom')), fromInput),
-      el('span', {}, el('label', { for: toId }, t('hoursTo')), toInput)));
+    drawHours();
     if (editable) {
       part.append(el('button', { type: 'button', class: 'link', onclick: () => {
         device.schedule.rules.splice(j, 1);
