@@ -112,6 +112,27 @@ def actions() -> dict[str, dict]:
     return _actions
 
 
+def request_choices(action: str, field: str) -> tuple[str, ...]:
+    """The values the schema allows for `field` of `action`: the one list of the receive modes
+    (set_receive_mode, mode) and of the app's windows (open_window, window) that the app, its
+    windows and the extension all read."""
+    return tuple(actions()[action]["properties"][field]["enum"])
+
+
+def receive_modes() -> tuple[str, ...]:
+    return request_choices("set_receive_mode", "mode")
+
+
+def window_names() -> tuple[str, ...]:
+    return request_choices("open_window", "window")
+
+
+def max_ring_timeout_s() -> int:
+    """The longest ring timeout a device may have (the PBX's limit, pbx.ringplan)."""
+    device = schema()["$defs"]["pbx_state"]["properties"]["receive"]["properties"]["devices"]["items"]
+    return device["properties"]["ring_timeout_s"]["maximum"]
+
+
 def allowed_clients(action: str) -> tuple[str, ...] | None:
     """The kinds of client that may send `action` (the schema's x-clients); None: any."""
     clients = actions()[action].get("x-clients")

@@ -15,7 +15,7 @@ import re
 # Keywords that only annotate: nothing to check.
 _ANNOTATIONS = {"$schema", "$id", "title", "description", "$defs"}
 _CHECKED = {"type", "enum", "const", "properties", "required", "additionalProperties", "items",
-            "minLength", "maxLength", "minimum", "pattern", "oneOf", "$ref"}
+            "minLength", "maxLength", "minimum", "maximum", "pattern", "oneOf", "$ref"}
 
 _TYPES = {
     "null": lambda v: v is None,
@@ -129,6 +129,8 @@ class SchemaCheck:
                 return _error(path, f"{_short(value)} does not match {schema['pattern']!r}")
         if _TYPES["number"](value) and "minimum" in schema and value < schema["minimum"]:
             return _error(path, f"{value} is less than the minimum of {schema['minimum']}")
+        if _TYPES["number"](value) and "maximum" in schema and value > schema["maximum"]:
+            return _error(path, f"{value} is more than the maximum of {schema['maximum']}")
         if isinstance(value, dict):
             problem = self._check_object(schema, value, path)
             if problem:

@@ -28,7 +28,7 @@ import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
-from common import dialstring, locations
+from common import dialstring, locations, protocol
 from common.i18n import tr
 from tray import __version__, settings as settings_mod
 from tray.audio_devices import AudioDevices
@@ -53,7 +53,7 @@ CALL_WAIT_FOR_REGISTRATION_S = 10.0
 # How often the app asks the routing table which local address reaches the PBX (also at once
 # when registration fails).
 ROUTE_POLL_S = 5.0     # where the OS does not tell of route changes (tray/sip/network.py)
-WINDOWS = ("dial", "settings", "login", "contact", "employee", "incoming")
+WINDOWS = protocol.window_names()
 
 
 def registration_message(ev: RegistrationEvent) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from common import protocol
 from common.i18n import tr
 from tray import history
 from tray.sip.engine import CallState
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from tray.app import TalkerApp
 
 RECENT_IN_MENU = 10
-MODES = ("main_only", "all_at_once", "in_turn")
+MODES = protocol.receive_modes()
 # The recent calls' icons by history.kind; the kinds that an icon alone would not explain also
 # get a word (menu.recent_<kind>).
 RECENT_ICONS = {"in": "↙", "out": "↗", "missed": "✗", "declined": "⊘", "answered_elsewhere": "↪"}

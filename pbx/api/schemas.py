@@ -7,10 +7,24 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pbx.prodcalendar import DayKind
+from pbx.ringplan import MAX_RING_TIMEOUT_S, DeviceKind, Mode
+
 
 # No control characters but tab and newline in any text field: they have no business there, and
 # PostgreSQL refuses NUL outright. A pattern, so that the OpenAPI document says so too.
 _NO_CONTROLS = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+
+
+def _one_of(choices) -> dict:
+    """The OpenAPI document lists the values (from the one enum in pbx/ringplan.py or
+    pbx/prodcalendar.py); the PBX's own check refuses any other with its stable code (422)."""
+    return {"enum": [c.value for c in choices]}
+
+
+# The ring timeout the PBX accepts; the request model itself only keeps integers in 32 bits,
+# so that a value beyond is refused with the scheme's own code (bad_timeout), like any other.
+_RING_TIMEOUT = {"minimum": 0, "maximum": MAX_RING_TIMEOUT_S}
 
 
 def Text(max_length: int, min_length: int = 0):  # noqa: N802 - reads like a type in the models
@@ -231,16 +245,19 @@ class ScheduleModel(Model):
 
 class DeviceModel(Model):
     id: Text(64, 1)
-    kind: Text(16, 1) = Field(description="sip (an employee's SIP account) | external (a number via the trunk)")
+    kind: Text(16, 1) = Field(description="sip (an employee's SIP account) | external (a number via the trunk)",
+                              json_schema_extra=_one_of(DeviceKind))
     address: Text(32, 1) = Field(description="SIP username, or E.164 for an external number")
     active: bool
     position: int = Field(ge=-(2**31), le=2**31 - 1)
-    ring_timeout_s: int = Field(ge=-(2**31), le=2**31 - 1, description="0..600; 0 rings until answered")
+    ring_timeout_s: int = Field(ge=-(2**31), le=2**31 - 1, description="0 rings until answered",
+                                json_schema_extra=_RING_TIMEOUT)
     schedule: ScheduleModel | None = Field(default=None, description="none: always")
 
 
 class SchemeModel(Model):
-    mode: Text(16, 1) = Field(description="main_only | all_at_once | in_turn")
+    mode: Text(16, 1) = Field(description="Who rings: only the main number, all at once, or in turn",
+                              json_schema_extra=_one_of(Mode))
     timezone: Text(64, 1)
     devices: list[DeviceModel] = Field(max_length=32)
     version: int | None = Field(default=None, description=(
@@ -253,12 +270,12 @@ class SchemeOut(SchemeModel):
 
 
 class SchemePatch(Model):
-    mode: Text(16, 1)
+    mode: Text(16, 1) = Field(json_schema_extra=_one_of(Mode))
 
 
 class DevicePatch(Model):
     active: bool | None = None
-    ring_timeout_s: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    ring_timeout_s: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1, json_schema_extra=_RING_TIMEOUT)
 
 
 class SipAccountIn(Model):
@@ -267,13 +284,13 @@ class SipAccountIn(Model):
 
 class CalendarDayModel(Model):
     date: dt.date
-    kind: Text(16, 1) = Field(description="working | shortened | day_off")
+    kind: Text(16, 1) = Field(description="working | shortened | day_off", json_schema_extra=_one_of(DayKind))
     holiday: Text(128) | None = None
     moved_from: dt.date | None = None
 
 
 class CalendarDayIn(Model):
-    kind: Text(16, 1) = Field(description="working | shortened | day_off")
+    kind: Text(16, 1) = Field(description="working | shortened | day_off", json_schema_extra=_one_of(DayKind))
     holiday: Text(128) | None = None
     moved_from: dt.date | None = None
 

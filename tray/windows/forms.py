@@ -16,14 +16,16 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from common import protocol
 from common.i18n import has_text, tr
 from tray import history
 from tray.settings import normalise_pbx_url  # noqa: F401  (the login window uses it as forms.normalise_pbx_url)
 
-# Mirrors of the PBX's limits (pbx/ringplan.py): hints only, the PBX is the judge.
-MAX_RING_TIMEOUT_S = 600
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MODES = ("main_only", "all_at_once", "in_turn")
+# The PBX's limits and modes as the control schema states them (a test holds them equal to
+# pbx/ringplan.py and the PBX's OpenAPI document): hints only, the PBX is the judge.
+MAX_RING_TIMEOUT_S = protocol.max_ring_timeout_s()
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # = pbx.ringplan.WEEKDAYS (tested)
+MODES = protocol.receive_modes()
 # The form's kinds of rule. The last two are one JSON rule type, "calendar", with days
 # "working_days" / "days_off"; to the user they are two different things.
 RULE_KINDS = ("weekdays", "working_days", "days_off", "period")
