@@ -1,4 +1,4 @@
-"""The tray icon: a badge for the state, a tooltip, and the menu (status line and Quit for now).
+"""The tray icon: a badge for the state, a tooltip, and the menu (tray/menu.py builds it anew each time it opens).
 
 pystray picks its backend per platform (PYSTRAY_BACKEND overrides). Without a graphical session
 there is no backend: the app then runs without an icon and says so. pystray's "dummy" backend
