@@ -5,14 +5,27 @@ from pathlib import Path
 import pytest
 
 from pbx.instance import PbxInstance
-from tests.support.api import ApiServer
+from tests.support.api import ApiProcess, ApiServer
 
 
 @pytest.fixture
 def api(tmp_path: Path, db_url: str | None):
-    """A running `talker-pbx serve` over real HTTP, on each database backend."""
+    """The API server `talker-pbx serve` runs, over real HTTP on a thread of this process, on
+    each database backend."""
     pbx = PbxInstance.init(tmp_path / "pbx", database_url=db_url)
     server = ApiServer(pbx, tmp_path / "api.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+        pbx.engine.dispose()
+
+
+@pytest.fixture
+def api_process(tmp_path: Path, db_url: str | None):
+    """`talker-pbx serve` itself, in a process of its own, on each database backend."""
+    pbx = PbxInstance.init(tmp_path / "pbx", database_url=db_url)
+    server = ApiProcess(pbx, tmp_path / "api.log")
     try:
         yield server
     finally:
