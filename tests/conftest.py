@@ -49,6 +49,21 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """Tests with a running Kamailio are call flows: apart from the SQL that Kamailio and the
+    routing script send, they go the same way on either database, so they run on SQLite only.
+    Those marked `both_databases` (the ones whose calls make Kamailio read each kind of row:
+    accounts, registrations, schemes, the calendar, numbers, the trunk) run on PostgreSQL too,
+    as does tests/integration/test_postgres_backend.py. Runs before pytest's own
+    parametrization (tryfirst), which then takes this mark instead of the fixture's params."""
+    definitions = metafunc._arg2fixturedefs.get("db_url")
+    if ("kamailio" in metafunc.fixturenames and definitions and definitions[-1].func is db_url.__wrapped__
+            and metafunc.definition.get_closest_marker("both_databases") is None
+            and not any("db_url" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))):
+        metafunc.definition.add_marker(pytest.mark.parametrize("db_url", ["sqlite"], indirect=True))
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """One PostgreSQL server for the whole session, started only if a test asks for it."""
@@ -81,8 +96,8 @@ def _kamailio_has_db_module(url: str | None) -> bool:
 
 @pytest.fixture
 def kamailio(tmp_path: Path, db_url: str | None):
-    """A running PBX: its own database (every test runs once per backend) and Kamailio on a
-    free loopback port."""
+    """A running PBX: its own database (SQLite, or each backend for `both_databases`, see
+    pytest_generate_tests) and Kamailio on a free loopback port."""
     if not _kamailio_has_db_module(db_url):
         pytest.skip("Kamailio's PostgreSQL driver is not installed (kamailio-postgres-modules)")
     pbx = TestPbx(tmp_path / "pbx", database_url=db_url)

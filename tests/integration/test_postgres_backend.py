@@ -2,8 +2,8 @@
 registration into the shared database, and a phone registered before Kamailio crashed is still
 reachable after the restart without registering again.
 
-Every test that uses the `kamailio` fixture already runs on both backends; these look at
-PostgreSQL itself, with a client of their own rather than the PBX's code.
+Call flows run on SQLite, and those marked `both_databases` on PostgreSQL too (tests/conftest.py);
+these look at PostgreSQL itself, with a client of their own rather than the PBX's code.
 """
 
 from __future__ import annotations

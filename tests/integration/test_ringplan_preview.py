@@ -18,6 +18,7 @@ def ringplan(pbx, login: str, *extra: str) -> subprocess.CompletedProcess:
                            login, *extra], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.both_databases
 def test_the_preview_follows_the_phones_registrations(kamailio, peers):
     phone = peers(kamailio, "102", "Boris Petrov")
     done = ringplan(kamailio, "102")

@@ -46,6 +46,7 @@ def _outgoing_call(pbx, caller, gateway: sipp.Sipp, number: str = MOBILE) -> sip
     return invite
 
 
+@pytest.mark.both_databases
 def test_an_outgoing_call_carries_the_callers_outgoing_number(kamailio, phones, tmp_path):
     anna = phones.employee(kamailio, "101")
     _number(kamailio, "+74951234567")
@@ -88,6 +89,7 @@ def test_without_a_trunk_an_outgoing_call_gets_503_saying_so(kamailio, phones):
     assert "trunk" in (ended["reason"] or "").lower(), ended
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("dialled", ["+74951112233", "74951112233"])
 def test_a_call_from_the_trunk_to_a_number_rings_its_employee(kamailio, phones, tmp_path, dialled):
     boris = phones.employee(kamailio, "102", options={"102": ("--auto-answer", "0.5")})
@@ -125,6 +127,7 @@ def test_the_trunk_cannot_call_out_through_the_trunk(kamailio, phones, tmp_path)
     assert 404 in replies, replies
 
 
+@pytest.mark.both_databases
 def test_an_external_device_of_a_scheme_rings_through_the_trunk_with_a_pbx_number(kamailio, phones, tmp_path):
     anna = phones.employee(kamailio, "101").phones["101"]
     boris = phones.employee(kamailio, "102")
