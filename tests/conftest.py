@@ -115,18 +115,29 @@ def tones(tmp_path: Path) -> dict[str, Path]:
             "peer": write_tone(tmp_path / "tone-peer.wav", 1600.0, 3.0)}
 
 
+def _sound_server(kind: str, tmp_path: Path):
+    from tests.support import sound
+
+    server_class = getattr(sound, kind)
+    try:
+        server = server_class(log_path=tmp_path / server_class.LOG_NAME)
+    except sound.SoundUnavailable as e:
+        pytest.skip(str(e))
+    with server:
+        yield server
+
+
 @pytest.fixture
 def sound_server(tmp_path: Path):
     """A real PulseAudio server: speaker, ringer and headset sinks, a microphone fed with tones
     (tests/support/sound.py). Give the app `sound_server.env` to reach it."""
-    from tests.support.sound import SoundServer, SoundUnavailable
+    yield from _sound_server("SoundServer", tmp_path)
 
-    try:
-        server = SoundServer(log_path=tmp_path / "pulseaudio.log")
-    except SoundUnavailable as e:
-        pytest.skip(str(e))
-    with server:
-        yield server
+
+@pytest.fixture
+def pipewire_server(tmp_path: Path):
+    """The same devices on PipeWire, reached through its PulseAudio protocol (pipewire-pulse)."""
+    yield from _sound_server("PipeWireServer", tmp_path)
 
 
 @pytest.fixture

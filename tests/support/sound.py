@@ -1,4 +1,7 @@
-"""A real PulseAudio server for one test (real servers, isolated per test), from Debian's `pulseaudio`.
+"""A real sound server for one test (real servers, isolated per test): PulseAudio (Debian's
+`pulseaudio`, SoundServer) or PipeWire with its PulseAudio protocol (Debian's `pipewire-pulse` and
+`wireplumber`, PipeWireServer). Both are driven with the same PulseAudio tools and offer the
+same devices; only the daemons differ.
 
 The server runs in user mode (as root too: it only warns) with its own HOME and runtime
 directory and no default script, so it never touches a user's real sound server or devices.
@@ -67,10 +70,11 @@ class SoundServerError(Exception):
     """The server did not start or refused a command; the message carries its log's tail."""
 
 
-def require() -> None:
-    for exe in ("pulseaudio", "pactl", "pacat"):
+def require(daemons: tuple[str, ...] = ("pulseaudio",),
+            packages: str = "Debian's pulseaudio") -> None:
+    for exe in (*daemons, "pactl", "pacat"):
         if shutil.which(exe) is None:
-            raise SoundUnavailable(f"{exe} is not installed (Debian's pulseaudio and "
+            raise SoundUnavailable(f"{exe} is not installed ({packages} and "
                                    f"pulseaudio-utils; {_SETUP_HINT})")
     if not glob.glob(_ALSA_PULSE_PLUGIN) or not SYSTEM_ALSA_CONF.is_file():
         raise SoundUnavailable(f"ALSA's pulse plugin is not installed (Debian's "
@@ -181,13 +185,18 @@ class Recording:
 
 
 class SoundServer:
-    """One PulseAudio server. Use as a context manager, or call start() and stop()."""
+    """One PulseAudio server. Use as a context manager, or call start() and stop().
+    A subclass with other daemons behind the same PulseAudio socket overrides _launch."""
+
+    DAEMONS: tuple[str, ...] = ("pulseaudio",)
+    PACKAGES = "Debian's pulseaudio"
+    LOG_NAME = "pulseaudio.log"
 
     def __init__(self, log_path: Path | None = None):
-        require()
+        require(self.DAEMONS, self.PACKAGES)
         self.base_dir: Path | None = None
         self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
+        self.procs: list[subprocess.Popen] = []  # the daemons, stopped in reverse order
         self._modules: dict[str, str] = {}  # sink name → its module's index
         self._clocks: dict[str, subprocess.Popen] = {}
         self._players: list[TonePlayer] = []
@@ -228,7 +237,7 @@ class SoundServer:
 
     def start(self, timeout: float = 20.0) -> SoundServer:
         # Not under pytest's tmp_path: a Unix socket path must stay under 108 bytes.
-        self.base_dir = Path(tempfile.mkdtemp(prefix="talker-pa-"))
+        self.base_dir = Path(tempfile.mkdtemp(prefix=f"talker-{self.DAEMONS[0][:2]}-"))
         try:
             self._launch(timeout)
             for sink in SINKS:
@@ -250,7 +259,8 @@ class SoundServer:
             raise
         return self
 
-    def _launch(self, timeout: float) -> None:
+    def _prepare_dirs(self) -> dict[str, str]:
+        """The directories and client files every server needs; returns the daemons' env."""
         home = self.base_dir / "home"
         run = self.base_dir / "run"
         for d in (home, run, self.socket_path.parent):
@@ -259,32 +269,46 @@ class SoundServer:
         # With PULSE_SERVER set no client autospawns a server; this keeps it so for a client
         # that loses the variable, or runs after the server is gone.
         (self.base_dir / "client.conf").write_text("autospawn = no\n")
-        log = open(self.log_path or self.base_dir / "pulseaudio.log", "ab")
         env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(run),
-               "XDG_CONFIG_HOME": str(home / ".config")}
+               "XDG_CONFIG_HOME": str(home / ".config"),
+               "XDG_STATE_HOME": str(home / ".local" / "state")}
         for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_SINK", "PULSE_SOURCE"):
             env.pop(key, None)
+        return env
+
+    def _spawn(self, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        with open(self.log_path or self.base_dir / self.LOG_NAME, "ab") as log:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    env=env, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def _wait_until(self, ready, what: str, timeout: float) -> None:
+        """Poll ready() while every daemon runs; a daemon that exits fails at once."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise SoundServerError(f"{proc.args[0]} exited with {proc.returncode}: "
+                                           f"{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise SoundServerError(f"{what} not within {timeout} s: {self.log_tail()}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        return self.socket_path.exists() and subprocess.run(
+            ["pactl", "info"], env=self.child_env(), capture_output=True).returncode == 0
+
+    def _launch(self, timeout: float) -> None:
+        env = self._prepare_dirs()
         # -n: no default.pa (no hardware, no D-Bus, no X11 modules); auth-anonymous: the socket
         # sits in a 0700 directory, and clients need no cookie file from this HOME.
-        self.proc = subprocess.Popen(
+        self._spawn(
             ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
              "--high-priority=no", "--realtime=no", "--log-target=stderr",
              f"--load=module-native-protocol-unix socket={self.socket_path} auth-anonymous=1"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-            start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise SoundServerError(f"pulseaudio exited with {self.proc.returncode}: "
-                                       f"{self.log_tail()}")
-            if self.socket_path.exists() and subprocess.run(
-                    ["pactl", "info"], env=self.child_env(), capture_output=True).returncode == 0:
-                return
-            if time.monotonic() > deadline:
-                raise SoundServerError(f"pulseaudio did not answer within {timeout} s: "
-                                       f"{self.log_tail()}")
-            time.sleep(0.05)
+            env)
+        self._wait_until(self._answers, "pulseaudio answered", timeout)
 
     def stop(self) -> None:
         for sink in list(self._clocks):
@@ -295,20 +319,21 @@ class SoundServer:
         for recording in self._recordings:
             recording.stop()
         self._recordings.clear()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.procs.clear()
         if self.base_dir is not None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
             self.base_dir = None
 
     def log_tail(self, lines: int = 15) -> str:
-        path = self.log_path or (self.base_dir / "pulseaudio.log" if self.base_dir else None)
+        path = self.log_path or (self.base_dir / self.LOG_NAME if self.base_dir else None)
         if path is None or not path.exists():
             return "(no log)"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -395,3 +420,51 @@ class SoundServer:
         recording = self.record(sink, path, rate)
         time.sleep(seconds)
         return recording.stop()
+
+
+# WirePlumber is the session manager: without one PipeWire links no stream to any sink, and
+# pipewire-pulse refuses set-default-sink (the "default" metadata is WirePlumber's). These
+# switch off what would reach past the test: the machine's sound cards, cameras, Bluetooth,
+# and the flatpak portal, whose D-Bus lookup made WirePlumber 0.4.13 exit when no session bus
+# exists (measured).
+_WIREPLUMBER_MAIN = """\
+alsa_monitor.enabled = false
+v4l2_monitor.enabled = false
+libcamera_monitor.enabled = false
+default_access.properties["enable-flatpak-portal"] = false
+"""
+_WIREPLUMBER_BLUETOOTH = "bluez_monitor.enabled = false\n"
+
+
+class PipeWireServer(SoundServer):
+    """PipeWire with its PulseAudio protocol (pipewire-pulse) and WirePlumber, each from the
+    Debian packages' own configuration, listening on the same private socket SoundServer uses:
+    clients, sinks and sources are made and reached exactly as there. Needs no D-Bus."""
+
+    DAEMONS = ("pipewire", "pipewire-pulse", "wireplumber", "pw-cli")
+    PACKAGES = "Debian's pipewire-pulse and wireplumber"
+    LOG_NAME = "pipewire.log"
+
+    def _launch(self, timeout: float) -> None:
+        env = self._prepare_dirs()
+        # Not the session's bus or display: PipeWire's portal and X11-bell modules then skip.
+        for key in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY",
+                    "PIPEWIRE_REMOTE", "PIPEWIRE_RUNTIME_DIR"):
+            env.pop(key, None)
+        config = Path(env["XDG_CONFIG_HOME"]) / "wireplumber"
+        for part, text in (("main", _WIREPLUMBER_MAIN), ("bluetooth", _WIREPLUMBER_BLUETOOTH)):
+            (config / f"{part}.lua.d").mkdir(parents=True)
+            (config / f"{part}.lua.d" / "51-talker-test.lua").write_text(text)
+        core_socket = Path(env["XDG_RUNTIME_DIR"]) / "pipewire-0"
+        self._spawn(["pipewire"], env)
+        # Both clients connect once, at start: the core's socket must be there first.
+        self._wait_until(core_socket.exists, "pipewire's socket", timeout)
+        self._spawn(["wireplumber"], env)
+        self._spawn(["pipewire-pulse"], env)
+
+        def ready() -> bool:
+            metadata = subprocess.run(["pw-cli", "ls", "Metadata"], env=env,
+                                      capture_output=True, text=True).stdout
+            return 'metadata.name = "default"' in metadata and self._answers()
+
+        self._wait_until(ready, "pipewire-pulse and wireplumber answered", timeout)
