@@ -439,7 +439,10 @@ _WIREPLUMBER_BLUETOOTH = "bluez_monitor.enabled = false\n"
 class PipeWireServer(SoundServer):
     """PipeWire with its PulseAudio protocol (pipewire-pulse) and WirePlumber, each from the
     Debian packages' own configuration, listening on the same private socket SoundServer uses:
-    clients, sinks and sources are made and reached exactly as there. Needs no D-Bus."""
+    clients, sinks and sources are made and reached exactly as there. Needs no D-Bus.
+
+    One difference matters to a test: a recording of the *default* sink's monitor follows the
+    default when set_default_sink() changes it (PulseAudio keeps it on the sink it named)."""
 
     DAEMONS = ("pipewire", "pipewire-pulse", "wireplumber", "pw-cli")
     PACKAGES = "Debian's pipewire-pulse and wireplumber"
