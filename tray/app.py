@@ -549,15 +549,20 @@ class TalkerApp:
         state["options"] = {option: getattr(self.settings, option) for option in settings_mod.AUDIO_OPTIONS}
         return state
 
-    async def set_audio_device(self, role: str, name: str | None) -> dict:
-        if role not in settings_mod.AUDIO_ROLES:
-            raise RequestFailed("invalid_message", tr("app.bad_message", detail=role))
-        new = dataclasses.replace(self.settings, **{role: name})
+    def _remember(self, **changes) -> Settings:
+        """Save a choice of the user's; nothing is written unless all of it is valid."""
+        new = dataclasses.replace(self.settings, **changes)
         try:
             settings_mod.save(new)
         except (settings_mod.SettingsError, OSError) as e:
             raise RequestFailed("invalid_message", tr("app.bad_message", detail=str(e))) from None
         self.settings = new
+        return new
+
+    async def set_audio_device(self, role: str, name: str | None) -> dict:
+        if role not in settings_mod.AUDIO_ROLES:
+            raise RequestFailed("invalid_message", tr("app.bad_message", detail=role))
+        self._remember(**{role: name})
         log.info("sound device for %s: %s", role, name or "the OS default")
         self._apply_audio_devices()
         if self.icon is not None:
@@ -569,12 +574,7 @@ class TalkerApp:
         and a call in progress too)."""
         if option not in settings_mod.AUDIO_OPTIONS or not isinstance(on, bool):
             raise RequestFailed("invalid_message", tr("app.bad_message", detail=option))
-        new = dataclasses.replace(self.settings, **{option: on})
-        try:
-            settings_mod.save(new)
-        except (settings_mod.SettingsError, OSError) as e:
-            raise RequestFailed("invalid_message", tr("app.bad_message", detail=str(e))) from None
-        self.settings = new
+        new = self._remember(**{option: on})
         log.info("sound option %s: %s", option, "on" if on else "off")
         await asyncio.wrap_future(self.engine.set_audio_options(
             ring_silently=new.ring_silently,

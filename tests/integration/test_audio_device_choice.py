@@ -75,8 +75,10 @@ def test_the_speaker_moves_to_the_headset_mid_call_and_the_call_stays_up(
     assert heard(headset_wav, PEER_TONE, t_switch + 1.0, t_switch + 2.5), "the headset does not play the call"
 
 
-def test_an_unplugged_headset_gives_the_call_back_to_the_default_speaker(
-        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+def _headset_taken_away_mid_call(kamailio, peers, talker_app, tones, sound_server, tmp_path, take_away,
+                                 settle_s: float):
+    """A call on the chosen headset; 2.5 s in, `take_away(app)` runs. Returns the headset's
+    recording up to then, the speaker's whole recording and when (on its clock) it ran."""
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
     app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
     _request(app, "set_audio_device", role="speaker", device="headset")
@@ -86,20 +88,31 @@ def test_an_unplugged_headset_gives_the_call_back_to_the_default_speaker(
         _call(app, peer)
         time.sleep(2.5)
         headset_wav = headset.stop()
-        t_unplug = speaker.seconds()
-        sound_server.unplug("headset")
-        time.sleep(3.5)
+        t_gone = speaker.seconds()
+        take_away(app)
+        time.sleep(settle_s)
         assert _connected(app), "the call dropped with the headset"
-        state = _request(app, "audio_devices")
-        # Still the choice (it comes back when the headset does), but not there now.
-        assert state["speaker"]["device"] == "headset" and not state["speaker"]["present"]
         _request(app, "hangup")
         peer.wait_call("ended")
     finally:
         spk_wav = speaker.stop()
         headset.stop()
     assert heard(headset_wav, PEER_TONE, -2.0, -0.3), "the chosen headset did not play the call"
-    assert not heard(spk_wav, PEER_TONE, 0.5, t_unplug), "the speaker played while the headset was chosen"
+    assert not heard(spk_wav, PEER_TONE, 0.5, t_gone), "the speaker played while the headset worked"
+    return spk_wav, t_gone
+
+
+def test_an_unplugged_headset_gives_the_call_back_to_the_default_speaker(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path):
+    def unplug(app):
+        sound_server.unplug("headset")
+        time.sleep(3.5)
+        state = _request(app, "audio_devices")
+        # Still the choice (it comes back when the headset does), but not there now.
+        assert state["speaker"]["device"] == "headset" and not state["speaker"]["present"]
+
+    spk_wav, t_unplug = _headset_taken_away_mid_call(kamailio, peers, talker_app, tones, sound_server, tmp_path,
+                                                     unplug, settle_s=0)
     assert heard(spk_wav, PEER_TONE, t_unplug + 1.0, t_unplug + 3.0), \
         "the call did not come back on the default speaker"
 
@@ -109,26 +122,9 @@ def test_a_speaker_that_stops_working_mid_call_hands_the_call_to_the_default_spe
     """The headset stays listed but stops taking sound (suspended: its stream no longer calls
     back, as a Core Audio device does when it is pulled out). Nothing tells the app; it must
     notice by itself, move the call to the OS default and keep it up."""
-    peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
-    app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
-    _request(app, "set_audio_device", role="speaker", device="headset")
-    speaker = sound_server.record("spk", tmp_path / "spk.wav")
-    headset = sound_server.record("headset", tmp_path / "headset.wav")
-    try:
-        _call(app, peer)
-        time.sleep(2.5)
-        headset_wav = headset.stop()
-        t_stall = speaker.seconds()
-        sound_server.pactl("suspend-sink", "headset", "1")
-        time.sleep(4.0)
-        assert _connected(app), "the call dropped with the headset"
-        _request(app, "hangup")
-        peer.wait_call("ended")
-    finally:
-        spk_wav = speaker.stop()
-        headset.stop()
-    assert heard(headset_wav, PEER_TONE, -2.0, -0.3), "the chosen headset did not play the call"
-    assert not heard(spk_wav, PEER_TONE, 0.5, t_stall), "the speaker played while the headset worked"
+    spk_wav, t_stall = _headset_taken_away_mid_call(
+        kamailio, peers, talker_app, tones, sound_server, tmp_path,
+        lambda app: sound_server.pactl("suspend-sink", "headset", "1"), settle_s=4.0)
     assert heard(spk_wav, PEER_TONE, t_stall + 2.0, t_stall + 4.0), \
         "the call did not move to the default speaker when the headset stopped"
 
