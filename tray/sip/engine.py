@@ -2,10 +2,11 @@
 
 Every pjsua2 object is created, used and destroyed on the engine's thread; other threads hand it
 work through `submit()`, which returns a Future. pjsua2 runs with no worker threads of its own
-(threadCnt = 0): the engine thread polls it with libHandleEvents(). To pick up posted work at
-once instead of at the next poll timeout, a poster sends a CRLF keep-alive datagram to the
-engine's own SIP UDP transport: pjsip drops it as a keep-alive (RFC 5626 §3.5.1), and the poll
-returns.
+(threadCnt = 0, for SIP and for RTP): the engine thread polls it with libHandleEvents(), which
+sleeps until a packet arrives or one of pjsip's timers is due. To pick up posted work at once,
+a poster sends a CRLF keep-alive datagram to the engine's own SIP UDP transport: pjsip drops it
+as a keep-alive (RFC 5626 §3.5.1), and the poll returns. The only other pjsua2 thread is the
+conference bridge's clock, and it runs only while a call carries audio.
 
 The engine knows nothing about the UI or the control channel. It reports what happens through
 an `EngineListener`, called on the engine thread; listeners must hand off and return quickly.
@@ -229,8 +230,8 @@ def _vector_reader() -> Callable[[Any], bytes]:
 
 
 class _BridgePort(pj.AudioMediaPort):
-    """The conference bridge's end of the sound devices (tray/sip/sound.py), called on
-    pjsua2's media thread 50 times a second each way."""
+    """The conference bridge's end of the sound devices (tray/sip/sound.py), called on the
+    bridge's clock thread (the null device's) 50 times a second each way."""
 
     def __init__(self, devices: sound.SoundDevices):
         super().__init__()
@@ -879,8 +880,10 @@ class SipEngine:
     def _clock(self, on: bool) -> None:
         """Start or stop the clock that drives the conference bridge (the null device's)."""
         if on != self._clock_running:
-            adm = self._ep.audDevManager()
-            adm.setNullDev() if on else adm.setNoDev()
+            if on:
+                self._ep.audDevManager().setNullDev()
+            else:
+                self._ep.audDevManager().setNoDev()
             self._clock_running = on
 
     def _wire_audio(self, call: _Call, aud: pj.AudioMedia) -> None:
