@@ -115,7 +115,10 @@ class PbxCommand:
 def assert_all_gone(pbx: PbxCommand, how: str) -> None:
     wait_until(lambda: not pbx.kamailio(), GONE_WITHIN_S, interval=0.1,
                message=f"every Kamailio process to end after {how}")
-    assert udp_port_free(pbx.sip_port), f"the SIP port is still held after {how}"
+    # A process loses its command line (what pbx.kamailio() looks for) a moment before the
+    # kernel closes its sockets, as it exits: so the port is waited for too.
+    wait_until(lambda: udp_port_free(pbx.sip_port), 5, interval=0.05,
+               message=f"the SIP port to be free after {how}")
     assert not sip_ping("127.0.0.1", pbx.sip_port, timeout=0.5), f"SIP still answered after {how}"
 
 
