@@ -48,7 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support import isolate, pct, precompile  # noqa: E402
+from bench.support import cpu_s, isolate, pct, precompile  # noqa: E402
 from tests.support.app import App, configure_account  # noqa: E402
 from tests.support.audio import read_wav, sine, tone_level_db, tone_onset, write_wav  # noqa: E402
 from tests.support.pbx import TestPbx  # noqa: E402
@@ -67,7 +67,6 @@ HALF_TICK_S = 0.010     # mean wait for the conference bridge's next 20 ms tick
 REC_RATE = 16000
 ONSET = dict(threshold_db=-30.0, window_s=0.005, hold_s=0.05)
 GAP_DROP_DB = 20.0      # a 20 ms window this far below the tone's median level is a gap
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def tone_wav(path: Path, freq_hz: float, tone_s: float, rate: int = 16000) -> Path:
@@ -79,13 +78,6 @@ def tone_wav(path: Path, freq_hz: float, tone_s: float, rate: int = 16000) -> Pa
 def mono_offset() -> float:
     """time.time() - time.monotonic() now: turns the phone's wall-clock stamps monotonic."""
     return time.time() - time.monotonic()
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (PortAudio's and pjsua2's too)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK   # utime, stime (fields 14, 15)
 
 
 def new_recording(folder: Path, before: set[Path], timeout: float = 10.0):

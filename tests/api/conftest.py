@@ -8,29 +8,27 @@ from pbx.instance import PbxInstance
 from tests.support.api import ApiProcess, ApiServer
 
 
-@pytest.fixture
-def api(tmp_path: Path, db_url: str | None):
-    """The API server `talker-pbx serve` runs, over real HTTP on a thread of this process, on
-    each database backend."""
+def _serve(kind, tmp_path: Path, db_url: str | None):
     pbx = PbxInstance.init(tmp_path / "pbx", database_url=db_url)
-    server = ApiServer(pbx, tmp_path / "api.log")
+    server = kind(pbx, tmp_path / "api.log")
     try:
         yield server
     finally:
         server.stop()
         pbx.engine.dispose()
+
+
+@pytest.fixture
+def api(tmp_path: Path, db_url: str | None):
+    """The API server `talker-pbx serve` runs, over real HTTP on a thread of this process, on
+    each database backend."""
+    yield from _serve(ApiServer, tmp_path, db_url)
 
 
 @pytest.fixture
 def api_process(tmp_path: Path, db_url: str | None):
     """`talker-pbx serve` itself, in a process of its own, on each database backend."""
-    pbx = PbxInstance.init(tmp_path / "pbx", database_url=db_url)
-    server = ApiProcess(pbx, tmp_path / "api.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-        pbx.engine.dispose()
+    yield from _serve(ApiProcess, tmp_path, db_url)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from common import i18n
 from pbx import ringplan
 from pbx.schemes import _problems
 from tray.windows import forms
+from tray.settings import normalise_pbx_url
 from tray.windows.callpanel import state_text
 from tray.windows.forms import FormInvalid, RuleForm, SchemeForm
 
@@ -315,7 +316,7 @@ def test_the_preview_moment_is_read_in_the_schemes_zone():
     ("", ""),
 ])
 def test_the_pbx_address_gets_a_scheme(typed, url):
-    assert forms.normalise_pbx_url(typed) == url
+    assert normalise_pbx_url(typed) == url
 
 
 def test_an_external_number_becomes_e164_or_gets_the_callto_sentence():

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from common import protocol
 from common.i18n import has_text, tr
 from tray import history
-from tray.settings import normalise_pbx_url  # noqa: F401  (the login window uses it as forms.normalise_pbx_url)
 
 # The PBX's limits and modes as the control schema states them (a test holds them equal to
 # pbx/ringplan.py and the PBX's OpenAPI document): hints only, the PBX is the judge.

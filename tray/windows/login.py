@@ -8,6 +8,7 @@ import tkinter as tk
 from tkinter import ttk
 
 from common.i18n import tr
+from tray.settings import normalise_pbx_url
 from tray.windows import forms
 from tray.windows.base import Window, fail_sentence
 
@@ -66,7 +67,7 @@ class LoginWindow(Window):
             self.say(label, missing.get((key,), ""))
         if missing:
             return
-        url = forms.normalise_pbx_url(values["pbx_url"])
+        url = normalise_pbx_url(values["pbx_url"])
         self.vars["pbx_url"].set(url)
         self.submit.configure(state="disabled")
         self.say(self.status, tr("win.login.busy", url=url), "Muted")
