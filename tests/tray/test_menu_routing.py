@@ -95,6 +95,7 @@ def test_choosing_the_outgoing_number_in_the_menu_changes_the_next_external_call
         assert talker("--callto=+7 916 123-45-67").returncode == 0
         invite = gateway.wait_received("INVITE")
         wait_until(lambda: any(c.state.value == "connected" for c in app.calls()), 10, 0.05, "the answer")
+        gateway.wait_received("ACK")  # a BYE right on the ACK's heels may overtake it in the proxy
         find(menu(app), "Hang up")(app.icon.icon)
         assert gateway.wait(15) == 0, gateway.output()
     assert re.search(r"sip:\+74957654321@", invite.header("From")), invite.header("From")
