@@ -4,6 +4,7 @@
     talker-pbx employee add --extension 101 --name "Anna Ivanova" [--mobile …] [--email …] [--admin]
     talker-pbx employee list
     talker-pbx number add +74951234567 [--label Office] [--inbound 101]
+    talker-pbx settings show
     talker-pbx settings set trunk=127.0.0.1:5080 buy_numbers_url=https://…
     talker-pbx ringplan 101 --at 2026-01-09T10:00+03:00      who rings now, and why (JSON)
     talker-pbx calendar import calendar-2026.xml
@@ -98,6 +99,20 @@ def cmd_settings_set(ns) -> int:
             raise InvalidInput(f"{item!r}: give NAME=VALUE with NAME one of {', '.join(settings.EDITABLE)}.")
         changes[name] = value
     settings.change(pbx, CONSOLE, changes, None)
+    return EXIT_OK
+
+
+def cmd_settings_show(ns) -> int:
+    """Every setting as NAME=VALUE, the form `settings set` takes; what the running PBX sets
+    itself is marked so."""
+    pbx = PbxInstance.open(_data_dir(ns))
+    with pbx.sessions() as s:
+        values = settings.read_all(s)
+    for name in settings.DEFAULTS:
+        if name in settings.EDITABLE:
+            print(f"{name}={values[name]}")
+        elif name in settings.RUNTIME:
+            print(f"{name}={values[name]}  (set by talker-pbx run)")
     return EXIT_OK
 
 
@@ -211,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     sset = st_sub.add_parser("set", help="set NAME=VALUE (" + ", ".join(settings.EDITABLE) + ")")
     sset.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
     sset.set_defaults(func=cmd_settings_set)
+    st_sub.add_parser("show", help="print every setting as NAME=VALUE").set_defaults(func=cmd_settings_show)
 
     rp = sub.add_parser("ringplan", help="who rings for an employee at a moment, and why (JSON)")
     rp.add_argument("login", help="SIP account, extension, mobile or e-mail of the employee")

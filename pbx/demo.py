@@ -51,6 +51,8 @@ DEMO_COMPANY = (
 )
 APP_USER = DEMO_COMPANY[0]
 DEMO_NUMBER = "+74950000001"
+# "Add number…" leads to the demo cabinet's Numbers page (there is no shop on loopback).
+DEMO_SHOP_PAGE = "/#/numbers"
 DEMO_CONTACTS = (("ООО «Ромашка»", "+74951234567"), ("Pizza delivery", "+74957654321"))
 
 
@@ -194,10 +196,11 @@ def run_demo(data_dir: Path, ns) -> int:
         for phone in phones:
             if not phone.registered.wait(10):
                 raise PbxError(f"The demo phone {phone.employee.extension} did not register.")
-        password = None
+        _point_add_number_at_the_cabinet(pbx, api.url)
+        password = _fresh_communicator_password(pbx)
         if not ns.no_app:
-            app, password = _start_app(pbx, api.url)
-        _print_welcome(pbx, server, api.url, password)
+            app = _start_app(pbx, api.url, password)
+        _print_welcome(pbx, server, api.url, password, app_started=app is not None)
         while True:
             time.sleep(0.5)
             if app is not None and app.poll() is not None:
@@ -222,33 +225,51 @@ def run_demo(data_dir: Path, ns) -> int:
     return 0
 
 
-def _start_app(pbx: PbxInstance, api_url: str) -> tuple[subprocess.Popen, str]:
-    """Log the app in as the administrator, the way a person would: with a login and the
-    communicator password (a fresh one each demo: the PBX keeps only its hash)."""
+def _fresh_communicator_password(pbx: PbxInstance) -> str:
+    """The administrator's communicator password for this run: the PBX keeps only its hash, so
+    the demo makes a new one each time and prints it."""
     console = Actor.console()
     admin = next(x for x in directory.list_employees(pbx, console) if x.extension == APP_USER.extension)
-    password = directory.generate_communicator_password(pbx, console, admin.id)
+    return directory.generate_communicator_password(pbx, console, admin.id)
+
+
+def _point_add_number_at_the_cabinet(pbx: PbxInstance, api_url: str) -> None:
+    """"Add number…" needs somewhere to lead: in the demo, the cabinet's own Numbers page (its
+    port may differ from one run to the next). An address someone set by hand stays."""
+    with pbx.sessions() as s:
+        current = settings.get(s, "buy_numbers_url")
+    if not current or current.endswith(DEMO_SHOP_PAGE):
+        settings.change(pbx, Actor.console(), {"buy_numbers_url": api_url + DEMO_SHOP_PAGE}, None)
+
+
+def _start_app(pbx: PbxInstance, api_url: str, password: str) -> subprocess.Popen:
+    """Log the app in as the administrator, the way a person would: with a login and the
+    communicator password."""
     names = [f"--name={e.dial_name}={e.extension}" for e in DEMO_COMPANY if e.dial_name]
+    _quit_running_app()  # it may be running with another account
     done = _talker("--login", f"{APP_USER.extension}@{pbx.domain}", "--pbx", api_url, *names, stdin=password + "\n")
     if done.returncode != 0:
         raise PbxError(f"The app could not log in to the demo PBX: {done.stderr.strip()}")
-    _quit_running_app()  # it may be running with another account
     app = subprocess.Popen([sys.executable, "-m", "tray"], stdin=subprocess.DEVNULL)
     if _wait_registered(app, 15) is None:
         raise PbxError("The Talker app did not register with the demo PBX: see its log.")
-    return app, password
+    return app
 
 
-def _print_welcome(pbx: PbxInstance, server: str, api_url: str, password: str | None) -> None:
+def _print_welcome(pbx: PbxInstance, server: str, api_url: str, password: str, *, app_started: bool) -> None:
     login = f"{APP_USER.extension}@{pbx.domain}"
     lines = [""]
-    if password:
+    if app_started:
         lines.append(f"Talker demo: the app is logged in as {login} ({APP_USER.name}, Administrators).")
-        lines.append(f"  Communicator password of {login} for this run: {password}")
-        lines.append(f"  Web cabinet: {api_url}/ (log in as {login} with that password)")
     else:
         lines.append(f"Talker demo PBX: SIP on {server}, API on {api_url} (no app started).")
-        lines.append(f"  Web cabinet: {api_url}/")
+        lines.append(f"Log in from your own Talker app as {APP_USER.name} (Administrators):")
+        lines.append(f"  PBX address: {api_url}")
+        lines.append(f"  Login: {login} (or {APP_USER.email}, or {APP_USER.mobile})")
+    lines.append(f"  Communicator password of {login} for this run: {password}")
+    if not app_started:
+        lines.append(f"  or in a terminal: talker --login {login} --pbx {api_url}   (the password on stdin)")
+    lines.append(f"  Web cabinet: {api_url}/ (log in as {login} with that password)")
     lines += [
         "Try, in another terminal:",
         "  talker --callto=102        Boris answers after a few rings and echoes you",

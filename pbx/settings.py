@@ -57,6 +57,11 @@ EDITABLE = {
 }
 
 
+# What the running PBX writes itself (set_runtime); the rest of DEFAULTS not in EDITABLE is
+# bookkeeping (versions).
+RUNTIME = ("sip_proxy",)
+
+
 def read_all(session: Session) -> dict[str, str]:
     values = dict(DEFAULTS)
     values["version"] = "1"

@@ -199,3 +199,45 @@ def test_the_demo_prints_the_address_of_its_web_cabinet(tmp_path: Path):
         assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
     finally:
         pbx.close()
+
+
+def test_the_demo_without_its_app_prints_what_a_person_needs_to_log_in_from_their_own(tmp_path: Path):
+    """Everything comes from the demo's own words: the address, the login and this run's
+    communicator password log the app in; "Add number…" then leads to the cabinet's numbers."""
+    from tests.support.app import talker
+    from tests.support.tray import menu, start_app
+
+    pbx = PbxCommand(tmp_path, "demo")
+    app = None
+    try:
+        said = {}
+        for line in pbx.log().splitlines():
+            for label in ("PBX address: ", "Login: ", "for this run: "):
+                if label in line:
+                    said[label] = line.split(label, 1)[1].split()[0]
+        assert said.keys() == {"PBX address: ", "Login: ", "for this run: "}, pbx.log()
+        done = talker("--login", said["Login: "], "--pbx", said["PBX address: "], stdin=said["for this run: "] + "\n")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("Logged in as Anna Ivanova (101)")
+
+        app = start_app()
+        wait_until(lambda: app.status()["registration"]["state"] == "registered", 15, 0.05, "registration")
+        add = wait_until(lambda: _item_or_none(menu(app), "Outgoing number", "Add number…"), 15, 0.1,
+                         "“Add number…” in the menu")
+        assert add.enabled
+        shown = subprocess.run([str(VENV_BIN / "talker-pbx"), "--data-dir", str(pbx.data_dir), "settings", "show"],
+                               capture_output=True, text=True, timeout=60)
+        assert f"buy_numbers_url=http://127.0.0.1:{pbx.api_port}/#/numbers" in shown.stdout.splitlines()
+    finally:
+        if app is not None:
+            app.shutdown()
+        pbx.close()
+
+
+def _item_or_none(menu, *path):
+    from tests.support.tray import find
+
+    try:
+        return find(menu, *path)
+    except AssertionError:
+        return None
