@@ -6,9 +6,9 @@ server, the PBX client and every request handler. The engine reports to this obj
 thread; menu clicks arrive on pystray's thread and are posted to the loop. Shared state
 (`_registration`, `_calls`) is replaced whole under `_lock`.
 
-Every operation exists once, as a coroutine on the loop (`call`, `act`, `pbx_write`, `login`,
-...): the control channel's handlers and the menu's intents (`ui_*`) both use them; the menu's
-failures become notifications.
+Every operation exists once, in the action table (`_action_table`, dispatched by tray/actions.py):
+the control channel and the menu both run it by name; the menu's failures become notifications.
+The menu reads the app through the small protocol `tray.menu.MenuModel`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ import signal
 import subprocess
 import sys
 import threading
-import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
 from common import dialstring, locations, protocol
 from common.i18n import tr
 from tray import __version__, settings as settings_mod
+from tray.actions import Actions
 from tray.audio_devices import AudioDevices
 from tray.control_server import Connection, ControlServer, RequestFailed
 from tray.history import CallHistory
@@ -97,34 +97,38 @@ class TalkerApp:
         self._calls: dict[str, CallEvent] = {}
         self._call_started: dict[str, dt.datetime] = {}
         self._registered: asyncio.Event | None = None  # lives on the control loop
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self.pbx: PbxClient | None = self._make_pbx_client()
-        self._handlers = {
-            "status": lambda conn, m: self.status(),
+        self.actions = Actions(self._action_table(), submit=self.control.run_coroutine, notify=self.notify)
+
+    def _action_table(self) -> dict:
+        """Every action, once: the control channel and the menu both dispatch here (tray/actions.py)."""
+        engine = self.engine
+        return {
+            "status": lambda m, conn: self.status(),
             "subscribe": self._subscribe,
-            "call": lambda conn, m: self.call(m["target"]),
-            "answer": lambda conn, m: self.act(self.engine.answer(m.get("call_id"))),
-            "decline": lambda conn, m: self.decline(m.get("call_id")),
-            "hangup": lambda conn, m: self.act(self.engine.hangup(m.get("call_id"))),
-            "mute": lambda conn, m: self.act(self.engine.set_mute(m.get("call_id"), m["on"])),
-            "hold": lambda conn, m: self.act(self.engine.set_hold(m.get("call_id"), m["on"])),
-            "recent_calls": lambda conn, m: {"calls": self.history.recent()},
+            "call": lambda m, conn: self.call(m["target"]),
+            "answer": lambda m, conn: self.act(engine.answer(m.get("call_id"))),
+            "decline": lambda m, conn: self.decline(m.get("call_id")),
+            "hangup": lambda m, conn: self.act(engine.hangup(m.get("call_id"))),
+            "mute": lambda m, conn: self.act(engine.set_mute(m.get("call_id"), m["on"])),
+            "hold": lambda m, conn: self.act(engine.set_hold(m.get("call_id"), m["on"])),
+            "recent_calls": lambda m, conn: {"calls": self.history.recent()},
             "quit": self._quit,
-            "pbx_state": lambda conn, m: self.pbx_state(),
-            "set_receive_mode": lambda conn, m: self.pbx_write(lambda pbx: pbx.set_receive_mode(m["mode"])),
-            "set_device_active": lambda conn, m: self.pbx_write(
+            "pbx_state": lambda m, conn: self.pbx_state(),
+            "set_receive_mode": lambda m, conn: self.pbx_write(lambda pbx: pbx.set_receive_mode(m["mode"])),
+            "set_device_active": lambda m, conn: self.pbx_write(
                 lambda pbx: pbx.set_device_active(m["device_id"], m["active"])),
-            "set_outgoing_number": lambda conn, m: self.pbx_write(
+            "set_outgoing_number": lambda m, conn: self.pbx_write(
                 lambda pbx: pbx.set_outgoing_number(m["number_id"])),
-            "login": lambda conn, m: self.login(m["pbx_url"], m["login"], m["password"]),
-            "logout": lambda conn, m: self.logout(),
-            "pbx_api": lambda conn, m: self.pbx_api(m["method"], m["path"], m.get("body"), m.get("if_match")),
-            "audio_devices": lambda conn, m: self.audio_devices_state(),
-            "set_audio_device": lambda conn, m: self.set_audio_device(m["role"], m.get("device")),
-            "set_audio_option": lambda conn, m: self.set_audio_option(m["option"], m["on"]),
-            "microphone_level": lambda conn, m: self.microphone_level(m.get("call_id")),
-            "open_window": lambda conn, m: self.open_window(m["window"], number=m.get("number"),
+            "login": lambda m, conn: self.login(m["pbx_url"], m["login"], m["password"]),
+            "logout": lambda m, conn: self.logout(),
+            "pbx_api": lambda m, conn: self.pbx_api(m["method"], m["path"], m.get("body"), m.get("if_match")),
+            "audio_devices": lambda m, conn: self.audio_devices_state(),
+            "set_audio_device": lambda m, conn: self.set_audio_device(m["role"], m.get("device")),
+            "set_audio_option": lambda m, conn: self.set_audio_option(m["option"], m["on"]),
+            "microphone_level": lambda m, conn: self.microphone_level(m.get("call_id")),
+            "open_window": lambda m, conn: self.open_window(m["window"], number=m.get("number"),
                                                             book=m.get("book")),
         }
 
@@ -178,7 +182,6 @@ class TalkerApp:
             log.error("no password is stored for %s", account.aor)
 
     def _on_loop_start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self._registered = asyncio.Event()
         if self._registration.state == RegistrationState.REGISTERED:
             self._registered.set()
@@ -296,6 +299,17 @@ class TalkerApp:
         with self._lock:
             return list(self._calls.values())
 
+    def recent_calls(self, limit: int) -> list[dict]:
+        return self.history.recent(limit)
+
+    def icon_state(self) -> IconState | None:
+        return self.icon.state if self.icon is not None else None
+
+    @property
+    def pbx_url(self) -> str | None:
+        """The PBX the app is logged in to (None: not logged in)."""
+        return self.pbx.base_url if self.pbx is not None else None
+
     async def call(self, target_text: str) -> dict:
         try:
             target = dialstring.parse(target_text)
@@ -334,18 +348,23 @@ class TalkerApp:
     async def decline(self, call_id: str | None) -> dict:
         return await self.act(self.engine.decline(call_id))
 
-    async def _subscribe(self, conn: Connection, message: dict) -> dict:
-        conn.subscribed = True
+    async def _subscribe(self, message: dict, conn: Connection | None) -> dict:
+        if conn is not None:
+            conn.subscribed = True
         return self.status()
 
-    async def _quit(self, conn: Connection, message: dict) -> dict:
+    async def _quit(self, message: dict, conn: Connection | None) -> dict:
         # Reply first; the main thread then shuts everything down.
         asyncio.get_running_loop().call_later(0.05, self.request_stop)
         return {}
 
     async def handle_request(self, conn: Connection, message: dict) -> dict:
-        result = self._handlers[message["action"]](conn, message)
-        return await result if asyncio.iscoroutine(result) else result
+        return await self.actions.handle_request(conn, message)
+
+    def do(self, action: str, **args) -> None:
+        """Run an action of the table from any thread (the menu's), without waiting; a refusal
+        becomes a notification."""
+        self.actions.post(action, **args)
 
     # --- the PBX side -------------------------------------------------------------------------
     def pbx_state(self) -> dict:
@@ -447,62 +466,6 @@ class TalkerApp:
         # Reap it when it closes, or every window ever opened stays a zombie until the app exits.
         threading.Thread(target=proc.wait, name=f"window-{window}", daemon=True).start()
         return {}
-
-    def open_url(self, url: str) -> None:
-        if url.startswith(("https://", "http://")):
-            webbrowser.open(url)
-
-    # --- the menu's intents (any thread): fire and forget, failures become notifications ----
-    def _post(self, coro) -> None:
-        if self._loop is None:
-            coro.close()
-            return
-
-        async def guarded():
-            try:
-                await coro
-            except RequestFailed as e:
-                self.notify(tr("tray.change_refused", reason=str(e)))
-            except Exception:
-                log.exception("menu action failed")
-
-        asyncio.run_coroutine_threadsafe(guarded(), self._loop)
-
-    def ui_call(self, number: str) -> None:
-        self._post(self.call(number))
-
-    def ui_answer(self, call_id: str) -> None:
-        self._post(self.act(self.engine.answer(call_id)))
-
-    def ui_decline(self, call_id: str) -> None:
-        self._post(self.decline(call_id))
-
-    def ui_hangup(self, call_id: str) -> None:
-        self._post(self.act(self.engine.hangup(call_id)))
-
-    def ui_mute(self, call_id: str, on: bool) -> None:
-        self._post(self.act(self.engine.set_mute(call_id, on)))
-
-    def ui_hold(self, call_id: str, on: bool) -> None:
-        self._post(self.act(self.engine.set_hold(call_id, on)))
-
-    def ui_set_receive_mode(self, mode: str) -> None:
-        self._post(self.pbx_write(lambda pbx: pbx.set_receive_mode(mode)))
-
-    def ui_set_device_active(self, device_id: str, active: bool) -> None:
-        self._post(self.pbx_write(lambda pbx: pbx.set_device_active(device_id, active)))
-
-    def ui_set_outgoing_number(self, number_id: int | None) -> None:
-        self._post(self.pbx_write(lambda pbx: pbx.set_outgoing_number(number_id)))
-
-    def ui_logout(self) -> None:
-        self._post(self.logout())
-
-    def ui_set_audio_device(self, role: str, name: str | None) -> None:
-        self._post(self.set_audio_device(role, name))
-
-    def ui_set_audio_option(self, option: str, on: bool) -> None:
-        self._post(self.set_audio_option(option, on))
 
     # --- sound devices ----------------------------------------------------------------------
     def _init_audio_devices(self, audio: AudioConfig) -> AudioConfig:

@@ -96,9 +96,14 @@ class ControlServer:
         """Send an event to every subscribed connection (from any thread)."""
         self.call_soon(self._broadcast, event)
 
-    def run_coroutine(self, coro) -> None:
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(coro, self._loop)
+    def run_coroutine(self, coro) -> bool:
+        """Run `coro` on the server's loop (from any thread), without waiting; False (and the
+        coroutine closed, never run) when the loop is not running."""
+        if self._loop is None or self._loop.is_closed():
+            coro.close()
+            return False
+        asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return True
 
     def _broadcast(self, event: dict) -> None:
         for conn in list(self._connections):

@@ -3,21 +3,23 @@
 Only what the user may do appears: the receive scheme, the devices and the employee forms are
 absent for anyone outside Administrators (the PBX refuses them anyway). When the PBX cannot be
 reached, its part of the menu shows the last known state, disabled, with the reason. Every
-action goes through the app's intents (`TalkerApp.ui_*`), which post to the app's loop; a
-refusal comes back as a notification and the menu shows what the PBX really has.
+action is one of the app's action table (tray/actions.py), run by name on the app's loop, as
+the control channel runs it; a refusal comes back as a notification and the menu shows what the
+PBX really has.
+
+The menu sees the app only through `MenuModel`: what it reads, and `do` to act.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import webbrowser
+from typing import Protocol
 
 from common import protocol
 from common.i18n import tr
 from tray import history
-from tray.sip.engine import CallState
-
-if TYPE_CHECKING:
-    from tray.app import TalkerApp
+from tray.icon import IconState
+from tray.sip.engine import CallEvent, CallState
 
 RECENT_IN_MENU = 10
 MODES = protocol.receive_modes()
@@ -26,8 +28,29 @@ MODES = protocol.receive_modes()
 RECENT_ICONS = {"in": "↙", "out": "↗", "missed": "✗", "declined": "⊘", "answered_elsewhere": "↪"}
 
 
+class MenuModel(Protocol):
+    """What the menu needs of the app (tray/app.py's TalkerApp is the real one)."""
+
+    @property
+    def pbx_url(self) -> str | None:
+        """The PBX the app is logged in to; None when it is not."""
+
+    def icon_state(self) -> IconState | None: ...
+
+    def recent_calls(self, limit: int) -> list[dict]: ...
+
+    def calls(self) -> list[CallEvent]: ...
+
+    def pbx_state(self) -> dict: ...
+
+    def audio_devices_state(self) -> dict: ...
+
+    def do(self, action: str, **args: object) -> None:
+        """Run an action of the app's table by name (from pystray's thread), without waiting."""
+
+
 class TrayMenu:
-    def __init__(self, app: TalkerApp):
+    def __init__(self, app: MenuModel):
         self.app = app
 
     def build(self):
@@ -53,29 +76,29 @@ class TrayMenu:
         yield self._label(self._status_line())
         yield sep
         # Left click (where the platform has one) opens the dial window: the thing most used.
-        yield self._item(tr("menu.call"), _do(app.open_window, "dial"), default=True)
+        yield self._item(tr("menu.call"), _do(app.do, "open_window", window="dial"), default=True)
         yield self._recent_calls()
         yield from self._call_items()
         yield sep
         yield from self._pbx_items()
         yield sep
         yield self._audio_devices()
-        yield self._item(tr("menu.settings"), _do(app.open_window, "settings"))
-        if app.pbx is not None:
-            yield self._item(tr("menu.logout"), _do(app.ui_logout))
+        yield self._item(tr("menu.settings"), _do(app.do, "open_window", window="settings"))
+        if app.pbx_url is not None:
+            yield self._item(tr("menu.logout"), _do(app.do, "logout"))
         else:
-            yield self._item(tr("menu.login"), _do(app.open_window, "login"))
-        yield self._item(tr("tray.quit"), _do(app.request_stop))
+            yield self._item(tr("menu.login"), _do(app.do, "open_window", window="login"))
+        yield self._item(tr("tray.quit"), _do(app.do, "quit"))
 
     def _status_line(self) -> str:
-        st = self.app.icon.state if self.app.icon is not None else None
+        st = self.app.icon_state()
         if st is None:
             return tr("reg.offline")
         line = f"{st.account}: {st.status}" if st.account else st.status
         return f"{line} — {st.detail}" if st.detail else line
 
     def _recent_calls(self):
-        entries = self.app.history.recent(RECENT_IN_MENU)
+        entries = self.app.recent_calls(RECENT_IN_MENU)
         items = []
         for e in entries:
             kind = history.kind(e)
@@ -83,7 +106,7 @@ class TrayMenu:
             text = f"{RECENT_ICONS[kind]} {who}"
             if kind in ("declined", "answered_elsewhere"):
                 text = tr(f"menu.recent_{kind}", call=text)
-            items.append(self._item(text, _do(self.app.ui_call, e["number"])))
+            items.append(self._item(text, _do(self.app.do, "call", target=e["number"])))
         if not items:
             items.append(self._label(tr("menu.no_recent_calls")))
         return self._submenu(tr("menu.recent_calls"), items)
@@ -97,16 +120,16 @@ class TrayMenu:
             yield sep
             if call.state == CallState.INCOMING:
                 yield self._label(tr("tray.ringing", party=who))
-                yield self._item(tr("menu.answer"), _do(app.ui_answer, cid))
-                yield self._item(tr("menu.decline"), _do(app.ui_decline, cid))
+                yield self._item(tr("menu.answer"), _do(app.do, "answer", call_id=cid))
+                yield self._item(tr("menu.decline"), _do(app.do, "decline", call_id=cid))
                 continue
             state_text = tr("tray.in_call", party=who) if call.state == CallState.CONNECTED else \
                 tr("menu.calling", party=who)
             yield self._label(state_text)
-            yield self._item(tr("menu.hangup"), _do(app.ui_hangup, cid))
+            yield self._item(tr("menu.hangup"), _do(app.do, "hangup", call_id=cid))
             if call.state == CallState.CONNECTED:
-                yield self._item(tr("menu.mute"), _do(app.ui_mute, cid, not call.muted), checked=_is(call.muted))
-                yield self._item(tr("menu.hold"), _do(app.ui_hold, cid, not call.held), checked=_is(call.held))
+                yield self._item(tr("menu.mute"), _do(app.do, "mute", call_id=cid, on=not call.muted), checked=_is(call.muted))
+                yield self._item(tr("menu.hold"), _do(app.do, "hold", call_id=cid, on=not call.held), checked=_is(call.held))
 
     def _audio_devices(self):
         """Microphone ▸, Speaker ▸, Ringer ▸: the OS default and each device, the choice checked;
@@ -119,10 +142,10 @@ class TrayMenu:
         roles = []
         for role, s in state.items():
             chosen = s["device"]
-            items = [self._item(tr("audio.system_default"), _do(app.ui_set_audio_device, role, None),
+            items = [self._item(tr("audio.system_default"), _do(app.do, "set_audio_device", role=role, device=None),
                                 checked=_is(chosen is None), radio=True)]
             for d in s["devices"]:
-                items.append(self._item(d["description"], _do(app.ui_set_audio_device, role, d["name"]),
+                items.append(self._item(d["description"], _do(app.do, "set_audio_device", role=role, device=d["name"]),
                                         checked=_is(d["name"] == chosen), radio=True))
             if not s["present"]:
                 items.append(self._item(tr("audio.absent", device=chosen), checked=_is(True), radio=True,
@@ -130,7 +153,7 @@ class TrayMenu:
             roles.append(self._submenu(tr(f"audio.{role}"), items))
         roles.append(self.ps.Menu.SEPARATOR)
         for option, on in options.items():
-            roles.append(self._item(tr(f"audio.{option}"), _do(app.ui_set_audio_option, option, not on),
+            roles.append(self._item(tr(f"audio.{option}"), _do(app.do, "set_audio_option", option=option, on=not on),
                                     checked=_is(on)))
         return self._submenu(tr("menu.audio_devices"), roles)
 
@@ -148,43 +171,50 @@ class TrayMenu:
         if admin and receive:
             current = receive["mode"]
             yield self._submenu(tr("menu.receive_calls"), [
-                self._item(tr(f"mode.{mode}"), _do(app.ui_set_receive_mode, mode), checked=_is(current == mode),
+                self._item(tr(f"mode.{mode}"), _do(app.do, "set_receive_mode", mode=mode), checked=_is(current == mode),
                            radio=True, enabled=editable)
                 for mode in MODES])
             yield self._submenu(tr("menu.my_numbers"), [
-                self._item(d["label"], _do(app.ui_set_device_active, d["id"], not d["active"]),
+                self._item(d["label"], _do(app.do, "set_device_active", device_id=d["id"], active=not d["active"]),
                            checked=_is(d["active"]), enabled=editable)
                 for d in receive["devices"]])
         outgoing = state.get("outgoing")
         if outgoing is not None:
             selected = outgoing.get("selected_id")
-            numbers = [self._item(tr("menu.pbx_default_number"), _do(app.ui_set_outgoing_number, None),
+            numbers = [self._item(tr("menu.pbx_default_number"), _do(app.do, "set_outgoing_number", number_id=None),
                                   checked=_is(selected is None), radio=True, enabled=editable)]
             for n in outgoing["numbers"]:
                 text = f"{n['number']} — {n['label']}" if n.get("label") else n["number"]
-                numbers.append(self._item(text, _do(app.ui_set_outgoing_number, n["id"]),
+                numbers.append(self._item(text, _do(app.do, "set_outgoing_number", number_id=n["id"]),
                                           checked=_is(selected == n["id"]), radio=True, enabled=editable))
             buy_url = outgoing.get("buy_url")
             if buy_url:
                 numbers.append(self.ps.Menu.SEPARATOR)
-                numbers.append(self._item(tr("menu.add_number"), _do(app.open_url, buy_url)))
+                numbers.append(self._item(tr("menu.add_number"), _do(_open_url, buy_url)))
             yield self._submenu(tr("menu.outgoing_number"), numbers)
-        contacts = [self._item(tr("menu.add_personal_contact"), _do(app.open_window, "contact", book="personal"),
+        contacts = [self._item(tr("menu.add_personal_contact"), _do(app.do, "open_window", window="contact", book="personal"),
                                enabled=editable)]
         if admin:
-            contacts.append(self._item(tr("menu.add_company_contact"), _do(app.open_window, "contact", book="company"),
+            contacts.append(self._item(tr("menu.add_company_contact"), _do(app.do, "open_window", window="contact", book="company"),
                                        enabled=editable))
-            contacts.append(self._item(tr("menu.new_employee"), _do(app.open_window, "employee"), enabled=editable))
+            contacts.append(self._item(tr("menu.new_employee"), _do(app.do, "open_window", window="employee"), enabled=editable))
         yield self._submenu(tr("menu.contacts"), contacts)
-        base_url = getattr(app.pbx, "base_url", None)
+        base_url = app.pbx_url
         if admin and base_url:
             # Everything else an administrator does (credentials, desk phones, numbers, the
             # calendar) is in the PBX's web cabinet, served at the root of the same address.
-            yield self._item(tr("menu.open_cabinet"), _do(app.open_url, base_url + "/"))
+            yield self._item(tr("menu.open_cabinet"), _do(_open_url, base_url + "/"))
 
 
 def _noop(icon, item) -> None:
     pass
+
+
+def _open_url(url: str) -> None:
+    # Links the PBX hands out (the cabinet, where to buy a number): only the web, never a file
+    # or a program.
+    if url.startswith(("https://", "http://")):
+        webbrowser.open(url)
 
 
 # pystray inspects an action's argument count (0, 1 or 2): closures with bound values, not
