@@ -109,27 +109,33 @@ function pointOf(e) {
 function callNumber(entry, point) {
   overlay.hideBox()
   // What the page shows there now, detected again: the page cannot swap what a click dials.
-  const text = scanner?.currentText(entry)
-  if (text) placeCall(text, point)
+  const found = scanner?.currentNumber(entry)
+  if (!found) return
+  // The number as the detector read it (E.164: what the hover box promised, whatever digits or
+  // punctuation the page wrote it in) and its extension as RFC 3966's "ext", which the app
+  // dials as tones once the call is answered. The notes show the text as the page wrote it.
+  const target = found.extension === undefined ? `tel:${found.number}` : `tel:${found.number};ext=${found.extension}`
+  placeCall(target, point, found.text, found.extension)
 }
 
-function placeCall(target, point) {
+function placeCall(target, point, shown = target, extension = undefined) {
+  const go = () => dial(target, point, shown, extension)
   if (!settings.confirm) {
-    dial(target, point)
+    go()
     return
   }
-  overlay.note(point, t('confirmCall', target), {
+  overlay.note(point, t('confirmCall', shown), {
     kind: 'confirm',
     closeLabel: t('close'),
     buttons: [
-      { label: t('confirmYes'), primary: true, onClick: () => dial(target, point) },
+      { label: t('confirmYes'), primary: true, onClick: go },
       { label: t('confirmNo'), onClick: () => overlay.hideNote() },
     ],
   })
 }
 
-async function dial(target, point) {
-  overlay.note(point, t('noteCalling', target), { kind: 'progress', closeLabel: t('close') })
+async function dial(target, point, shown, extension) {
+  overlay.note(point, t('noteCalling', shown), { kind: 'progress', closeLabel: t('close') })
   let reply
   try {
     reply = await ext.runtime.sendMessage({ type: 'call', target })
@@ -138,11 +144,15 @@ async function dial(target, point) {
     reply = { ok: false, error: { code: 'extension_gone', message: '' } }
   }
   if (reply?.ok) {
-    const number = reply.result?.call?.number || target
-    overlay.note(point, t('noteCallStarted', number), { kind: 'ok', closeLabel: t('close') })
+    const number = reply.result?.call?.number || shown
+    overlay.note(point, t('noteCallStarted', withExtension(number, extension)), { kind: 'ok', closeLabel: t('close') })
   } else {
     overlay.note(point, errorText(reply?.error), { kind: 'error', closeLabel: t('close') })
   }
+}
+
+function withExtension(number, extension) {
+  return extension === undefined ? number : t('numberWithExtension', number, extension)
 }
 
 // --- hover -------------------------------------------------------------------------------------------
@@ -167,7 +177,7 @@ function hover() {
     return
   }
   const rects = scanner.rectsOf(entry)
-  if (rects.length) overlay.showBox(rects, t('hoverTitle', entry.number), entry)
+  if (rects.length) overlay.showBox(rects, t('hoverTitle', withExtension(entry.number, entry.extension)), entry)
 }
 
 // --- the popup asks about this page ---------------------------------------------------------------

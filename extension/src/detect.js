@@ -14,10 +14,12 @@
 //   (DE "030 …", GB "020 …"); a national number written as one unbroken block of digits must
 //   carry some prefix ("84951234567" yes, "4951234567" no): bare blocks are too often IDs;
 // - an extension after the number: "доб. 123", "доб 123", "(доб. 123)", "вн. 12", "ext. 12",
-//   "ext 12", "x12", "#12".
+//   "ext 12", "x12", "#12";
+// - a "+" number glued to the word before it ("факс+74951234568");
+// - digits of other scripts (full-width "８", Arabic-Indic "٨", …), read as 0-9.
 // What does not: dates, year ranges, times, prices, IP addresses, decimals and coordinates,
 // ISBNs, blocks of 16+ digits and spaced card numbers, digits glued to letters, digits or
-// URL/e-mail punctuation, numbers labelled as an ID ("№", "#", "Order #", "Заказ №", "Invoice:",
+// URL/e-mail punctuation (a "+" glued to a word is the exception above), numbers labelled as an ID ("№", "#", "Order #", "Заказ №", "Invoice:",
 // "ИНН", …), and short internal extensions on their own ("call 102").
 
 import parsePhoneNumber, { Metadata, isSupportedCountry } from 'libphonenumber-js/max'
@@ -112,6 +114,18 @@ const THOUSANDS = /^\d{1,3}([ \u00A0\u2007\u2009\u202F.])\d{3}(?:\1\d{3}){2,}$/
 const ALL_DASHES = new RegExp(`[${DASHES}]`, 'g')
 const NON_DIGITS = /\D/g
 
+// Digits of other scripts and the full-width forms of "+", "(", ")", "-", "." and space are read
+// as their ASCII selves, one UTF-16 unit for one, so offsets into the page's text stay valid.
+// Only the Basic Multilingual Plane: every script that writes phone numbers in its own digits
+// has them there (a digit outside it takes two units and is left alone, as a non-digit).
+const FOLDABLE = /(?![0-9])\p{Nd}|[\uFF08\uFF09\uFF0B\uFF0D\uFF0E\u3000]/gu
+const FOLD_PUNCT = { '\uFF08': '(', '\uFF09': ')', '\uFF0B': '+', '\uFF0D': '-', '\uFF0E': '.', '\u3000': ' ' }
+const ND = /\p{Nd}/u
+// A "+" number may follow a word with nothing between ("тел+7…", "факс+7…") unless that word
+// belongs to a URL, a path or an address ("q=phone+7…", "/a+7…").
+const WORD_BEFORE_PLUS = /(?:^|[^\p{L}\p{N}\p{M}_@/\\=&?#%.:-]|(?<=\p{L})[.:])\p{L}[\p{L}\p{M}]+$/u
+const LETTER = /\p{L}/u
+
 const metadata = new Metadata()
 const formatRegexCache = new Map()
 
@@ -127,6 +141,7 @@ const formatRegexCache = new Map()
  */
 export function findPhoneNumbers(text, { region = 'RU' } = {}) {
   if (typeof text !== 'string' || text.length < MIN_DIGITS) return []
+  text = foldDigits(text)
   const country = typeof region === 'string' && isSupportedCountry(region.toUpperCase())
     ? region.toUpperCase()
     : undefined
@@ -338,7 +353,10 @@ function boundaryBeforeOk(text, start, lastEnd) {
   if (start === 0) return true
   const cp = codePointBefore(text, start)
   const ch = String.fromCodePoint(cp)
-  if (WORD_CHAR.test(ch) || BAD_BEFORE.has(ch)) return false
+  if (WORD_CHAR.test(ch) || BAD_BEFORE.has(ch)) {
+    return text.charCodeAt(start) === 43 /* + */ && LETTER.test(ch) &&
+      WORD_BEFORE_PLUS.test(text.slice(Math.max(0, start - CONTEXT_CHARS), start))
+  }
   if (start >= 2) {
     const prev = text[start - 2]
     // ...unless the digit before ends the number just found: "…45-67,8 800 555-55-22" is a list.
@@ -380,6 +398,30 @@ function codePointBefore(text, i) {
     if (h >= 0xd800 && h <= 0xdbff) return text.codePointAt(i - 2)
   }
   return c
+}
+
+/** Whether a UTF-16 unit is a decimal digit of any script the detector reads (0-9, "٣", "３", …). */
+export function isDecimalDigit(code) {
+  if (code < 0x660) return code >= 48 && code <= 57
+  return ND.test(String.fromCharCode(code))
+}
+
+function foldDigits(text) {
+  FOLDABLE.lastIndex = 0
+  if (!FOLDABLE.test(text)) return text
+  return text.replace(FOLDABLE, (ch) => {
+    if (ch.length !== 1) return ch
+    if (FOLD_PUNCT[ch] !== undefined) return FOLD_PUNCT[ch]
+    return String(digitValue(ch.charCodeAt(0)))
+  })
+}
+
+// Unicode encodes each script's decimal digits as one run of ten, 0 to 9 (a stability policy),
+// so a digit's value is its distance from the start of its run of digits, modulo ten.
+function digitValue(code) {
+  let k = 0
+  while (k < 60 && ND.test(String.fromCharCode(code - k - 1))) k++
+  return k % 10
 }
 
 function firstDigit(s) {

@@ -16,7 +16,7 @@
 // that "<b>8 (495)</b> 123-45-67" is one number; any other element ends a segment (table cells
 // and list items are separate, as they look).
 
-import { findPhoneNumbers } from './detect.js'
+import { findPhoneNumbers, isDecimalDigit } from './detect.js'
 
 export const HIGHLIGHT_NAME = 'talker-number'
 
@@ -137,13 +137,16 @@ export class Scanner {
     }
   }
 
-  /** The number as the page shows it now, checked again: what a click dials. */
-  currentText(entry) {
+  /** The number as the page shows it now, checked again: what a click dials.
+   * {text: as written, number: E.164, extension?} or null. */
+  currentNumber(entry) {
     const range = this.liveRange(entry)
     if (!range) return null
     const text = range.toString()
     const found = findPhoneNumbers(text, { region: this.region })
-    return found.length === 1 && found[0].start === 0 && found[0].end === text.length ? text : null
+    if (found.length !== 1 || found[0].start !== 0 || found[0].end !== text.length) return null
+    const { number, extension } = found[0]
+    return extension === undefined ? { text, number } : { text, number, extension }
   }
 
   // --- the work queue ----------------------------------------------------------------------------
@@ -484,8 +487,7 @@ export function chunkEnd(text, from) {
 function countDigits(s) {
   let n = 0
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 48 && c <= 57 && ++n >= MIN_DIGITS) return n
+    if (isDecimalDigit(s.charCodeAt(i)) && ++n >= MIN_DIGITS) return n
   }
   return n
 }

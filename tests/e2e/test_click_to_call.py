@@ -69,6 +69,57 @@ def test_clicking_numbers_rings_the_callee_with_the_number_clicked(browser, page
     hang_up(app)
 
 
+EXTENSIONS = page("""
+<p>Приёмная: 8(495)1234567, доб. 204</p>
+<p>Reception: +7 495 123-45-67 x31</p>
+""")
+
+GLUED = page("""
+<p>Тел.+74951234567,факс+74951234568</p>
+<p>Офис в Токио: ＋７（４９５）１２３－４５－６７</p>
+<p>Дубай: ٨ (٤٩٥) ١٢٣-٤٥-٦٧</p>
+""")
+
+
+def test_a_number_with_an_extension_rings_the_number_then_keys_in_the_extension(browser, pages, kamailio,
+                                                                                 talker_app, peers):
+    """The extension is part of what a click dials: the app calls the number and, once the far
+    end answers, sends the extension as tones, as a company's reception menu expects."""
+    phone = peers(kamailio, "150", "Vera Callee", options=("--auto-answer", "0.2"))
+    [vera] = [e for e in directory.list_employees(kamailio.instance, Actor.console()) if e.extension == "150"]
+    directory.add_number(kamailio.instance, Actor.console(), CALLEE_NUMBER, "Sales", inbound_employee_id=vera.id)
+    app = talker_app(kamailio)
+    tab = browser.open(pages.add("/ext.html", EXTENSIONS))
+    assert wait_for_numbers(tab, 2) == ["8(495)1234567, доб. 204", "+7 495 123-45-67 x31"]
+
+    for text, digits, shown in (("8(495)1234567, доб. 204", "204", "ext. 204"),
+                                ("+7 495 123-45-67 x31", "31", "ext. 31")):
+        mark = phone.mark()
+        click_text(tab, text)
+        assert phone.wait_call("connected", after=mark)["remote_number"] == "101"
+        assert wait_for_note(tab, lambda t: "placing" in t) == \
+            f"Calling {CALLEE_NUMBER}, {shown} — Talker is placing the call."
+        assert phone.wait_digits(len(digits), timeout=15, after=mark) == digits
+        hang_up(app)
+        phone.wait_call("ended", after=mark)
+
+
+def test_numbers_glued_to_words_and_in_other_digits_are_marked_and_call(browser, pages, kamailio, callee,
+                                                                        talker_app):
+    app = talker_app(kamailio)
+    tab = browser.open(pages.add("/glued.html", GLUED))
+    marked = wait_for_numbers(tab, 4)
+    for text in ("+74951234567", "+74951234568", "＋７（４９５）１２３－４５－６７", "٨ (٤٩٥) ١٢٣-٤٥-٦٧"):
+        assert text in marked, marked
+    # Bottom up: the note of a call shows below the number clicked, over the line under it.
+    for text in ("٨ (٤٩٥) ١٢٣-٤٥-٦٧", "＋７（４９５）１２３－４５－６７", "+74951234567"):
+        mark = callee.mark()
+        click_text(tab, text)
+        assert callee.wait_call("incoming", after=mark)["remote_number"] == "101", text
+        hang_up(app)
+        callee.wait_call("ended", after=mark)
+
+
 def test_a_tel_link_calls_through_talker_and_the_page_never_sees_the_click(browser, pages, kamailio, callee,
                                                                            talker_app):
     talker_app(kamailio)

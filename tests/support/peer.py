@@ -103,6 +103,19 @@ class Peer(CallEvents):
                                      f"events: {self.events[-8:]}")
             time.sleep(0.02)
 
+    def wait_digits(self, count: int, timeout: float = 10.0, after: int = 0) -> str:
+        """The first `count` DTMF digits this phone received, among the events from `after` on."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                digits = "".join(e["digit"] for e in self.events[after:] if e.get("event") == "dtmf")
+            if len(digits) >= count:
+                return digits[:count]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"peer {self.extension}: {count} DTMF digits not received within "
+                                     f"{timeout} s; got {digits!r}")
+            time.sleep(0.02)
+
     # --- driving it ----------------------------------------------------------------------
     def command(self, cmd: str, timeout: float = 10.0, **fields) -> dict:
         start = self.mark()

@@ -4,7 +4,7 @@
         --auto-answer --echo            # password in $TALKER_AGENT_PASSWORD
 
 With `--control stdio` it prints one JSON event per line on stdout (registration and call
-changes) and takes one JSON command per line on stdin ({"cmd": "answer" | "decline" | "hangup" |
+changes, DTMF digits received) and takes one JSON command per line on stdin ({"cmd": "answer" | "decline" | "hangup" |
 "call" | "quit", ...}); it exits when stdin closes. Without it, it runs until SIGTERM/SIGINT.
 """
 
@@ -54,6 +54,9 @@ class Agent:
                 self.engine.decline(event.call_id, self.args.reject_code)
             elif self.args.auto_answer is not None:
                 self._later(self.args.auto_answer, lambda: self.engine.answer(event.call_id))
+
+    def dtmf_received(self, call_id: str, digit: str) -> None:
+        self.emit({"event": "dtmf", "call_id": call_id, "digit": digit})
 
     def _later(self, delay: float, fn) -> None:
         t = threading.Timer(delay, fn)

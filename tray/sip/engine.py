@@ -149,6 +149,9 @@ class AudioConfig:
 class EngineListener(Protocol):
     def registration_changed(self, event: RegistrationEvent) -> None: ...
     def call_changed(self, event: CallEvent) -> None: ...
+    # Optional: a digit the other side keyed in (RFC 4733 or SIP INFO). Only the test phones
+    # (tray/sip/agent.py) listen, to prove which tones a call carried.
+    # def dtmf_received(self, call_id: str, digit: str) -> None: ...
 
 
 class EngineError(Exception):
@@ -198,6 +201,9 @@ class _Call(pj.Call):
 
     def onCallMediaState(self, prm):
         self._engine._on_call_media_state(self)
+
+    def onDtmfDigit(self, prm):
+        self._engine._on_dtmf_digit(self, prm.digit)
 
 
 def _read_vector_slowly(vector: Any) -> bytes:
@@ -843,6 +849,12 @@ class SipEngine:
         log.info("call %s (%s %s): %s%s", call.talker_id, call.direction, number, call.state.value,
                  f" {code} {reason} ({outcome})" if call.state == CallState.ENDED else "")
         self._notify(self._listener.call_changed, event)
+
+    def _on_dtmf_digit(self, call: _Call, digit: str) -> None:
+        log.info("call %s: DTMF %s received", call.talker_id, digit)
+        listen = getattr(self._listener, "dtmf_received", None)
+        if listen is not None:
+            self._notify(lambda d: listen(call.talker_id, d), digit)
 
     def _send_dtmf(self, call: _Call, digits: str) -> None:
         if call.state == CallState.CONNECTED:
