@@ -20,30 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support import cpu_s, isolate, precompile, rss_mb  # noqa: E402
+from bench.support import cpu_s, isolate, memory_by_mapping, precompile, pss_mb, rss_mb, threads  # noqa: E402
 from tests.support.app import App, configure_account  # noqa: E402
 from tests.support.pbx import TestPbx  # noqa: E402
-
-def threads(pid: int) -> dict[str, tuple[str, int]]:
-    """Thread id → (name, voluntary context switches)."""
-    found = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            name = (task / "comm").read_text().strip()
-            status = (task / "status").read_text().splitlines()
-        except FileNotFoundError:
-            continue  # ended meanwhile
-        switches = next(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
-        found[task.name] = (name, switches)
-    return found
-
-
-def pss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -74,7 +53,11 @@ def main() -> None:
                   f"(goal ≤ 2 apart from SIP keep-alives and re-registration), by thread:")
             for tid, count in sorted(wakeups.items(), key=lambda item: -item[1]):
                 print(f"    {after[tid][0]:16} {count * per_min:7.1f}")
-            print(f"  resident memory {rss_mb(pid):.1f} MB, PSS {pss_mb(pid):.1f} MB")
+            print(f"  resident memory {rss_mb(pid):.1f} MB, PSS {pss_mb(pid):.1f} MB; where it is "
+                  f"(/proc/PID/smaps, ≥ 0.5 MB):")
+            for name, rss, pss in memory_by_mapping(pid):
+                if rss >= 0.5:
+                    print(f"    {name:40} RSS {rss:5.1f} MB   PSS {pss:5.1f} MB")
         finally:
             app.quit()
     finally:

@@ -52,3 +52,49 @@ def cpu_s(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime (fields 14, 15)
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size: resident memory with each shared page split among its users."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def threads(pid: int) -> dict[str, tuple[str, int]]:
+    """Thread id → (name, voluntary context switches: each is the thread going to sleep after
+    it woke)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            status = (task / "status").read_text().splitlines()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        switches = next(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
+        found[task.name] = (name, switches)
+    return found
+
+
+def wakeups(before: dict[str, tuple[str, int]], after: dict[str, tuple[str, int]]) -> int:
+    """Wake-ups of all threads between two `threads()` readings (threads alive in both)."""
+    return sum(after[tid][1] - before[tid][1] for tid in after if tid in before)
+
+
+def memory_by_mapping(pid: int) -> list[tuple[str, float, float]]:
+    """Where a process's resident memory is: (mapping, RSS MB, PSS MB) from /proc/PID/smaps,
+    file mappings by file name, anonymous ones together ("[anon]", "[heap]", "[stack]"),
+    largest first."""
+    totals: dict[str, list[float]] = {}
+    name = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and not fields[0].endswith(":"):   # a mapping's header
+            path = fields[5] if len(fields) > 5 else ""
+            name = Path(path).name if path.startswith("/") else (path if path.startswith("[") else "[anon]")
+            name = "[stack]" if name.startswith("[stack") else name
+        elif fields and fields[0] in ("Rss:", "Pss:"):
+            entry = totals.setdefault(name, [0.0, 0.0])
+            entry[0 if fields[0] == "Rss:" else 1] += int(fields[1]) / 1024
+    return sorted(((n, r, p) for n, (r, p) in totals.items()), key=lambda item: -item[1])
