@@ -1,22 +1,24 @@
-"""The Talker app: the SIP engine, the control channel, the PBX client and the tray icon, wired.
+"""The Talker app: the SIP engine, the control channel, the PBX session and the tray icon, wired.
 
 Threads: the main thread runs the tray icon (pystray wants it, macOS insists); the "sip" thread
 owns pjsua2 (tray/sip/engine.py); the "control" thread runs the asyncio loop of the control
-server, the PBX client and every request handler. The engine reports to this object on its
-thread; menu clicks arrive on pystray's thread and are posted to the loop. Shared state
-(`_registration`, `_calls`) is replaced whole under `_lock`.
+server, the PBX client and every request handler; the "route" thread follows the way to the PBX.
+The engine reports to this object on its thread; menu clicks arrive on pystray's thread and are
+posted to the loop. The registration is replaced whole under `_lock`.
 
-Every operation exists once, in the action table (`_action_table`, dispatched by tray/actions.py):
-the control channel and the menu both run it by name; the menu's failures become notifications.
-The menu reads the app through the small protocol `tray.menu.MenuModel`.
+The parts it composes:
+* `actions` (tray/actions.py) — every operation once, in the action table (`_action_table`): the
+  control channel and the menu both run it by name; the menu's failures become notifications.
+  The menu reads the app through the small protocol `tray.menu.MenuModel`.
+* `call_list` (tray/calls.py) — the calls now and the history of those that ended.
+* `session` (tray/pbx_session.py) — login and logout, the PBX client, the SIP account it hands out.
+* `route` (tray/route_follower.py) — moves the SIP engine when the route to the PBX changes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import dataclasses
-import datetime as dt
 import logging
 import logging.handlers
 import os
@@ -32,38 +34,32 @@ from common.i18n import tr
 from tray import __version__, settings as settings_mod
 from tray.actions import Actions
 from tray.audio_devices import AudioDevices
+from tray.calls import Calls, call_message
 from tray.control_server import Connection, ControlServer, RequestFailed
 from tray.history import CallHistory
 from tray.icon import IconState, TrayIcon, load_pystray
-from tray.pbx_client import PbxClient, PbxRequestFailed, refresh_token_key
+from tray.pbx_session import PbxSession
+from tray.route_follower import RouteFollower
 from tray.secret_store import open_store, sip_password_key
 from tray.settings import Settings
 from tray.single_instance import InstanceLock
 from tray.sip import echo
 from tray.sip.engine import (
-    Account, AudioConfig, CallEvent, CallOutcome, CallState, EngineError, RegistrationEvent,
-    RegistrationState, SipEngine,
+    AudioConfig, CallEvent, CallOutcome, CallState, EngineError, RegistrationEvent, RegistrationState, SipEngine,
 )
-from tray.sip.network import RouteChanges, local_address_for
+from tray.sip.network import local_address_for
 
 log = logging.getLogger(__name__)
 
 # A call asked for while the app is still registering waits this long (MicroSIP does the same).
 CALL_WAIT_FOR_REGISTRATION_S = 10.0
-# How often the app asks the routing table which local address reaches the PBX (also at once
-# when registration fails).
-ROUTE_POLL_S = 5.0     # where the OS does not tell of route changes (tray/sip/network.py)
 WINDOWS = protocol.window_names()
+
+__all__ = ["TalkerApp", "call_message", "registration_message", "main"]
 
 
 def registration_message(ev: RegistrationEvent) -> dict:
     return {"state": ev.state.value, "account": ev.account, "reason": ev.reason, "retry_in_s": ev.retry_in_s}
-
-
-def call_message(ev: CallEvent) -> dict:
-    return {"call_id": ev.call_id, "direction": ev.direction, "state": ev.state.value,
-            "number": ev.remote_number, "name": ev.remote_name, "code": ev.code, "reason": ev.reason,
-            "muted": ev.muted, "held": ev.held, "answered": ev.answered, "outcome": ev.outcome}
 
 
 def party(number: str, name: str) -> str:
@@ -75,55 +71,55 @@ class TalkerApp:
                  bind_address: str | None = None, store=None, history: CallHistory | None = None,
                  route: Callable[[str], str | None] = local_address_for):
         self.settings = settings
-        self._password = password
-        self._store = store if store is not None else open_store()
+        store = store if store is not None else open_store()
         account = settings.account
-        # The local address follows the route to the PBX (a network that comes up after the app,
-        # another Wi-Fi, a VPN, a PBX on another host), unless it was given.
-        self._route = route if bind_address is None else None
-        self._route_changes = RouteChanges(ROUTE_POLL_S)
-        if self._route is None:
-            self._route_changes.close()  # nothing to follow: no watcher thread, no open files
+        # The local address follows the route to the PBX, unless it was given.
         if bind_address is None:
             bind_address = (route(account.server) if account else None) or "127.0.0.1"
+        else:
+            route = None
         audio = self._init_audio_devices(audio)
         self.engine = SipEngine(self, bind_address=bind_address, audio=audio,
                                 user_agent=f"Talker/{__version__}")
         self.control = ControlServer(self.handle_request)
-        self.history = history or CallHistory()
+        self.call_list = Calls(history)
         self.icon: TrayIcon | None = None
         self._lock = threading.Lock()
         self._registration = RegistrationEvent(RegistrationState.OFFLINE, account.aor if account else None)
-        self._calls: dict[str, CallEvent] = {}
-        self._call_started: dict[str, dt.datetime] = {}
         self._registered: asyncio.Event | None = None  # lives on the control loop
         self._stop = threading.Event()
-        self.pbx: PbxClient | None = self._make_pbx_client()
+        self.route = RouteFollower(
+            route, self.engine, server=lambda: self.settings.account.server if self.settings.account else None,
+            registered=lambda: self._registration.state == RegistrationState.REGISTERED, busy=self.call_list.any)
+        self.session = PbxSession(
+            store, password, settings=lambda: self.settings, save_settings=self._save_settings,
+            on_change=self._pbx_changed, on_account=self._register,
+            unregister=lambda: asyncio.wrap_future(self.engine.set_account(None)))
         self.actions = Actions(self._action_table(), submit=self.control.run_coroutine, notify=self.notify)
 
     def _action_table(self) -> dict:
         """Every action, once: the control channel and the menu both dispatch here (tray/actions.py)."""
-        engine = self.engine
+        engine, session = self.engine, self.session
         return {
             "status": lambda m, conn: self.status(),
             "subscribe": self._subscribe,
             "call": lambda m, conn: self.call(m["target"]),
             "answer": lambda m, conn: self.act(engine.answer(m.get("call_id"))),
-            "decline": lambda m, conn: self.decline(m.get("call_id")),
+            "decline": lambda m, conn: self.act(engine.decline(m.get("call_id"))),
             "hangup": lambda m, conn: self.act(engine.hangup(m.get("call_id"))),
             "mute": lambda m, conn: self.act(engine.set_mute(m.get("call_id"), m["on"])),
             "hold": lambda m, conn: self.act(engine.set_hold(m.get("call_id"), m["on"])),
-            "recent_calls": lambda m, conn: {"calls": self.history.recent()},
+            "recent_calls": lambda m, conn: {"calls": self.call_list.recent()},
             "quit": self._quit,
-            "pbx_state": lambda m, conn: self.pbx_state(),
-            "set_receive_mode": lambda m, conn: self.pbx_write(lambda pbx: pbx.set_receive_mode(m["mode"])),
-            "set_device_active": lambda m, conn: self.pbx_write(
+            "pbx_state": lambda m, conn: session.pbx_state(),
+            "set_receive_mode": lambda m, conn: session.write(lambda pbx: pbx.set_receive_mode(m["mode"])),
+            "set_device_active": lambda m, conn: session.write(
                 lambda pbx: pbx.set_device_active(m["device_id"], m["active"])),
-            "set_outgoing_number": lambda m, conn: self.pbx_write(
+            "set_outgoing_number": lambda m, conn: session.write(
                 lambda pbx: pbx.set_outgoing_number(m["number_id"])),
-            "login": lambda m, conn: self.login(m["pbx_url"], m["login"], m["password"]),
-            "logout": lambda m, conn: self.logout(),
-            "pbx_api": lambda m, conn: self.pbx_api(m["method"], m["path"], m.get("body"), m.get("if_match")),
+            "login": lambda m, conn: session.login(m["pbx_url"], m["login"], m["password"]),
+            "logout": lambda m, conn: session.logout(),
+            "pbx_api": lambda m, conn: session.api(m["method"], m["path"], m.get("body"), m.get("if_match")),
             "audio_devices": lambda m, conn: self.audio_devices_state(),
             "set_audio_device": lambda m, conn: self.set_audio_device(m["role"], m.get("device")),
             "set_audio_option": lambda m, conn: self.set_audio_option(m["option"], m["on"]),
@@ -132,11 +128,14 @@ class TalkerApp:
                                                             book=m.get("book")),
         }
 
-    def _make_pbx_client(self) -> PbxClient | None:
-        if not self.settings.pbx_url:
-            return None
-        return PbxClient(self.settings.pbx_url, self._store, region=self.settings.region,
-                         on_change=self._pbx_changed, on_sip=self._pbx_sip)
+    @property
+    def pbx(self):
+        """The PBX client while logged in (tray/pbx_client.py), else None."""
+        return self.session.pbx
+
+    @property
+    def history(self) -> CallHistory:
+        return self.call_list.history
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,49 +143,27 @@ class TalkerApp:
         self.control.call_soon(self._on_loop_start)
         self.engine.start()
         self._register()
-        if self._route is not None:
-            threading.Thread(target=self._follow_route, name="route", daemon=True).start()
+        self.route.start()
         if self._audio_system:
             threading.Thread(target=self._watch_audio_devices, name="audio-devices", daemon=True).start()
 
-    def _follow_route(self) -> None:
-        """When the OS's addresses or routes change (and every few seconds while the PBX cannot
-        be reached, or where the OS does not say), and at once when registration fails or the
-        account changes: if packets to the PBX now leave from another local address, move the
-        SIP engine there. Registered and nothing changing, the thread sleeps."""
-        while True:
-            self._route_changes.wait(poll=self._registration.state != RegistrationState.REGISTERED)
-            if self._stop.is_set():
-                self._route_changes.close()
-                return
-            account = self.settings.account
-            address = self._route(account.server) if account is not None else None
-            if address is None or address == self.engine.bind_address:
-                continue
-            with self._lock:
-                if self._calls:
-                    continue  # calls keep their address; the next check moves once they end
-            log.info("the route to %s now leaves from %s", account.server, address)
-            try:
-                self.engine.rebind(address).result(10)
-            except (EngineError, concurrent.futures.TimeoutError) as e:
-                log.warning("the SIP engine could not move to %s: %s", address, e)
-
     def _register(self) -> None:
-        self._route_changes.poke()  # the account's server may be reached from another address
-        account = self.settings.account
-        if account is not None and self._password is not None:
-            self.engine.set_account(Account(account.username, account.domain, self._password,
-                                            account.server, account.display_name))
-        elif account is not None:
-            log.error("no password is stored for %s", account.aor)
+        self.route.poke()  # the account's server may be reached from another address
+        account = self.session.sip_account()
+        if account is not None:
+            self.engine.set_account(account)
+        elif self.settings.account is not None:
+            log.error("no password is stored for %s", self.settings.account.aor)
+
+    def _save_settings(self, new: Settings) -> None:
+        settings_mod.save(new)
+        self.settings = new
 
     def _on_loop_start(self) -> None:
         self._registered = asyncio.Event()
         if self._registration.state == RegistrationState.REGISTERED:
             self._registered.set()
-        if self.pbx is not None:
-            self.pbx.start()
+        self.session.start()
 
     def attach_icon(self, pystray) -> TrayIcon:
         from tray.menu import TrayMenu
@@ -207,16 +184,16 @@ class TalkerApp:
 
     def request_stop(self) -> None:
         self._stop.set()
-        self._route_changes.poke()
+        self.route.stop()
         if self.icon is not None:
             self.icon.stop()
 
     def shutdown(self) -> None:
         self._stop.set()
-        self._route_changes.poke()
+        self.route.stop()
         self.audio_devices.close()
-        if self.pbx is not None:
-            self.control.run_coroutine(self.pbx.stop())
+        if self.session.pbx is not None:
+            self.control.run_coroutine(self.session.stop())
         self.engine.stop()
         self.control.stop()
 
@@ -228,11 +205,11 @@ class TalkerApp:
         self.control.broadcast({"event": "registration", "registration": registration_message(event)})
         self._refresh_icon()
         if event.state == RegistrationState.FAILED:
-            self._route_changes.poke()  # perhaps the way to the PBX moved
+            self.route.poke()  # perhaps the way to the PBX moved
         if previous.state == event.state:
             return
         if event.state == RegistrationState.REGISTERED:
-            self._route_changes.poke()  # the route watcher stops polling
+            self.route.poke()  # the route follower stops polling
         if event.state == RegistrationState.FAILED and previous.state == RegistrationState.REGISTERED:
             self.notify(tr("tray.registration_lost", reason=event.reason or tr("reg.failed")))
         elif event.state == RegistrationState.REGISTERED and previous.state == RegistrationState.FAILED:
@@ -247,26 +224,12 @@ class TalkerApp:
             self._registered.clear()
 
     def call_changed(self, event: CallEvent) -> None:
-        if self.pbx is not None:
-            # The PBX's directory and address books know the caller better than the SIP display name.
-            name = self.pbx.caller_name(event.remote_number)
-            if name:
-                event = dataclasses.replace(event, remote_name=name)
-        with self._lock:
-            if event.state == CallState.ENDED:
-                self._calls.pop(event.call_id, None)
-                started = self._call_started.pop(event.call_id, None)
-            else:
-                self._calls[event.call_id] = event
-                self._call_started.setdefault(event.call_id, dt.datetime.now(dt.timezone.utc))
-        if event.state == CallState.ENDED:
-            # Recorded before the end is broadcast: a window that reloads the recent calls on
-            # it finds this one. The engine decides how it went: only it sees a decline and a
-            # CANCEL's Reason before it reports the end.
-            self.history.add({"number": event.remote_number, "name": event.remote_name,
-                              "direction": event.direction, "outcome": event.outcome,
-                              "answered": event.answered,
-                              "at": (started or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")})
+        name = self.session.caller_name(event.remote_number)
+        if name:
+            event = dataclasses.replace(event, remote_name=name)
+        # Recorded before the end is broadcast: a window that reloads the recent calls on it
+        # finds this one.
+        self.call_list.update(event)
         self.control.broadcast({"event": "call", "call": call_message(event)})
         self._refresh_icon()
         if event.state == CallState.INCOMING:
@@ -281,35 +244,43 @@ class TalkerApp:
         if self.icon is None:
             return
         with self._lock:
-            reg, calls = self._registration, list(self._calls.values())
-        self.icon.update(icon_state(reg, calls))
+            reg = self._registration
+        self.icon.update(icon_state(reg, self.call_list.now()))
 
     def notify(self, message: str) -> None:
         log.info("notification: %s", message)
         if self.icon is not None:
             self.icon.notify(message)
 
-    # --- what the app can do (coroutines on the control loop) -------------------------------
+    # --- what the menu reads (tray.menu.MenuModel) and the control channel's questions ----------
     def status(self) -> dict:
         with self._lock:
-            return {"registration": registration_message(self._registration),
-                    "calls": [call_message(c) for c in self._calls.values()]}
+            registration = self._registration
+        return {"registration": registration_message(registration),
+                "calls": [call_message(c) for c in self.call_list.now()]}
+
+    def pbx_state(self) -> dict:
+        return self.session.pbx_state()
+
+    @property
+    def pbx_url(self) -> str | None:
+        return self.session.url
 
     def calls(self) -> list[CallEvent]:
-        with self._lock:
-            return list(self._calls.values())
+        return self.call_list.now()
 
     def recent_calls(self, limit: int) -> list[dict]:
-        return self.history.recent(limit)
+        return self.call_list.recent(limit)
 
     def icon_state(self) -> IconState | None:
         return self.icon.state if self.icon is not None else None
 
-    @property
-    def pbx_url(self) -> str | None:
-        """The PBX the app is logged in to (None: not logged in)."""
-        return self.pbx.base_url if self.pbx is not None else None
+    def do(self, action: str, **args) -> None:
+        """Run an action of the table from any thread (the menu's), without waiting; a refusal
+        becomes a notification."""
+        self.actions.post(action, **args)
 
+    # --- the calls (coroutines on the control loop) -------------------------------------------
     async def call(self, target_text: str) -> dict:
         try:
             target = dialstring.parse(target_text)
@@ -320,7 +291,7 @@ class TalkerApp:
             number = self.settings.names.get(number)
             if number is None:
                 raise RequestFailed("unknown_name", tr("target.unknown_name", target=target.number))
-        if self.settings.account is None or self._password is None:
+        if self.session.sip_account() is None:
             raise RequestFailed("no_account", tr("app.no_account"))
         try:
             await asyncio.wait_for(self._registered.wait(), CALL_WAIT_FOR_REGISTRATION_S)
@@ -333,20 +304,17 @@ class TalkerApp:
             call_id = await asyncio.wrap_future(self.engine.make_call(number, dtmf=target.extension))
         except EngineError as e:
             raise RequestFailed(e.code, tr("call.failed", detail=str(e))) from None
-        with self._lock:
-            call = self._calls.get(call_id)
+        call = self.call_list.get(call_id)
         return {"call": call_message(call) if call else {"call_id": call_id, "direction": "out",
                                                          "state": "calling", "number": number}}
 
     async def act(self, future) -> dict:
+        """Wait for the engine to act on a call (answer, decline, hang up, mute, hold)."""
         try:
             call_id = await asyncio.wrap_future(future)
         except EngineError as e:
             raise RequestFailed(e.code, tr("call.none")) from None
         return {"call_id": call_id}
-
-    async def decline(self, call_id: str | None) -> dict:
-        return await self.act(self.engine.decline(call_id))
 
     async def _subscribe(self, message: dict, conn: Connection | None) -> dict:
         if conn is not None:
@@ -361,95 +329,11 @@ class TalkerApp:
     async def handle_request(self, conn: Connection, message: dict) -> dict:
         return await self.actions.handle_request(conn, message)
 
-    def do(self, action: str, **args) -> None:
-        """Run an action of the table from any thread (the menu's), without waiting; a refusal
-        becomes a notification."""
-        self.actions.post(action, **args)
-
     # --- the PBX side -------------------------------------------------------------------------
-    def pbx_state(self) -> dict:
-        if self.pbx is None:
-            return {"available": False, "stale": False, "reason": tr("pbx.not_logged_in")}
-        return self.pbx.pbx_state()
-
     def _pbx_changed(self) -> None:
-        self.control.broadcast({"event": "pbx_state", "pbx_state": self.pbx_state()})
+        self.control.broadcast({"event": "pbx_state", "pbx_state": self.session.pbx_state()})
         if self.icon is not None:
             self.icon.refresh_menu()
-
-    def _pbx_sip(self, sip: dict) -> None:
-        """The PBX handed out SIP credentials (at each session refresh): use them if they changed."""
-        account = self.settings.account
-        if (account is not None and self._password == sip["password"] and account.username == sip["username"]
-                and account.domain == sip["domain"] and account.server == sip["proxy"]):
-            return
-        account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"],
-                                               account.display_name if account else "")
-        self._store.set(sip_password_key(account.aor), sip["password"])
-        self.settings = dataclasses.replace(self.settings, account=account)
-        settings_mod.save(self.settings)
-        self._password = sip["password"]
-        log.info("SIP credentials from the PBX changed: registering as %s", account.aor)
-        self._register()
-
-    async def pbx_write(self, operation) -> dict:
-        if self.pbx is None:
-            raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
-        try:
-            await operation(self.pbx)
-        except PbxRequestFailed as e:
-            raise RequestFailed(e.code, str(e)) from None
-        return self.pbx_state()
-
-    async def pbx_api(self, method: str, path: str, body, if_match: str | None) -> dict:
-        if self.pbx is None:
-            raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
-        try:
-            return await self.pbx.raw(method, path, body, if_match)
-        except PbxRequestFailed as e:
-            raise RequestFailed(e.code, str(e)) from None
-
-    async def login(self, pbx_url: str, login_name: str, password: str) -> dict:
-        """Log in to a Talker PBX: keep the session, register with the SIP credentials it hands out."""
-        from tray import pbx_client
-
-        try:
-            session = await asyncio.to_thread(pbx_client.login, pbx_url, login_name, password)
-        except PbxRequestFailed as e:
-            raise RequestFailed(e.code, str(e)) from None
-        sip, me = session["sip"], session["employee"]
-        account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"], me["name"])
-        new = dataclasses.replace(self.settings, account=account, pbx_url=pbx_url.rstrip("/"), pbx_login=login_name)
-        try:
-            new.validate()
-        except settings_mod.SettingsError as e:
-            raise RequestFailed("pbx_refused", str(e)) from None
-        self._store.set(sip_password_key(account.aor), sip["password"])
-        self._store.set(refresh_token_key(new.pbx_url), session["refresh_token"])
-        settings_mod.save(new)
-        old_pbx, self.settings, self._password = self.pbx, new, sip["password"]
-        if old_pbx is not None:
-            await old_pbx.stop()
-        self.pbx = self._make_pbx_client()
-        self.pbx.start()
-        self._register()
-        return {"employee": me}
-
-    async def logout(self) -> dict:
-        """End the PBX session, unregister, and forget the account's secrets."""
-        if self.pbx is not None:
-            await self.pbx.logout()
-            await self.pbx.stop()
-        account = self.settings.account
-        if account is not None:
-            self._store.delete(sip_password_key(account.aor))
-        self.pbx = None
-        self.settings = dataclasses.replace(self.settings, account=None, pbx_url=None, pbx_login=None)
-        settings_mod.save(self.settings)
-        self._password = None
-        await asyncio.wrap_future(self.engine.set_account(None))
-        self._pbx_changed()
-        return {}
 
     # --- windows and links --------------------------------------------------------------
     def open_window(self, window: str, *, number: str | None = None, book: str | None = None) -> dict:
