@@ -97,7 +97,8 @@ def _check_unique(session: Session, *, extension: str | None = None, mobile: str
             continue
         other = session.scalar(select(Employee).where(column == value, Employee.id != (exclude_id or -1)))
         if other is not None:
-            raise Conflict(f"The {label} {value} belongs to {other.name} already.", code=f"{label}_taken")
+            raise Conflict(f"The {label} {value} belongs to {other.name} already.", code=f"{label}_taken",
+                           value=value, owner=other.name)
     if extension is not None:
         login = session.scalar(select(SipAccount).where(SipAccount.username == extension)
                                .options(selectinload(SipAccount.employee)))
@@ -361,7 +362,7 @@ def add_number(pbx: PbxInstance, actor: Actor, number: str, label: str = "",
         clean = validation.phone_number(number, settings.get(s, "region"), "number")
         label = validation.name(label, "label", 64) if label.strip() else ""
         if s.scalar(select(PbxNumber).where(PbxNumber.number == clean)) is not None:
-            raise Conflict(f"The PBX has the number {clean} already.", code="number_taken")
+            raise Conflict(f"The PBX has the number {clean} already.", code="number_taken", value=clean)
         if inbound_employee_id is not None:
             _load(s, inbound_employee_id)
         row = PbxNumber(number=clean, label=label, inbound_employee_id=inbound_employee_id)

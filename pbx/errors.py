@@ -32,10 +32,13 @@ class PbxError(Exception):
     status = 500
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, **details: str):
         super().__init__(message)
         if code is not None:
             self.code = code
+        # Machine-readable facts of the message (a value, who has it), for clients that say
+        # the sentence in their user's language.
+        self.details = details
 
 
 class InvalidInput(PbxError):

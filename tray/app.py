@@ -31,7 +31,7 @@ from pathlib import Path
 
 from common import dialstring, locations, protocol
 from common.i18n import tr
-from tray import __version__, settings as settings_mod
+from tray import __version__, failures, settings as settings_mod
 from tray.actions import Actions
 from tray.audio_devices import AudioDevices
 from tray.calls import Calls, call_message
@@ -239,6 +239,10 @@ class TalkerApp:
                 self.open_window("incoming")
         elif event.outcome == CallOutcome.MISSED:
             self.notify(tr("tray.missed", party=party(event.remote_number, event.remote_name)))
+        elif event.outcome == CallOutcome.UNANSWERED and event.code and event.code >= 400 and event.code != 487:
+            # Dialled from the menu or a link, no window shows why it did not go through.
+            self.notify(tr("tray.call_failed", number=party(event.remote_number, event.remote_name),
+                           reason=failures.sip_failure(event.code, event.reason)))
 
     def _refresh_icon(self) -> None:
         if self.icon is None:

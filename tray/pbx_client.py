@@ -31,6 +31,7 @@ import httpx  # noqa: E402
 
 from common import dialstring, locations
 from common.i18n import tr
+from tray import failures
 
 log = logging.getLogger(__name__)
 
@@ -80,26 +81,22 @@ def login(base_url: str, login_name: str, password: str) -> dict:
 
 
 def _login_refusal(r: httpx.Response) -> str:
-    # The PBX's sentences are English; the two a person meets at login are said in their language.
     if r.status_code == 401:
         return tr("pbx.wrong_login")
-    if r.status_code == 429:
-        try:
-            return tr("pbx.login_locked", seconds=int(r.json()["error"]["retry_after_s"]))
-        except (ValueError, KeyError, TypeError):
-            pass
     return _message(r)
 
 
 def _why(e: Exception) -> str:
-    return type(e).__name__ if not str(e) else str(e)
+    return failures.unreachable(e)
 
 
 def _message(r: httpx.Response) -> str:
+    """The user's sentence for a refusal (tray/failures.py); the PBX's English goes to the log."""
     try:
-        return r.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP {r.status_code}"
+        body = r.json()
+    except ValueError:
+        body = None
+    return failures.refusal(r.status_code, body)
 
 
 def _code_for(status: int) -> str:
@@ -345,7 +342,11 @@ class PbxClient:
         return st
 
     async def _write(self, method: str, path: str, version: int, body: dict, refetch: tuple[str, ...]) -> None:
-        r = await self._request(method, path, json=body, headers={"If-Match": f'"{version}"'})
+        try:
+            r = await self._request(method, path, json=body, headers={"If-Match": f'"{version}"'})
+        except (httpx.HTTPError, OSError) as e:
+            raise PbxRequestFailed("pbx_unavailable", tr("pbx.unreachable_now", url=self.base_url,
+                                                         detail=_why(e))) from None
         if r.status_code not in (200, 201, 204):
             # Whatever happened, show what the PBX has now: the menu must never lie.
             await self._fetch(*refetch)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from common import locations
 from common.dialstring import DEFAULT_REGION
+from common.i18n import tr
 
 SETTINGS_FILE = "settings.json"
 _SERVER_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
@@ -41,13 +42,13 @@ class AccountSettings:
 
     def validate(self) -> None:
         if not _USER_RE.match(self.username):
-            raise SettingsError(f"{self.username!r} is not a SIP user name")
+            raise SettingsError(tr("settings.bad_user", value=self.username))
         if not _SERVER_RE.match(self.domain) or ":" in self.domain.strip("[]"):
-            raise SettingsError(f"{self.domain!r} is not a SIP domain")
+            raise SettingsError(tr("settings.bad_domain", value=self.domain))
         if not _SERVER_RE.match(self.server):
-            raise SettingsError(f"{self.server!r} is not host[:port]")
+            raise SettingsError(tr("settings.bad_server", value=self.server))
         if len(self.display_name) > 64 or any(c in self.display_name for c in '"\\\r\n'):
-            raise SettingsError("the display name may not contain quotes or line breaks")
+            raise SettingsError(tr("settings.bad_display_name"))
 
 
 @dataclass(frozen=True)
@@ -75,17 +76,17 @@ class Settings:
             name = getattr(self, role)
             if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 256
                                      or any(ord(c) < 32 or ord(c) == 127 for c in name)):
-                raise SettingsError(f"{name!r} is not the name of a sound device ({role})")
+                raise SettingsError(tr("settings.bad_device", value=name))
         for option in AUDIO_OPTIONS:
             if not isinstance(getattr(self, option), bool):
-                raise SettingsError(f"{option} must be true or false")
+                raise SettingsError(tr("settings.bad_switch", option=option))
         if not re.fullmatch(r"[A-Z]{2}", self.region):
-            raise SettingsError(f"{self.region!r} is not a two-letter region code")
+            raise SettingsError(tr("settings.bad_region", value=self.region))
         for name, number in self.names.items():
             if not _NAME_RE.match(name) or not number.isdigit():
-                raise SettingsError(f"{name!r} → {number!r} is not a name → extension pair")
+                raise SettingsError(tr("settings.bad_name", name=name, number=number))
         if self.pbx_url is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.pbx_url):
-            raise SettingsError(f"{self.pbx_url!r} is not an http(s) address of a PBX")
+            raise SettingsError(tr("settings.bad_pbx_url", value=self.pbx_url))
 
 
 def normalise_pbx_url(text: str) -> str:
@@ -110,7 +111,7 @@ def load() -> Settings:
     except FileNotFoundError:
         return Settings()
     except (OSError, ValueError) as e:
-        raise SettingsError(f"{settings_path()} cannot be read: {e}") from None
+        raise SettingsError(tr("settings.unreadable", path=settings_path())) from None
     try:
         account = data.get("account")
         settings = Settings(
@@ -123,7 +124,7 @@ def load() -> Settings:
             **{option: data.get(option, default) for option, default in AUDIO_OPTIONS.items()},
         )
     except TypeError as e:
-        raise SettingsError(f"{settings_path()} has an unexpected shape: {e}") from None
+        raise SettingsError(tr("settings.unreadable", path=settings_path())) from None
     settings.validate()
     return settings
 

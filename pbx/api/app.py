@@ -124,10 +124,11 @@ def create_app(pbx: PbxInstance) -> FastAPI:
 
     def _error_of(exc: PbxError) -> JSONResponse:
         fields = [f.to_dict() for f in getattr(exc, "fields", [])]
-        headers, extra = None, {}
+        headers, extra = None, dict(getattr(exc, "details", {}))
         retry = getattr(exc, "retry_after_s", None)
         if retry is not None:
-            headers, extra = {"Retry-After": str(retry)}, {"retry_after_s": retry}
+            headers = {"Retry-After": str(retry)}
+            extra["retry_after_s"] = retry
         if exc.status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
         return _error(exc.status, exc.code, str(exc), fields, headers, **extra)

@@ -47,6 +47,9 @@ class ErrorBody(Model):
     message: str = Field(description="One English sentence")
     fields: list[Problem] = Field(default_factory=list, description="Field-level reasons (422)")
     retry_after_s: int | None = None
+    value: str | None = Field(None, description="The value a 409 *_taken is about")
+    owner: str | None = Field(None, description="Who has that value already (extension_taken, mobile_taken, "
+                                                "email_taken): the employee's name")
 
 
 class ErrorResponse(Model):

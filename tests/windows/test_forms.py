@@ -212,32 +212,35 @@ def test_the_pbx_problems_land_next_to_their_fields_in_the_users_language(russia
     assert forms.api_failure(422, body) == "АТС это не приняла; проблемы отмечены:"
 
 
-def test_request_validation_problems_and_unknown_codes_keep_the_pbx_sentence():
+def test_request_validation_problems_and_unknown_codes_get_a_sentence_of_the_users_language(russian):
     body = {"error": {"code": "invalid_input", "message": "devices.0.ring_timeout_s: Input should be a valid integer",
                       "fields": [{"field": "devices.0.ring_timeout_s", "code": "int_parsing",
                                   "message": "Input should be a valid integer"}]}}
-    assert forms.field_problems(body) == {("devices", 0, "ring_timeout_s"): ["Input should be a valid integer"]}
+    assert forms.field_problems(body) == {("devices", 0, "ring_timeout_s"): ["Это значение не принимается."]}
 
 
-def test_flat_forms_get_their_problems_by_field_name_and_a_conflict_by_its_code():
+def test_flat_forms_get_their_problems_by_field_name_and_a_conflict_by_its_code(russian):
     body = {"error": {"code": "extension_taken", "message": "The extension 104 belongs to Boris Petrov already.",
-                      "fields": []}}
+                      "value": "104", "owner": "Boris Petrov", "fields": []}}
     assert forms.field_problems(body, forms.top_field) == {
-        ("extension",): ["The extension 104 belongs to Boris Petrov already."]}
+        ("extension",): ["Внутренний номер 104 уже принадлежит сотруднику Boris Petrov."]}
     body = {"error": {"code": "invalid_input", "message": "…", "fields": [
         {"field": "email", "code": "invalid_email", "message": "'x' is not an e-mail address."}]}}
-    assert forms.field_problems(body, forms.top_field) == {("email",): ["This is not an e-mail address."]}
+    assert forms.field_problems(body, forms.top_field) == {("email",): ["Это не адрес электронной почты."]}
 
 
 @pytest.mark.parametrize("status, body, text", [
     (403, {"error": {"code": "forbidden", "message": "Only members…"}}, "Only members of Administrators may do this."),
-    (412, {"error": {"code": "precondition_failed", "message": "…"}}, "Someone changed the scheme meanwhile"),
+    (412, {"error": {"code": "precondition_failed", "message": "…"}},
+     "Someone changed the scheme meanwhile: this is the current one now. Make your changes again."),
     (409, {"error": {"code": "conflict", "message": "That would duplicate."}},
-     "The PBX did not accept this: That would duplicate."),
-    (502, None, "The PBX answered with an error (HTTP 502)."),
+     "This would duplicate something the PBX has already."),
+    (409, {"error": {"code": "something_new", "message": "A sentence only in English."}}, "The PBX refused this."),
+    (502, None, "Something between this computer and the PBX failed to pass the request on."),
+    (404, "<html>", "There is no Talker PBX at this address."),
 ])
 def test_failures_in_one_sentence(status, body, text):
-    assert forms.api_failure(status, body).startswith(text)
+    assert forms.api_failure(status, body) == text
 
 
 # --- the preview ----------------------------------------------------------------------------------------
@@ -342,7 +345,9 @@ def test_recent_calls_and_call_states_in_words():
     call = {"call_id": "c1", "number": "102", "name": "Boris Petrov", "state": "incoming"}
     assert state_text(call) == "Incoming call from Boris Petrov (102)"
     assert state_text(dict(call, state="ended", code=486, reason="Busy Here")) == \
-        "The call has ended: 486 Busy Here."
+        "The call has ended: the line is busy."
+    assert state_text(dict(call, state="ended", code=503, reason="No Trunk Configured")) == \
+        "The call has ended: the PBX has no line to outside numbers (no trunk is set up)."
     assert state_text(dict(call, state="ended", code=200, reason="OK")) == "The call has ended."
 
 

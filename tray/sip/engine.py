@@ -304,9 +304,9 @@ class SipEngine:
         self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout):
-            raise EngineError("engine", "The SIP engine did not start in time.")
+            raise EngineError("engine", tr("engine.not_started"))
         if self._start_error is not None:
-            raise EngineError("engine", f"The SIP engine could not start: {self._start_error}")
+            raise EngineError("engine", tr("engine.not_started"))
 
     @property
     def local_sip_address(self) -> tuple[str, int] | None:
@@ -334,7 +334,7 @@ class SipEngine:
     def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
         fut: concurrent.futures.Future = concurrent.futures.Future()
         if self._stopping or self._thread is None or not self._thread.is_alive():
-            fut.set_exception(EngineError("engine", "The SIP engine is not running."))
+            fut.set_exception(EngineError("engine", tr("engine.not_running")))
             return fut
         self._jobs.put((fn, args, fut))
         self._wake()
@@ -535,7 +535,7 @@ class SipEngine:
                 self._create_endpoint()
             except Exception as e:
                 # Neither address works any more: the engine stops; the app says so.
-                self._report_registration(RegistrationState.FAILED, reason=f"The SIP engine stopped: {e}")
+                self._report_registration(RegistrationState.FAILED, reason=tr("engine.stopped"))
                 raise
         else:
             log.info("SIP engine moved to %s:%s", *self._wake_address)
@@ -652,9 +652,9 @@ class SipEngine:
     # --- calls ----------------------------------------------------------------------------
     def _make_call(self, number: str, dtmf: str | None) -> str:
         if self._account is None or self._account_settings is None:
-            raise EngineError("no_account", "No SIP account is set up.")
+            raise EngineError("no_account", tr("app.no_account"))
         if self._reg_state != RegistrationState.REGISTERED:
-            raise EngineError("not_registered", "Not registered with the PBX.")
+            raise EngineError("not_registered", tr("engine.not_registered"))
         call_id = f"c{next(self._call_ids)}"
         call = _Call(self, self._account, call_id, "out")
         call.dtmf_on_answer = dtmf
@@ -664,7 +664,8 @@ class SipEngine:
             call.makeCall(f"sip:{number}@{self._account_settings.domain}", prm)
         except pj.Error as e:
             del self._calls[call_id]
-            raise EngineError("call_failed", f"The call could not be placed: {e.reason}.") from None
+            log.warning("the call to %s could not be placed: %s", number, e.reason)
+            raise EngineError("call_failed", tr("engine.not_placed")) from None
         return call_id
 
     def _on_incoming_call(self, account: pj.Account, pj_call_id: int) -> None:
@@ -733,7 +734,8 @@ class SipEngine:
                 prm.opt.flag = pj.PJSUA_CALL_UNHOLD
                 call.reinvite(prm)
         except pj.Error as e:
-            raise EngineError("call_failed", f"The other side refused: {e.reason}.") from None
+            log.warning("hold %s refused: %s", on, e.reason)
+            raise EngineError("call_failed", tr("engine.hold_refused")) from None
         call.held = on
         if call.audio is not None:
             self._apply_mute(call)
@@ -1056,4 +1058,5 @@ def _registration_failure_reason(code: int, sip_reason: str, account: Account | 
         return tr("reg.no_answer", server=server)
     if code == 503:
         return tr("reg.unreachable", server=server)
-    return tr("reg.refused", server=server, code=code, reason=sip_reason)
+    log.info("registration refused: %s %s", code, sip_reason)  # the reason phrase is for the log
+    return tr("reg.refused", server=server, code=code)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from tkinter import ttk
 
 from common.i18n import tr
+from tray.failures import sip_failure
 from tray.windows.base import Window, fail_sentence
 
 
@@ -23,8 +24,8 @@ def state_text(call: dict) -> str:
     state = call.get("state")
     if state == "ended":
         code, reason = call.get("code"), call.get("reason")
-        if code and code not in (200, 487) and reason:
-            return tr("win.call.ended_because", reason=f"{code} {reason}")
+        if code and code >= 400 and code != 487:
+            return tr("win.call.ended_because", reason=sip_failure(code, reason))
         return tr("win.call.ended")
     key = {"calling": "menu.calling", "ringing": "win.call.ringing", "incoming": "tray.ringing",
            "connected": "tray.in_call"}.get(state, "menu.calling")

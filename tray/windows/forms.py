@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common import protocol
 from common.i18n import has_text, tr
-from tray import history
+from tray import failures, history
 
 # The PBX's limits and modes as the control schema states them (a test holds them equal to
 # pbx/ringplan.py and the PBX's OpenAPI document): hints only, the PBX is the judge.
@@ -354,7 +354,7 @@ def problem_text(problem: dict) -> str:
     key = f"problem.{code}"
     if has_text(key):
         return tr(key)
-    return str(problem.get("message") or code)
+    return tr("problem.other")  # the PBX's own sentence is English: never shown as it is
 
 
 def top_field(path: Path) -> Path:
@@ -377,7 +377,7 @@ def field_problems(body: object, locate=widget_key) -> dict[Path, list[str]]:
     # A 409 names its field only in its code ("extension_taken").
     code = str((error or {}).get("code") or "")
     if not out and code.endswith("_taken"):
-        out[(code.removesuffix("_taken"),)] = [str(error.get("message") or code)]
+        out[(code.removesuffix("_taken"),)] = [failures.refusal(409, body)]
     return out
 
 
@@ -390,9 +390,7 @@ def api_failure(status: int, body: object) -> str:
         return tr("win.changed_meanwhile")
     if status == 422 and (error or {}).get("fields"):
         return tr("win.not_accepted")
-    if error and error.get("message"):
-        return tr("win.pbx_said", message=error["message"])
-    return tr("win.pbx_status", status=status)
+    return failures.refusal(status, body)
 
 
 def where(path: Path, form: SchemeForm | None) -> str:
