@@ -230,13 +230,16 @@ class Bench:
 
     def call_cpu(self, app: App, bs: baresip.Baresip, answerer: Peer) -> dict[str, list[float]]:
         """CPU per minute of the caller's process during a call with a tone each way."""
-        found: dict[str, list[float]] = {"talker": [], "baresip": []}
+        found: dict[str, list[float]] = {"talker": [], "talker_no_aec": [], "baresip": []}
         tone = self.sound.start_tone(MIC_TONE)   # Talker's microphone; baresip plays its own file
         self.cleanup.append(tone.stop)
         for _ in range(self.args.call_runs):
-            for name, pid in (("talker", app.proc.pid), ("baresip", bs.proc.pid)):
+            for name, pid in (("talker", app.proc.pid), ("talker_no_aec", app.proc.pid), ("baresip", bs.proc.pid)):
                 mark = answerer.mark()
-                if name == "talker":
+                if name.startswith("talker"):
+                    # baresip runs with no echo canceller here; Talker's is on unless switched off.
+                    with app.client() as c:
+                        c.request("set_audio_option", option="echo_cancellation", on=name == "talker")
                     with app.client() as c:
                         c.request("call", target="104")
                 else:
@@ -246,7 +249,7 @@ class Bench:
                 cpu0, t0 = cpu_s(pid), time.monotonic()
                 time.sleep(self.args.call_seconds)
                 found[name].append(1000 * (cpu_s(pid) - cpu0) * 60 / (time.monotonic() - t0))
-                if name == "talker":
+                if name.startswith("talker"):
                     with app.client() as c:
                         c.request("hangup")
                 else:
@@ -307,6 +310,8 @@ def main() -> None:
     print(f"  CPU per call minute, G.722   Talker {med(cpu['talker']):6.0f} ms   baresip {med(cpu['baresip']):6.0f} ms   "
           f"{ratio(med(cpu['talker']), med(cpu['baresip']))}  (goal ≤ 1.1×; {args.call_runs} calls of "
           f"{args.call_seconds:g} s each, tone both ways)")
+    print(f"    Talker with echo cancellation off {med(cpu['talker_no_aec']):6.0f} ms   "
+          f"{ratio(med(cpu['talker_no_aec']), med(cpu['baresip']))}  (baresip cancels no echo here)")
 
 
 if __name__ == "__main__":
