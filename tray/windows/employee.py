@@ -10,59 +10,44 @@ from tkinter import ttk
 
 from common.i18n import tr
 from tray.windows import forms
-from tray.windows.base import Window, fail_sentence, field_rows
-
-FIELDS = (("name", "win.employee.name", None), ("extension", "win.employee.extension", "win.employee.extension_hint"),
-          ("mobile", "win.employee.mobile", None), ("email", "win.employee.email", None))
+from tray.windows.form_window import FormWindow
 
 
-class EmployeeWindow(Window):
+class EmployeeWindow(FormWindow):
     name = "employee"
     title_key = "win.employee.title"
+    fields = (("name", "win.employee.name", None),
+              ("extension", "win.employee.extension", "win.employee.extension_hint"),
+              ("mobile", "win.employee.mobile", None), ("email", "win.employee.email", None))
+    required = ("name", "extension")
+    close_key = "win.cancel"
+    save_key = "win.employee.save"
 
-    def build(self) -> None:
-        f = self.form = ttk.Frame(self.frame)
-        f.pack(fill="both", expand=True)
-        ttk.Label(f, text=tr("win.employee.heading"), style="Title.TLabel").grid(
-            row=0, column=0, columnspan=2, sticky="w", pady=(0, 8))
-        self.vars, self.errors, entries, row = field_rows(self, f, FIELDS, first_row=1)
+    def form_parent(self) -> tk.Misc:
+        # A frame of its own: a success swaps it for the credentials.
+        self.form = ttk.Frame(self.frame)
+        self.form.pack(fill="both", expand=True)
+        return self.form
+
+    def heading(self) -> str:
+        return tr("win.employee.heading")
+
+    def extra_rows(self, parent: tk.Misc, row: int) -> int:
         self.admin = self.named("administrator", tk.BooleanVar(self.root))
-        ttk.Checkbutton(f, text=tr("win.employee.administrator"), variable=self.admin).grid(
+        ttk.Checkbutton(parent, text=tr("win.employee.administrator"), variable=self.admin).grid(
             row=row, column=1, sticky="w", pady=(4, 0))
-        self.status = self.message(f, "message", 440)
-        self.status.grid(row=row + 1, column=0, columnspan=2, sticky="w", pady=(6, 0))
-        self.save_button = self.save_row(f, row + 2, tr("win.cancel"), tr("win.employee.save"), self.save)
-        entries["name"].focus_set()
+        return row + 1
 
-    def save(self) -> None:
-        values = {k: v.get() for k, v in self.vars.items()}
-        missing = forms.required(values, ("name", "extension"))
-        self._show_fields({k: [v] for k, v in missing.items()})
-        if missing:
-            return
-        body = {"name": values["name"].strip(), "extension": values["extension"].strip(),
+    def path(self) -> str:
+        return "/employees"
+
+    def body(self, values: dict[str, str]) -> dict:
+        return {"name": values["name"].strip(), "extension": values["extension"].strip(),
                 "mobile": forms.optional(values["mobile"]), "email": forms.optional(values["email"]),
                 "administrator": bool(self.admin.get())}
-        self.save_button.configure(state="disabled")
-        self.say(self.status, "")
-        self.link.api("POST", "/employees", self._answered, self._failed, body=body)
 
-    def _show_fields(self, problems: dict) -> None:
-        for name, label in self.errors.items():
-            self.say(label, " ".join(problems.get((name,), [])))
-
-    def _answered(self, reply: dict) -> None:
-        self.save_button.configure(state="normal")
-        body = reply.get("body")
-        if reply["status"] == 201:
-            self._show_created(body)
-            return
-        self._show_fields(forms.field_problems(body, forms.top_field))
-        self.say(self.status, forms.api_failure(reply["status"], body))
-
-    def _failed(self, error) -> None:
-        self.save_button.configure(state="normal")
-        self.say(self.status, fail_sentence(error))
+    def created(self, body: dict) -> None:
+        self._show_created(body)
 
     def _show_created(self, created: dict) -> None:
         """Swap the form for the credentials: there is nothing more to edit here."""
