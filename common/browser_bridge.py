@@ -53,12 +53,21 @@ class Browser:
     def __repr__(self) -> str:
         return f"Browser({self.id!r})"
 
-    def folder(self, platform: str | None = None, home: str | None = None) -> str:
-        """The per-user folder of host manifests on Linux or macOS."""
+    def folder(self, platform: str | None = None, home: str | None = None, config_home: str | None = None) -> str:
+        """The per-user folder of host manifests on Linux or macOS. On Linux, the Chromium family
+        keeps its user data in $XDG_CONFIG_HOME/<name>: `config_home`, else for the current
+        user (no `home`) the environment's $XDG_CONFIG_HOME when it is absolute (a relative one
+        is invalid by the base directory spec), else <home>/.config. Firefox's ~/.mozilla is
+        always under the home folder."""
         platform = platform or sys.platform
         if platform == "win32":
             raise ValueError("on Windows, host manifests are registered in the registry (registry_keys)")
         template = self.darwin if platform == "darwin" else self.linux
+        if platform != "darwin" and template.startswith("~/.config/"):
+            if config_home is None:
+                xdg = os.environ.get("XDG_CONFIG_HOME", "") if home is None else ""
+                config_home = xdg if xdg.startswith("/") else os.path.join(home or os.path.expanduser("~"), ".config")
+            return os.path.join(config_home, template.removeprefix("~/.config/"))
         home = home if home is not None else os.path.expanduser("~")
         return os.path.join(home, template.removeprefix("~/"))
 

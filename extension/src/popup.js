@@ -3,6 +3,7 @@
 // detection settings. It talks to the app only through the service worker, over a port that
 // also brings the app's events while the popup is open.
 
+import bridge from '../../common/browser_bridge.json' with { type: 'json' }
 import schema from '../../common/control.schema.json' with { type: 'json' }
 import { ext, t } from './api.js'
 import { errorText } from './errors.js'
@@ -80,10 +81,21 @@ function showProblem(error) {
   $('problem-help').textContent = missing ? t('problemNotInstalledHelp') : notRunning ? t('problemNotRunningHelp') : ''
   const command = $('problem-command')
   command.hidden = !missing && !notRunning
-  command.textContent = missing ? 'python -m native_host.install --browser chrome' : 'talker'
+  command.textContent = missing ? `python -m native_host.install --browser ${browserId()}` : 'talker'
   clearTimeout(retryTimer)
   // Keep looking: the popup connects by itself once the app runs.
   if (!missing) retryTimer = setTimeout(start, RETRY_MS)
+}
+
+// The browser this popup runs in, as native_host.install names it. Firefox says so through
+// its own API; a Chromium-family browser by its brand (every one of them also lists
+// "Chromium", so that one comes last and is the answer when no other brand is known).
+function browserId() {
+  if (typeof ext.runtime.getBrowserInfo === 'function') return 'firefox'
+  const brands = new Set((navigator.userAgentData?.brands ?? []).map((b) => b.brand))
+  const family = Object.entries(bridge.browsers).filter(([, b]) => b.family === 'chromium' && b.brand)
+  const found = family.find(([id, b]) => id !== 'chromium' && brands.has(b.brand))
+  return found ? found[0] : 'chromium'
 }
 
 function showApp(status) {

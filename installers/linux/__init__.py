@@ -85,11 +85,9 @@ class LinuxTarget(Target):
 
     # --- where a browser keeps its host manifests ----------------------------------------------
     def manifest_folder(self, browser: browser_bridge.Browser) -> Path:
-        """The browser's per-user folder. Chromium-family browsers follow $XDG_CONFIG_HOME
-        (their user data directory is $XDG_CONFIG_HOME/<name>); Firefox's ~/.mozilla does not."""
-        if browser.linux.startswith("~/.config/"):
-            return self.config_home / browser.linux.removeprefix("~/.config/")
-        return Path(browser.folder("linux", str(self.home)))
+        """The browser's per-user folder (Chromium-family browsers follow $XDG_CONFIG_HOME,
+        Firefox's ~/.mozilla does not), for the environment this installer was given."""
+        return Path(browser.folder("linux", str(self.home), str(self.config_home)))
 
     def _which(self, command: str) -> str | None:
         return shutil.which(command, path=self.env.get("PATH", os.defpath))

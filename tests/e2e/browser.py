@@ -63,19 +63,29 @@ def browser_env(workdir: Path, runtime_dir: Path, lang: str = "en") -> dict[str,
 
 class ExtensionBrowser:
     def __init__(self, workdir: Path, *, runtime_dir: Path, extension: Path = EXTENSION_DIST, lang: str = "en",
-                 headless: bool = True, playwright=None, extra_env: dict[str, str] | None = None):
-        """`playwright`: a started sync_playwright() to share (one per process may run)."""
+                 headless: bool = True, playwright=None, extra_env: dict[str, str] | None = None,
+                 default_profile: bool = False):
+        """`playwright`: a started sync_playwright() to share (one per process may run).
+        `default_profile`: run on the user's own Chromium profile, $XDG_CONFIG_HOME/chromium (here
+        outside HOME), with the host installed for the user as a developer does
+        (`native_host.install --browser chromium`); else on a profile of its own with the host
+        installed into it (`--profile`)."""
         from playwright.sync_api import sync_playwright
 
         self.workdir = workdir
         self.runtime_dir = runtime_dir
-        self.profile = workdir / "profile"
-        self.profile.mkdir(parents=True, exist_ok=True)
         self.env = {**browser_env(workdir, runtime_dir, lang), **(extra_env or {})}
+        install = [sys.executable, "-m", "native_host.install", "--browser", "chromium"]
+        if default_profile:
+            self.env["XDG_CONFIG_HOME"] = str(workdir / "xdg-config")
+            self.profile = Path(self.env["XDG_CONFIG_HOME"]) / "chromium"
+        else:
+            self.profile = workdir / "profile"
+            # With --user-data-dir, Chromium looks for host manifests in the profile only.
+            install += ["--profile", str(self.profile)]
+        self.profile.mkdir(parents=True, exist_ok=True)
         self.host_log = Path(self.env["TALKER_STATE_DIR"]) / "native-host.log"
-        # The host manifest goes into the profile: with --user-data-dir, Chromium looks there only.
-        subprocess.run([sys.executable, "-m", "native_host.install", "--browser", "chromium",
-                        "--profile", str(self.profile)], check=True, capture_output=True, env=self.env, cwd=ROOT)
+        subprocess.run(install, check=True, capture_output=True, env=self.env, cwd=ROOT)
         self._own_playwright = playwright is None
         self._playwright = playwright or sync_playwright().start()
         try:

@@ -8,10 +8,15 @@ import time
 
 import pytest
 
+from common.i18n import LANGUAGES
+from common.i18n_app import APP_MESSAGES as TEXTS
+from pbx.ringplan import Mode
 from tests.e2e.browser import POPUP_URL, ExtensionBrowser, click_text, page, wait_for_note, wait_for_numbers
 from tests.support.app import App, talker
 
 pytestmark = pytest.mark.slow
+
+MODES = [m.value for m in Mode]
 
 
 def wait_text(locator, predicate, timeout: float = 15.0) -> str:
@@ -48,9 +53,55 @@ def test_the_popup_explains_that_talker_is_not_installed(browser):
         popup = browser.open_popup()
         assert wait_text(popup.locator("#problem-title"), bool) == "Talker is not installed on this computer."
         assert "Install Talker" in popup.locator("#problem-help").inner_text()
-        assert "native_host.install" in popup.locator("#problem-command").inner_text()
+        # The browser it runs in: Chromium here, not Chrome.
+        assert popup.locator("#problem-command").inner_text() == "python -m native_host.install --browser chromium"
     finally:
         manifest.write_bytes(saved)
+
+
+def test_a_host_installed_for_the_user_is_found_under_XDG_CONFIG_HOME(extension_dir, playwright_driver, tmp_path,
+                                                                      kamailio, talker_app, monkeypatch):
+    """`native_host.install --browser chromium` puts the manifest where the user's Chromium reads
+    it: $XDG_CONFIG_HOME/chromium, here a folder that is not ~/.config."""
+    own = ExtensionBrowser(tmp_path / "xdg", runtime_dir=tmp_path / "xdg" / "run", extension=extension_dir,
+                           playwright=playwright_driver, default_profile=True)
+    try:
+        assert (own.profile / "NativeMessagingHosts" / "org.talker.host.json").exists()
+        monkeypatch.setenv("TALKER_RUNTIME_DIR", str(own.runtime_dir))
+        talker_app(kamailio)
+        popup = own.open_popup()
+        wait_text(popup.locator("#registration-text"), lambda t: t == f"Online as 101@{kamailio.domain}")
+    finally:
+        own.close()
+
+
+def admin_logged_in(pbx_api, tmp_path):
+    """Anna, an administrator, logged in to the PBX from a running app; her API session."""
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True)
+    done = talker("--login", "101", "--pbx", pbx_api.url, stdin=anna.communicator_password + "\n")
+    assert done.returncode == 0, done.stderr
+    return anna, App(tmp_path)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_popup_names_receiving_and_numbers_as_the_tray_menu_does(lang, request, kamailio, pbx_api, tmp_path,
+                                                                     monkeypatch):
+    browser = request.getfixturevalue("browser" if lang == "en" else "russian_browser")
+    monkeypatch.setenv("TALKER_RUNTIME_DIR", str(browser.runtime_dir))
+    anna, app = admin_logged_in(pbx_api, tmp_path)
+    i = LANGUAGES.index(lang)
+    try:
+        app.wait_registered()
+        popup = browser.open_popup()
+        wait_text(popup.locator("#pbx-note"), lambda t: "Anna Ivanova" in t)
+        assert popup.locator("#modes legend").inner_text() == TEXTS["menu.receive_calls"][i]
+        assert [popup.locator(f'input[name="mode"][value="{m}"] + span').inner_text() for m in MODES] == \
+            [TEXTS[f"mode.{m}"][i] for m in MODES]
+        assert popup.locator("#devices-fieldset legend").inner_text() == TEXTS["menu.my_numbers"][i]
+        assert popup.locator("#outgoing-row > span").inner_text() == TEXTS["menu.outgoing_number"][i]
+        assert popup.locator("#outgoing option").first.inner_text() == TEXTS["menu.pbx_default_number"][i]
+    finally:
+        app.quit()
 
 
 def test_the_popup_shows_the_call_and_hangs_it_up_and_its_dial_field_calls(browser, kamailio, peers, talker_app):

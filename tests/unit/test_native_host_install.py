@@ -62,3 +62,18 @@ def test_the_users_own_folder_is_under_home(isolated_environment):
 def test_firefox_has_no_per_profile_manifests(tmp_path):
     with pytest.raises(SystemExit):
         install.install("firefox", tmp_path)
+
+
+@pytest.mark.parametrize("browser", ["chromium", "chrome"])
+def test_the_users_own_folder_follows_XDG_CONFIG_HOME(isolated_environment, tmp_path, monkeypatch, browser):
+    if sys.platform != "linux":
+        pytest.skip("XDG base directories are Linux's")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "elsewhere"))
+    path = install.install(browser)
+    expected = {"chromium": "chromium", "chrome": "google-chrome"}[browser]
+    assert path == tmp_path / "elsewhere" / expected / "NativeMessagingHosts" / "org.talker.host.json"
+    # A relative value is invalid (XDG base directory spec): ~/.config it is.
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")
+    assert install.install(browser).is_relative_to(isolated_environment / ".config" / expected)
+    # Firefox keeps ~/.mozilla whatever XDG_CONFIG_HOME says.
+    assert install.install("firefox").is_relative_to(isolated_environment / ".mozilla")

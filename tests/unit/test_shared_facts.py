@@ -58,3 +58,18 @@ def test_every_window_the_schema_names_has_its_module():
 
     assert sorted(WINDOWS) == sorted(protocol.window_names())
 
+
+
+# The popup's words for what the tray menu also offers, by message name in extension/_locales.
+POPUP_AS_MENU = {"receiveMode": "menu.receive_calls", "mode_main_only": "mode.main_only",
+                 "mode_all_at_once": "mode.all_at_once", "mode_in_turn": "mode.in_turn",
+                 "devices": "menu.my_numbers", "outgoingNumber": "menu.outgoing_number",
+                 "outgoingDefault": "menu.pbx_default_number", "addNumber": "menu.add_number"}
+
+
+def test_the_popup_says_what_the_tray_menu_says():
+    """The popup's translations are a copy the browser reads; the words are the menu's."""
+    for i, lang in enumerate(("en", "ru")):
+        messages = json.loads((ROOT / "extension" / "_locales" / lang / "messages.json").read_text(encoding="utf-8"))
+        assert {k: messages[k]["message"] for k in POPUP_AS_MENU} == \
+            {k: TEXTS[app][i] for k, app in POPUP_AS_MENU.items()}, lang
