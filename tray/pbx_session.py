@@ -13,14 +13,17 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from common.i18n import tr
-from tray import pbx_client, settings as settings_mod
+from tray import settings as settings_mod
 from tray.control_server import RequestFailed
-from tray.pbx_client import PbxClient, PbxRequestFailed, refresh_token_key
 from tray.secret_store import sip_password_key
 from tray.settings import Settings
 from tray.sip.engine import Account
+
+if TYPE_CHECKING:
+    from tray.pbx_client import PbxClient
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +42,16 @@ class PbxSession:
         self._on_change = on_change
         self._on_account = on_account
         self._unregister = unregister
-        self.pbx: PbxClient | None = self._make_client()
+        # Made by start(): the client brings httpx (~60 ms to import), which the app does not
+        # need before it has started registering, nor ever without a PBX.
+        self.pbx: PbxClient | None = None
 
     def _make_client(self) -> PbxClient | None:
         settings = self._settings()
         if not settings.pbx_url:
             return None
+        from tray.pbx_client import PbxClient
+
         return PbxClient(settings.pbx_url, self._store, region=settings.region,
                          on_change=self._on_change, on_sip=self._pbx_sip)
 
@@ -72,8 +79,10 @@ class PbxSession:
 
     # --- on the loop ----------------------------------------------------------------------------
     def start(self) -> None:
+        self.pbx = self._make_client()
         if self.pbx is not None:
             self.pbx.start()
+            self._on_change()   # the menu and windows show the PBX's last known state at once
 
     async def stop(self) -> None:
         if self.pbx is not None:
@@ -83,6 +92,8 @@ class PbxSession:
         """A change at the PBX (`operation(pbx)`); the reply is the PBX state after it."""
         if self.pbx is None:
             raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
+        from tray.pbx_client import PbxRequestFailed   # loaded with the client
+
         try:
             await operation(self.pbx)
         except PbxRequestFailed as e:
@@ -92,6 +103,8 @@ class PbxSession:
     async def api(self, method: str, path: str, body, if_match: str | None) -> dict:
         if self.pbx is None:
             raise RequestFailed("pbx_unavailable", tr("pbx.not_logged_in"))
+        from tray.pbx_client import PbxRequestFailed   # loaded with the client
+
         try:
             return await self.pbx.raw(method, path, body, if_match)
         except PbxRequestFailed as e:
@@ -99,8 +112,10 @@ class PbxSession:
 
     async def login(self, pbx_url: str, login_name: str, password: str) -> dict:
         """Log in to a Talker PBX: keep the session, register with the SIP credentials it hands out."""
+        from tray.pbx_client import PbxRequestFailed, login, refresh_token_key
+
         try:
-            session = await asyncio.to_thread(pbx_client.login, pbx_url, login_name, password)
+            session = await asyncio.to_thread(login, pbx_url, login_name, password)
         except PbxRequestFailed as e:
             raise RequestFailed(e.code, str(e)) from None
         sip, me = session["sip"], session["employee"]
