@@ -31,7 +31,7 @@ from pathlib import Path
 
 from common import dialstring, locations, protocol
 from common.i18n import tr
-from tray import __version__, failures, settings as settings_mod
+from tray import __version__, failures, people, settings as settings_mod
 from tray.actions import Actions
 from tray.audio_devices import AudioDevices
 from tray.calls import Calls, call_message
@@ -110,6 +110,7 @@ class TalkerApp:
             "mute": lambda m, conn: self.act(engine.set_mute(m.get("call_id"), m["on"])),
             "hold": lambda m, conn: self.act(engine.set_hold(m.get("call_id"), m["on"])),
             "recent_calls": lambda m, conn: {"calls": self.call_list.recent()},
+            "find_people": lambda m, conn: self.find_people(m["query"], m.get("limit", 10)),
             "quit": self._quit,
             "pbx_state": lambda m, conn: session.pbx_state(),
             "set_receive_mode": lambda m, conn: session.write(lambda pbx: pbx.set_receive_mode(m["mode"])),
@@ -290,11 +291,13 @@ class TalkerApp:
             target = dialstring.parse(target_text)
             number = dialstring.normalise(target, self.settings.region)
         except dialstring.InvalidTarget as e:
-            raise RequestFailed("invalid_number", str(e)) from None
+            # Letters that are no SIP name («Борис», "Boris Petrov") may be a person's name.
+            if e.key != "target.no_digits" or ":" in target_text or not any(c.isalpha() for c in target_text):
+                raise RequestFailed("invalid_number", str(e)) from None
+            target = dialstring.DialTarget(self._number_for_name(target_text))
+            number = target.number
         if target.is_name:
-            number = self.settings.names.get(number)
-            if number is None:
-                raise RequestFailed("unknown_name", tr("target.unknown_name", target=target.number))
+            number = self.settings.names.get(number) or self._number_for_name(target_text)
         if self.session.sip_account() is None:
             raise RequestFailed("no_account", tr("app.no_account"))
         try:
@@ -311,6 +314,29 @@ class TalkerApp:
         call = self.call_list.get(call_id)
         return {"call": call_message(call) if call else {"call_id": call_id, "direction": "out",
                                                          "state": "calling", "number": number}}
+
+    def _people(self) -> list[people.Person]:
+        pbx = self.session.pbx
+        return people.from_snapshot(pbx.snapshot()) if pbx is not None else []
+
+    def _number_for_name(self, text: str) -> str:
+        """The number of the one colleague or contact `text` names exactly (tray/people.py)."""
+        text = text.strip()
+        if self.session.pbx is None:
+            raise RequestFailed("unknown_name", tr("target.unknown_name", target=text))
+        try:
+            return people.resolve(self._people(), text).number
+        except people.NameNotFound:
+            raise RequestFailed("unknown_name", tr("people.not_found", target=text)) from None
+        except people.NameAmbiguous as e:
+            names, more = people.listed(e.candidates)
+            key = "people.ambiguous_more" if more else "people.ambiguous"
+            raise RequestFailed("ambiguous_name", tr(key, target=text, names=names, more=more)) from None
+
+    def find_people(self, query: str, limit: int = 10) -> dict:
+        """Completion for a name or number being typed: colleagues, then both address books."""
+        return {"people": [{"name": p.name, "number": p.number, "source": p.source}
+                           for p in people.complete(self._people(), query, limit)]}
 
     async def act(self, future) -> dict:
         """Wait for the engine to act on a call (answer, decline, hang up, mute, hold)."""

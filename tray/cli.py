@@ -2,6 +2,7 @@
 
     talker                           start Talker (in the foreground)
     talker --callto=NUMBER           dial in the running Talker (starting it if need be)
+    talker --callto="Boris Petrov"   a colleague's or a contact's name, when exactly one has it
     talker tel:+74951234567          the same for tel:, callto:, sip: and sips: links
     talker --status | --quit
     talker --login 101@pbx.local --pbx http://HOST:8080          (communicator password on stdin)
@@ -9,7 +10,8 @@
 
 The dial path imports only the standard library and common/: the number is checked here, sent
 over the control channel, and the process exits as soon as the app has the INVITE out. Exit
-codes: 0 done, 1 failed (app or PBX), 2 not a number Talker will dial (or bad usage).
+codes: 0 done, 1 failed (app or PBX), 2 not a number Talker will dial, a name nobody or more
+than one person has (or bad usage).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ LINK_SCHEMES = ("tel:", "callto:", "sip:", "sips:")
 # registration, CALL_WAIT_FOR_REGISTRATION_S in tray/app.py).
 APP_START_TIMEOUT_S = 15.0
 CALL_REPLY_TIMEOUT_S = 20.0
-USAGE_ERROR_CODES = ("invalid_number", "unknown_name")
+USAGE_ERROR_CODES = ("invalid_number", "unknown_name", "ambiguous_name")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +60,10 @@ def dial(target: str) -> int:
     try:
         dialstring.parse(target)
     except dialstring.InvalidTarget as e:
-        return _fail(str(e), EXIT_USAGE)
+        # Letters only may be a colleague's or a contact's name: the app knows them (an exact,
+        # unique name, or it says who the candidates are).
+        if e.key != "target.no_digits" or ":" in target or not any(c.isalpha() for c in target):
+            return _fail(str(e), EXIT_USAGE)
     try:
         try:
             client = ControlClient.connect(client="cli")

@@ -171,10 +171,61 @@ async function act(action, callId) {
 }
 
 // --- dialing ---------------------------------------------------------------------------------------
+// While a name (or the start of a number) is typed, the app offers the colleagues and contacts it
+// may mean (`find_people`); the one picked is dialed by its number, even where two share a name.
+let chosen = null // { name, number } of the suggestion picked, while the field still shows its name
+let asking = null // the query in flight; the newest text is asked for when it answers
+
+$('dial-input').addEventListener('input', () => {
+  const text = $('dial-input').value.trim()
+  if (chosen && text !== chosen.name) chosen = null
+  const digits = (text.match(/\d/g) ?? []).length
+  if (!/\p{L}/u.test(text) && digits < 2) {
+    showSuggestions([])
+    return
+  }
+  if (asking === null) askSuggestions(text)
+  else asking = text
+})
+
+async function askSuggestions(query) {
+  asking = query
+  const reply = await request('find_people', { query: query.slice(0, 256), limit: 8 })
+  const latest = asking
+  asking = null
+  if (latest !== query) {
+    askSuggestions(latest)
+    return
+  }
+  if ($('dial-input').value.trim() === query) showSuggestions(reply.ok ? reply.result.people : [])
+}
+
+function showSuggestions(people) {
+  const list = $('dial-suggestions')
+  list.replaceChildren(...people.map((person) => {
+    const li = document.createElement('li')
+    li.setAttribute('role', 'option')
+    const number = document.createElement('span')
+    number.className = 'number'
+    number.textContent = ` (${person.number})`
+    li.append(person.name, number)
+    li.addEventListener('click', () => {
+      chosen = { name: person.name, number: person.number }
+      $('dial-input').value = person.name
+      showSuggestions([])
+      $('dial-input').focus()
+    })
+    return li
+  }))
+  list.hidden = people.length === 0
+}
+
 $('dial-form').addEventListener('submit', async (e) => {
   e.preventDefault()
-  const target = $('dial-input').value.trim()
+  let target = $('dial-input').value.trim()
   if (!target) return
+  if (chosen && target === chosen.name) target = chosen.number
+  showSuggestions([])
   $('dial-button').disabled = true
   result('dial-result', t('noteCalling', target), false)
   const reply = await request('call', { target })

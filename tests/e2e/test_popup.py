@@ -126,6 +126,41 @@ def test_the_popup_shows_the_call_and_hangs_it_up_and_its_dial_field_calls(brows
     assert popup.locator("#calls-section").is_hidden()
 
 
+def test_the_dial_field_offers_colleagues_and_contacts_by_name_and_calls_the_one_picked(browser, kamailio, peers,
+                                                                                         pbx_api, tmp_path):
+    boris = peers(kamailio, "102", "Борис Петров")
+    anna = pbx_api.add_employee("101", "Anna Ivanova")
+    with pbx_api.as_(anna) as api:
+        assert api.post("/contacts/personal", json={"name": "Борис Сидоров", "number": "89161234567"}).status_code == 201
+    done = talker("--login", "101", "--pbx", pbx_api.url, stdin=anna.communicator_password + "\n")
+    assert done.returncode == 0, done.stderr
+    app = App(tmp_path)
+    try:
+        app.wait_registered()
+        popup = browser.open_popup()
+        wait_text(popup.locator("#pbx-note"), lambda t: "Anna Ivanova" in t)
+        assert popup.get_attribute("#dial-input", "placeholder") == "Number or name"
+
+        popup.fill("#dial-input", "Борис")
+        popup.click("#dial-button")
+        wait_text(popup.locator("#dial-result"), lambda t: t == (
+            "“Борис” may be Борис Петров (102), Борис Сидоров (+79161234567): type the full name or the number."))
+
+        popup.fill("#dial-input", "бор")
+        offered = popup.locator("#dial-suggestions li")
+        wait_text(popup.locator("#dial-suggestions"), lambda t: offered.count() == 2)
+        assert offered.all_inner_texts() == ["Борис Петров (102)", "Борис Сидоров (+79161234567)"]
+        offered.nth(0).click()
+        assert popup.input_value("#dial-input") == "Борис Петров"
+        assert popup.locator("#dial-suggestions").is_hidden()
+        popup.click("#dial-button")
+        assert boris.wait_call("incoming")["remote_number"] == "101"
+        popup.click("#calls li button")  # Hang up
+        boris.wait_call("ended")
+    finally:
+        app.quit()
+
+
 def test_without_a_talker_pbx_the_pbx_part_says_it_is_unavailable(browser, kamailio, talker_app):
     talker_app(kamailio)  # a plain SIP account: no PBX login
     popup = browser.open_popup()
@@ -189,6 +224,7 @@ def test_russian_from_the_browsers_language(russian_browser, pages):
     popup.goto(POPUP_URL)
     assert wait_text(popup.locator("#problem-title"), bool) == "Talker не запущен."
     assert popup.locator("#dial-button").inner_text() == "Позвонить"
+    assert popup.get_attribute("#dial-input", "placeholder") == "Номер или имя"
     tab = russian_browser.open(pages.add("/ru.html", page("<p>Звоните: 8 800 555-35-35</p>")))
     wait_for_numbers(tab, 1)
     click_text(tab, "8 800 555-35-35")

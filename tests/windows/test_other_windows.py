@@ -120,7 +120,7 @@ def test_dial_by_typing_then_answer_an_incoming_call_in_its_window(windowed_app,
     xsession.xdotool("type", "--delay", "20", "abc")
     xsession.xdotool("key", "Return")
     error = w.settled(lambda s: "abc" in s["error"]["text"])["error"]["text"]
-    assert error == "“abc” is neither a phone number nor a name known to your PBX."
+    assert error == "Nobody called “abc” is in the company directory or your address books."
     w.set("number", "")
     xsession.xdotool("type", "--delay", "20", "102")
     xsession.xdotool("key", "Return")

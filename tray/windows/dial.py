@@ -1,6 +1,8 @@
 """The dial window: a number field that takes what `talker --callto` takes (the app checks it
-with common/dialstring.py and its sentence is shown here), the call it starts, and the recent
-calls to call back with a double click."""
+with common/dialstring.py and its sentence is shown here) and names: while a name or the start
+of a number is typed, the colleagues and contacts it may mean are offered below the field
+(the app's `find_people`); the call it starts; and the recent calls to call back with a double
+click."""
 
 from __future__ import annotations
 
@@ -28,6 +30,19 @@ class DialWindow(Window):
                                                          command=self.dial))
         self.call_button.grid(row=1, column=1, sticky="e", padx=(8, 0))
         ttk.Label(f, text=tr("win.dial.hint"), style="Muted.TLabel").grid(row=2, column=0, columnspan=2, sticky="w")
+        # Suggestions take the hint's place while there are any.
+        self.suggestions = self.named("suggestions", tk.Listbox(f, height=5, exportselection=False,
+                                                                activestyle="dotbox"))
+        # Arrow keys only move the selection; a click, Enter or Call takes it.
+        self.suggestions.bind("<ButtonRelease-1>", lambda e: self._pick())
+        self.suggestions.bind("<Double-1>", lambda e: (self._pick(), self.dial()))
+        self.suggestions.bind("<Return>", lambda e: (self._pick(), self.dial()))
+        self.suggestions.bind("<Escape>", lambda e: (self._hide_suggestions(), entry.focus_set(), "break")[-1])
+        entry.bind("<Down>", lambda e: self._into_suggestions())
+        self._found: list[dict] = []
+        self._chosen: tuple[str, str] | None = None   # (the name shown in the field, its number)
+        self._pending_query: str | None = None
+        self.number.trace_add("write", lambda *_: self._typed())
         self.error = self.message(f, "error", 420)
         self.error.grid(row=3, column=0, columnspan=2, sticky="w", pady=(4, 0))
         self.panel = CallPanel(self, f, on_end=lambda call: self.load_recent())
@@ -65,6 +80,73 @@ class DialWindow(Window):
         self.link.subscribe(self._message)
         self.load_recent()
 
+    # --- completion ------------------------------------------------------------------------
+    def _typed(self) -> None:
+        text = self.number.get().strip()
+        if self._chosen is not None and text == self._chosen[0]:
+            return
+        self._chosen = None
+        digits = sum(c.isdigit() for c in text)
+        if not any(c.isalpha() for c in text) and digits < 2:
+            self._show_suggestions([])
+            return
+        if self._pending_query is None:
+            # One request in flight at a time; the newest text is asked for when it answers.
+            self.root.after(120, self._ask)
+        self._pending_query = text
+
+    def _ask(self) -> None:
+        query = self._pending_query
+        if not query:
+            self._pending_query = None
+            return
+
+        def answered(result: dict) -> None:
+            latest, self._pending_query = self._pending_query, None
+            if latest != query:
+                self._pending_query = latest
+                self._ask()
+            elif self.number.get().strip() == query:
+                self._show_suggestions(result.get("people", []))
+
+        def failed(error) -> None:
+            self._pending_query = None
+            self._show_suggestions([])
+
+        self.link.request("find_people", answered, failed, query=query[:256], limit=8)
+
+    def _show_suggestions(self, found: list[dict]) -> None:
+        self._found = found
+        self.suggestions.delete(0, "end")
+        for p in found:
+            self.suggestions.insert("end", f"{p['name']} ({p['number']}) — {tr('people.source.' + p['source'])}")
+        if found:
+            self.suggestions.configure(height=min(len(found), 6))
+            self.suggestions.grid(row=2, column=0, columnspan=2, sticky="ew")
+        else:
+            self.suggestions.grid_remove()
+
+    def _hide_suggestions(self) -> None:
+        self._show_suggestions([])
+
+    def _into_suggestions(self) -> str | None:
+        if not self._found:
+            return None
+        self.suggestions.focus_set()
+        self.suggestions.selection_clear(0, "end")
+        self.suggestions.selection_set(0)
+        self.suggestions.activate(0)
+        return "break"
+
+    def _pick(self) -> None:
+        selected = self.suggestions.curselection()
+        if not selected or selected[0] >= len(self._found):
+            return
+        person = self._found[selected[0]]
+        self._chosen = (person["name"], person["number"])
+        self.number.set(person["name"])
+        self._hide_suggestions()
+
     def load_recent(self) -> None:
         self.link.request("recent_calls", self._show_recent, lambda e: self.say(self.error, fail_sentence(e)))
 
@@ -89,6 +171,12 @@ class DialWindow(Window):
         if not target:
             self.say(self.error, tr("target.empty"))
             return
+        if self._found and self.suggestions.curselection():
+            self._pick()
+            target = self.number.get().strip()
+        self._hide_suggestions()
+        if self._chosen is not None and target == self._chosen[0]:
+            target = self._chosen[1]   # the very person picked, even where two share the name
         self.call_button.configure(state="disabled")
         self.say(self.error, tr("call.started", number=target), "Muted")
         self.link.request("call", self._started, self._failed, target=target)
