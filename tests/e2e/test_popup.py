@@ -138,17 +138,18 @@ def test_the_dial_field_offers_colleagues_and_contacts_by_name_and_calls_the_one
     try:
         app.wait_registered()
         popup = browser.open_popup()
-        wait_text(popup.locator("#pbx-note"), lambda t: "Anna Ivanova" in t)
+        wait_text(popup.locator("#pbx-note"), lambda t: "Anna Ivanova" in t, timeout=30)
         assert popup.get_attribute("#dial-input", "placeholder") == "Number or name"
 
         popup.fill("#dial-input", "Борис")
         popup.click("#dial-button")
         wait_text(popup.locator("#dial-result"), lambda t: t == (
-            "“Борис” may be Борис Петров (102), Борис Сидоров (+79161234567): type the full name or the number."))
+            "“Борис” may be Борис Петров (102), Борис Сидоров (+79161234567): type the full name or the number."),
+                  timeout=30)
 
         popup.fill("#dial-input", "бор")
         offered = popup.locator("#dial-suggestions li")
-        wait_text(popup.locator("#dial-suggestions"), lambda t: offered.count() == 2)
+        wait_text(popup.locator("#dial-suggestions"), lambda t: offered.count() == 2, timeout=30)
         assert offered.all_inner_texts() == ["Борис Петров (102)", "Борис Сидоров (+79161234567)"]
         offered.nth(0).click()
         assert popup.input_value("#dial-input") == "Борис Петров"
