@@ -53,6 +53,7 @@ CODEC_PRIORITIES = {"G722/16000/1": 140, "PCMA/8000/1": 135, "PCMU/8000/1": 134,
                     "iLBC/8000/1": 97, "GSM/8000/1": 96}
 # The conference bridge's clock runs this long after the last call's audio is gone.
 CLOCK_LINGER_S = 1.0
+TONES_AFTER_S = 2.0    # the ring and ringback tones are made this long after the start
 # Registration backoff after a network failure: 1, 2, 4, ... seconds, at most this.
 MAX_RETRY_S = 30.0
 # Codes after which retrying with the same credentials is pointless.
@@ -500,6 +501,7 @@ class SipEngine:
             del ep
             raise
         log.info("SIP engine listening on %s:%s (pjsip %s)", *self._wake_address, self._ep.libVersion().full)
+        self._call_later(TONES_AFTER_S, sound.prepare_tones)   # off the registration's path
 
     def _open_transport(self) -> None:
         tcfg = pj.TransportConfig()

@@ -22,6 +22,7 @@ FrameBuffer is pure (no I/O, no pjsua2, no PortAudio) and tested on its own.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import math
 import struct
@@ -116,10 +117,17 @@ class FrameBuffer:
 
 class Cadence:
     """A call-progress tone as 20 ms frames: `freqs` (Hz) summed, on for `on_ms`, then off for
-    `off_ms`, `times` cycles (None: until stopped). Made here, from nothing but arithmetic."""
+    `off_ms`, `times` cycles (None: until stopped). Made here, from nothing but arithmetic, when
+    first played (a few tens of thousands of sines: not a cost for every start of the app)."""
 
     def __init__(self, freqs: tuple[float, ...], on_ms: int, off_ms: int, times: int | None = None,
                  level_dbfs: float = -14.0):
+        self._shape = (freqs, on_ms, off_ms, level_dbfs)
+        self.times = times
+
+    @functools.cached_property
+    def _frames(self) -> list[bytes]:
+        freqs, on_ms, off_ms, level_dbfs = self._shape
         amplitude = 32767 * 10 ** (level_dbfs / 20) / len(freqs)
         on = on_ms * RATE // 1000
         samples = [int(sum(amplitude * math.sin(2 * math.pi * f * i / RATE) for f in freqs))
@@ -131,8 +139,7 @@ class Cadence:
             samples[on - 1 - i] = int(samples[on - 1 - i] * i / fade)
         cycle = struct.pack("<%dh" % on, *samples) + bytes(off_ms * RATE // 1000 * 2)
         cycle += bytes(-len(cycle) % FRAME_BYTES)
-        self._frames = [cycle[i:i + FRAME_BYTES] for i in range(0, len(cycle), FRAME_BYTES)]
-        self.times = times
+        return [cycle[i:i + FRAME_BYTES] for i in range(0, len(cycle), FRAME_BYTES)]
 
     @property
     def duration_s(self) -> float | None:
@@ -154,6 +161,13 @@ RINGBACK = Cadence((425.0,), 800, 3200)
 BUSY = Cadence((425.0,), 350, 350, times=4)
 RINGTONE = Cadence((784.0, 988.0), 400, 200, level_dbfs=-8.0)
 RINGTONE_PAUSE_FRAMES = 90      # after each pair of rings: 1.8 s of silence
+
+
+def prepare_tones() -> None:
+    """Make the tones' frames now (once, some milliseconds), so that the first ring of the app's
+    life is not made inside the sound device's callback."""
+    for cadence in (RINGBACK, BUSY, RINGTONE):
+        cadence._frames  # noqa: B018 - made and kept on first use
 
 
 def level_dbfs(frame: bytes) -> float:
