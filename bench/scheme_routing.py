@@ -68,7 +68,7 @@ def plan_rate(seconds: float = 2.0) -> tuple[float, float]:
     deadline = t0 + seconds
     while time.perf_counter() < deadline:
         for _ in range(100):
-            compute_plan(scheme, calendar, dt.datetime.now(dt.timezone.utc), status)
+            compute_plan(scheme, calendar, dt.datetime.now(dt.UTC), status)
         n += 100
     elapsed = time.perf_counter() - t0
     return n / elapsed, elapsed / n * 1e6

@@ -19,6 +19,10 @@ import json
 import os
 import sys
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
 BRIDGE_PATH = os.path.join(os.path.dirname(__file__), "browser_bridge.json")
 
 with open(BRIDGE_PATH, encoding="utf-8") as _f:
@@ -98,12 +102,12 @@ def allowed_origins() -> list[str]:
     return [f"chrome-extension://{CHROMIUM_EXTENSION_ID}/"]
 
 
-def host_manifest(family: str, host_path: str) -> dict:
+def host_manifest(family: str, host_path: str) -> dict[str, Any]:
     """The host manifest for a browser family; `host_path` is the absolute path of the host
     executable (Chrome starts it without a shell, so it must be executable on its own)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown browser family {family!r}")
-    manifest = {"name": HOST_NAME, "description": HOST_DESCRIPTION, "path": host_path, "type": "stdio"}
+    manifest: dict[str, Any] = {"name": HOST_NAME, "description": HOST_DESCRIPTION, "path": host_path, "type": "stdio"}
     if family == "chromium":
         manifest["allowed_origins"] = allowed_origins()
     else:

@@ -16,6 +16,10 @@ from common import locations
 from common.i18n import tr
 from common.protocol import JsonLines, ProtocolError, loads, request
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class ControlError(Exception):
     """The app answered with an error, or could not be reached. str() is one sentence."""
@@ -26,7 +30,7 @@ class ControlError(Exception):
 
 
 class AppNotRunning(ControlError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("app_not_running", tr("app.not_running"))
 
 
@@ -87,7 +91,7 @@ class ControlClient:
         self._sock = sock
         self._proto = JsonLines()
         self._ids = itertools.count(1)
-        self._inbox: list[dict] = []
+        self._inbox: list[dict[str, Any]] = []
         self._hello = request("0", "hello", client=client, **({"secret": secret} if secret else {}))
 
     @classmethod
@@ -107,7 +111,7 @@ class ControlClient:
     def __enter__(self) -> ControlClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def send(self, action: str, **fields: object) -> str:
@@ -119,7 +123,7 @@ class ControlClient:
             raise AppNotRunning() from None
         return rid
 
-    def request(self, action: str, *, timeout: float = 10.0, **fields: object) -> dict:
+    def request(self, action: str, *, timeout: float = 10.0, **fields: object) -> dict[str, Any]:
         """Send one request and wait for its reply; the result, or ControlError."""
         rid = self.send(action, **fields)
         deadline = time.monotonic() + timeout
@@ -134,7 +138,7 @@ class ControlClient:
                     raise _error(message)
             self._receive(deadline)
 
-    def next_event(self, timeout: float) -> dict | None:
+    def next_event(self, timeout: float) -> dict[str, Any] | None:
         """The next event after a subscribe, or None after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while True:
@@ -171,6 +175,6 @@ class ControlClient:
             raise ControlError("app_not_running", tr("app.refused"))
 
 
-def _error(message: dict) -> ControlError:
+def _error(message: dict[str, Any]) -> ControlError:
     err = message.get("error") or {}
     return ControlError(str(err.get("code", "internal")), str(err.get("message", tr("app.internal"))))

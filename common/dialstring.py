@@ -80,7 +80,7 @@ class DialTarget:
         self.is_name = is_name          # letters only: valid only if the PBX knows the name
         self.extension = extension      # RFC 3966 "ext": dialed as DTMF once the call connects
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[str, bool, str | None]:
         return (self.number, self.is_name, self.extension)
 
     def __eq__(self, other: object) -> bool:

@@ -63,7 +63,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def detect_language(environ: os._Environ | dict[str, str] = os.environ) -> str:
+def detect_language(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
     override = environ.get("TALKER_LANG", "")
     if override in LANGUAGES:
         return override

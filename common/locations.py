@@ -14,6 +14,8 @@ import sys
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
 if TYPE_CHECKING:
+    import _socket
+    from collections.abc import Callable
     from pathlib import Path
 
 APP_ID = "talker"
@@ -157,7 +159,7 @@ def _check_owned(path: str, st: os.stat_result, kind: str) -> None:
         raise UnsafeDirectory(path, "owner")
 
 
-def peer_uid(sock) -> int | None:
+def peer_uid(sock: _socket.socket) -> int | None:
     """The uid of the process at the other end of a connected Unix socket, or None where the OS
     offers no way to ask (then the user-only directory is the only gate)."""
     import _socket
@@ -167,11 +169,11 @@ def peer_uid(sock) -> int | None:
         return int.from_bytes(creds[4:8], sys.byteorder)
     getpeereid = getattr(os, "getpeereid", None)  # not in the stdlib on every platform
     if getpeereid is not None:
-        return getpeereid(sock.fileno())[0]
+        return int(getpeereid(sock.fileno())[0])
     return None
 
 
-def with_socket_name(path: str, use):
+def with_socket_name(path: str, use: Callable[[str], None]) -> None:
     """Call `use` (a Unix socket's bind or connect) with a name for the socket file `path` that
     fits in sun_path: the path itself, or, on Linux when the folders above it are too deep (a
     long HOME), the same file reached through a descriptor of its folder."""

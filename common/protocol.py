@@ -15,6 +15,12 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from common.schema_check import SchemaCheck
+
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "control.schema.json")
 
 try:
@@ -22,7 +28,7 @@ try:
     from _json import make_encoder as _c_make_encoder
     from _json import make_scanner as _c_make_scanner
 except ImportError:  # not CPython: the json module does the same, only costlier to import
-    _c_make_scanner = None
+    _c_make_scanner = None  # type: ignore[misc, assignment]
 
 
 class _ScanContext:
@@ -36,21 +42,21 @@ class _ScanContext:
     parse_int = int
 
     @staticmethod
-    def parse_constant(name: str):
+    def parse_constant(name: str) -> NoReturn:
         raise ValueError(f"{name} is not JSON")
 
 
-def _refuse(obj):
+def _refuse(obj: object) -> NoReturn:
     raise TypeError(f"{type(obj).__name__} is not JSON")
 
 
 if _c_make_scanner is not None:
-    _scan = _c_make_scanner(_ScanContext())
+    _scan = _c_make_scanner(_ScanContext())  # type: ignore[arg-type]  # it reads only these attributes
     # markers None: our messages are trees; allow_nan False: strict JSON out as well.
     _encode = _c_make_encoder(None, _refuse, _c_encode_string, None, ":", ",", False, False, False)
 
 
-def loads(text: str):
+def loads(text: str) -> Any:
     """json.loads for one document (strict), ValueError if it is not exactly one."""
     if _c_make_scanner is None:
         import json
@@ -66,7 +72,7 @@ def loads(text: str):
     return obj
 
 
-def dumps(obj) -> str:
+def dumps(obj: Any) -> str:
     """Compact JSON, UTF-8 text as is (no \\u escapes)."""
     if _c_make_scanner is None:
         import json
@@ -75,11 +81,11 @@ def dumps(obj) -> str:
     return "".join(_encode(obj, 0))
 
 
-_schema: dict | None = None
-_actions: dict[str, dict] | None = None
+_schema: dict[str, Any] | None = None
+_actions: dict[str, dict[str, Any]] | None = None
 
 
-def schema() -> dict:
+def schema() -> dict[str, Any]:
     global _schema
     if _schema is None:
         with open(SCHEMA_PATH, encoding="utf-8") as f:
@@ -88,22 +94,22 @@ def schema() -> dict:
 
 
 def max_message_bytes() -> int:
-    return schema()["x-max-message-bytes"]
+    return int(schema()["x-max-message-bytes"])
 
 
 def protocol_version() -> int:
-    return schema()["x-protocol-version"]
+    return int(schema()["x-protocol-version"])
 
 
 def error_codes() -> tuple[str, ...]:
     return tuple(schema()["$defs"]["error_code"]["enum"])
 
 
-def actions() -> dict[str, dict]:
+def actions() -> dict[str, dict[str, Any]]:
     """action name → the request schema branch that defines it."""
     global _actions
     if _actions is None:
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         for branch in schema()["$defs"]["request"]["oneOf"]:
             spec = branch["properties"]["action"]
             for name in ([spec["const"]] if "const" in spec else spec["enum"]):
@@ -130,7 +136,7 @@ def window_names() -> tuple[str, ...]:
 def max_ring_timeout_s() -> int:
     """The longest ring timeout a device may have (the PBX's limit, pbx.ringplan)."""
     device = schema()["$defs"]["pbx_state"]["properties"]["receive"]["properties"]["devices"]["items"]
-    return device["properties"]["ring_timeout_s"]["maximum"]
+    return int(device["properties"]["ring_timeout_s"]["maximum"])
 
 
 def allowed_clients(action: str) -> tuple[str, ...] | None:
@@ -161,7 +167,7 @@ class JsonLines:
     def __init__(self, *, max_bytes: int | None = None):
         self.max_bytes = max_bytes or max_message_bytes()
         self._buffer = bytearray()
-        self._events: list[dict | ProtocolError] = []
+        self._events: list[dict[str, Any] | ProtocolError] = []
         self._out = bytearray()
         self._seen_first_byte = False
         self.closed = False
@@ -199,7 +205,7 @@ class JsonLines:
         self._buffer.clear()
         self.closed = True
 
-    def events_received(self) -> list[dict | ProtocolError]:
+    def events_received(self) -> list[dict[str, Any] | ProtocolError]:
         events, self._events = self._events, []
         return events
 
@@ -209,7 +215,7 @@ class JsonLines:
         self.closed = True
 
     # --- outgoing ---------------------------------------------------------------------
-    def send(self, message: dict) -> None:
+    def send(self, message: dict[str, Any]) -> None:
         self._out += encode_message(message, self.max_bytes)
 
     def data_to_send(self) -> bytes:
@@ -217,14 +223,14 @@ class JsonLines:
         return data
 
 
-def encode_message(message: dict, max_bytes: int | None = None) -> bytes:
+def encode_message(message: dict[str, Any], max_bytes: int | None = None) -> bytes:
     data = dumps(message).encode("utf-8")
     if len(data) > (max_bytes or max_message_bytes()):
         raise ValueError(f"message of {len(data)} bytes is over the limit")
     return data + b"\n"
 
 
-def decode_message(line: bytes) -> dict | ProtocolError:
+def decode_message(line: bytes) -> dict[str, Any] | ProtocolError:
     try:
         message = loads(line.decode("utf-8"))
     except UnicodeDecodeError:
@@ -239,22 +245,22 @@ def decode_message(line: bytes) -> dict | ProtocolError:
 
 
 # --- message rules -------------------------------------------------------------------------
-def request(request_id: str, action: str, **fields: object) -> dict:
+def request(request_id: str, action: str, **fields: object) -> dict[str, Any]:
     return {"id": request_id, "action": action, **fields}
 
 
-def ok_reply(request_id: str | None, result: dict) -> dict:
+def ok_reply(request_id: str | None, result: dict[str, Any]) -> dict[str, Any]:
     return {"id": request_id, "ok": True, "result": result}
 
 
-def error_reply(request_id: str | None, code: str, message: str) -> dict:
+def error_reply(request_id: str | None, code: str, message: str) -> dict[str, Any]:
     return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}
 
 
-_validators: dict[str, object] = {}
+_validators: dict[str, SchemaCheck] = {}
 
 
-def _validator(action: str):
+def _validator(action: str) -> SchemaCheck:
     if action in _validators:
         return _validators[action]
     from common.schema_check import SchemaCheck
@@ -267,7 +273,7 @@ def _validator(action: str):
     return validator
 
 
-def validate_request(message: dict) -> ProtocolError | None:
+def validate_request(message: dict[str, Any]) -> ProtocolError | None:
     """None when `message` is a valid request; else the error to answer with."""
     rid = message.get("id") if isinstance(message.get("id"), str) else None
     action = message.get("action")
@@ -282,7 +288,7 @@ def validate_request(message: dict) -> ProtocolError | None:
     return None
 
 
-def validate(message: dict, definition: str) -> None:
+def validate(message: dict[str, Any], definition: str) -> None:
     """Raise jsonschema.ValidationError unless `message` is a valid `definition`: for tests,
     with jsonschema as the independent judge (a test dependency)."""
     import jsonschema

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import re
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
 # Keywords that only annotate: nothing to check.
 _ANNOTATIONS = {"$schema", "$id", "title", "description", "$defs"}
 _CHECKED = {"type", "enum", "const", "properties", "required", "additionalProperties", "items",
@@ -33,29 +37,29 @@ class UnsupportedSchema(ValueError):
     pass
 
 
-def json_equal(a, b) -> bool:
+def json_equal(a: Any, b: Any) -> bool:
     """Equality as JSON means it: true is not 1, 1 is 1.0, and containers compare deeply."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, (dict, list, str)) or isinstance(b, (dict, list, str)):
         return type(a) is type(b) and a == b
-    return a == b
+    return bool(a == b)
 
 
 class SchemaCheck:
     """`SchemaCheck(schema).first_error(value)` → None, or (path, sentence) of one failure."""
 
-    def __init__(self, schema):
+    def __init__(self, schema: Any) -> None:
         self._root = schema
-        self._patterns: dict[str, re.Pattern] = {}
+        self._patterns: dict[str, re.Pattern[str]] = {}
         self._audit(schema)
 
     # --- building -----------------------------------------------------------------------------
-    def _audit(self, schema) -> None:
+    def _audit(self, schema: Any) -> None:
         if isinstance(schema, bool):
             return
         if not isinstance(schema, dict):
@@ -85,7 +89,7 @@ class SchemaCheck:
                     if name not in _TYPES:
                         raise UnsupportedSchema(f"unknown type {name!r}")
 
-    def _resolve(self, ref: str):
+    def _resolve(self, ref: str) -> Any:
         if not ref.startswith("#/"):
             raise UnsupportedSchema(f"only local references are implemented, not {ref!r}")
         node = self._root
@@ -97,13 +101,13 @@ class SchemaCheck:
         return node
 
     # --- checking -----------------------------------------------------------------------------
-    def first_error(self, value) -> tuple[str, str] | None:
+    def first_error(self, value: Any) -> tuple[str, str] | None:
         return self._check(self._root, value, ())
 
-    def is_valid(self, value) -> bool:
+    def is_valid(self, value: Any) -> bool:
         return self.first_error(value) is None
 
-    def _check(self, schema, value, path: tuple) -> tuple[str, str] | None:
+    def _check(self, schema: Any, value: Any, path: tuple[str | int, ...]) -> tuple[str, str] | None:
         if schema is True:
             return None
         if schema is False:
@@ -146,7 +150,7 @@ class SchemaCheck:
                 return _error(path, f"{_short(value)} matches {matching} of the allowed forms, not exactly one")
         return None
 
-    def _check_object(self, schema, value: dict, path: tuple) -> tuple[str, str] | None:
+    def _check_object(self, schema: Any, value: dict[str, Any], path: tuple[str | int, ...]) -> tuple[str, str] | None:
         for name in schema.get("required", ()):
             if name not in value:
                 return _error(path, f"{name!r} is a required property")
@@ -168,11 +172,11 @@ class SchemaCheck:
         return None
 
 
-def _error(path: tuple, message: str) -> tuple[str, str]:
+def _error(path: tuple[str | int, ...], message: str) -> tuple[str, str]:
     return "/".join(str(p) for p in path) or "message", message
 
 
-def _short(value) -> str:
+def _short(value: Any) -> str:
     """A value for an error sentence: never the whole of a large or deep one (it came from outside)."""
     if isinstance(value, dict):
         return f"an object of {len(value)} propert{'y' if len(value) == 1 else 'ies'}"

@@ -13,6 +13,10 @@ from __future__ import annotations
 import json
 import struct
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
 _LENGTH = struct.Struct("=I")  # "=": native byte order, standard 4-byte size, no alignment
 
 
@@ -42,7 +46,7 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
-def decode(payload: bytes) -> dict | FrameError:
+def decode(payload: bytes) -> dict[str, Any] | FrameError:
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -58,7 +62,7 @@ def decode(payload: bytes) -> dict | FrameError:
     return message
 
 
-def encode(message: dict, max_bytes: int) -> bytes:
+def encode(message: dict[str, Any], max_bytes: int) -> bytes:
     payload = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     if len(payload) > max_bytes:
         raise MessageTooLarge(f"message of {len(payload)} bytes is over {max_bytes}")
@@ -72,7 +76,7 @@ class NativeMessaging:
         self._buffer = bytearray()
         self._need: int | None = None  # payload length of the frame being read
         self._discard = 0  # bytes still to skip of a frame over the limit
-        self._events: list[dict | FrameError] = []
+        self._events: list[dict[str, Any] | FrameError] = []
         self._out = bytearray()
         self.closed = False
 
@@ -123,12 +127,12 @@ class NativeMessaging:
         self._need = None
         self.closed = True
 
-    def events_received(self) -> list[dict | FrameError]:
+    def events_received(self) -> list[dict[str, Any] | FrameError]:
         events, self._events = self._events, []
         return events
 
     # --- to the browser ----------------------------------------------------------------
-    def send(self, message: dict) -> None:
+    def send(self, message: dict[str, Any]) -> None:
         """Frame `message`; MessageTooLarge (and nothing queued) if it is over the limit."""
         self._out += encode(message, self.max_out)
 

@@ -85,6 +85,8 @@ def uninstall(browser_id: str, profile: Path | None = None) -> None:
 
 
 def _register(browser: browser_bridge.Browser, manifest: Path) -> None:
+    if sys.platform != "win32":  # only Windows calls this; the check also tells mypy winreg exists
+        raise OSError("the registry exists only on Windows")
     import winreg
 
     for key in browser.registry_keys():
@@ -93,6 +95,8 @@ def _register(browser: browser_bridge.Browser, manifest: Path) -> None:
 
 
 def _unregister(browser: browser_bridge.Browser) -> None:
+    if sys.platform != "win32":  # only Windows calls this; the check also tells mypy winreg exists
+        raise OSError("the registry exists only on Windows")
     import winreg
 
     for key in browser.registry_keys():

@@ -11,13 +11,17 @@ else runs; a print() anywhere in a library then lands in the log instead of the 
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
 import sys
 import threading
 import time
 
 from common import locations
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 LOG_NAME = "native-host.log"
 LOG_MAX_BYTES = 1_000_000
@@ -62,7 +66,7 @@ class Host:
         self._out = frames_out
         self._in = stdin_fd
         self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
+        self._sock: _socket.socket | None = None
         self.finished = threading.Event()
 
     def run(self) -> int:
@@ -80,8 +84,8 @@ class Host:
         return 0
 
     # --- the two readers -----------------------------------------------------------------
-    def _start_thread(self, target, name: str) -> None:
-        def guarded():
+    def _start_thread(self, target: Callable[[], None], name: str) -> None:
+        def guarded() -> None:
             try:
                 target()
             except Exception as e:
@@ -107,7 +111,7 @@ class Host:
             if not data:
                 return
 
-    def _read_app(self, sock: socket.socket) -> None:
+    def _read_app(self, sock: _socket.socket) -> None:
         while True:
             try:
                 data = sock.recv(65536)

@@ -24,6 +24,10 @@ from common.i18n import tr
 from common.protocol import JsonLines, ProtocolError, actions, error_reply, request, validate_request
 from native_host.framing import FrameError, MessageTooLarge, NativeMessaging
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
 CLIENT_NAME = "native-host"
 # Never from the browser, whatever the schema says: the hello is the host's own, and closing the
 # app is not the browser's business.
@@ -54,8 +58,8 @@ class Relay:
         self.wants_connection = False
         self.done = False
         self._ids = itertools.count(1)
-        self._waiting: list[dict] = []            # requests for the app, before it is connected
-        self._pending: dict[str, object] = {}     # our id → the browser's id
+        self._waiting: list[dict[str, Any]] = []  # requests for the app, before it is connected
+        self._pending: dict[str, str] = {}        # our id → the browser's id
 
     # --- the browser side ----------------------------------------------------------------
     def receive_from_browser(self, data: bytes) -> None:
@@ -74,7 +78,7 @@ class Relay:
             else:
                 self._browser_message(item)
 
-    def _browser_message(self, message: dict) -> None:
+    def _browser_message(self, message: dict[str, Any]) -> None:
         rid = message.get("id") if isinstance(message.get("id"), str) else None
         action = message.get("action")
         if isinstance(action, str) and action not in BROWSER_ACTIONS:
@@ -145,7 +149,7 @@ class Relay:
         self.state = IDLE
         self.done = True
 
-    def _app_message(self, message: dict) -> None:
+    def _app_message(self, message: dict[str, Any]) -> None:
         if "event" in message:
             self._to_browser(message, droppable=True)
             return
@@ -169,7 +173,7 @@ class Relay:
             self._to_browser(error_reply(self._pending.pop(ours), "app_not_running", tr("app.not_running")))
 
     # --- output ------------------------------------------------------------------------------
-    def _to_browser(self, message: dict, droppable: bool = False) -> None:
+    def _to_browser(self, message: dict[str, Any], droppable: bool = False) -> None:
         try:
             self.browser.send(message)
         except MessageTooLarge:

@@ -126,7 +126,7 @@ def cmd_ringplan(ns) -> int:
 
     pbx = PbxInstance.open(_data_dir(ns))
     try:
-        at = dt.datetime.fromisoformat(ns.at) if ns.at else dt.datetime.now(dt.timezone.utc)
+        at = dt.datetime.fromisoformat(ns.at) if ns.at else dt.datetime.now(dt.UTC)
     except ValueError:
         raise InvalidInput(f"{ns.at!r} is not an ISO 8601 time such as 2026-01-09T10:00+03:00.") from None
     with pbx.sessions() as s:

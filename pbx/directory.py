@@ -29,7 +29,7 @@ from pbx.instance import PbxInstance
 
 def digest_ha1(username: str, realm: str, password: str) -> str:
     """HA1 of RFC 2617 §3.2.2.2, what Kamailio's auth_db compares against."""
-    return hashlib.md5(f"{username}:{realm}:{password}".encode("utf-8")).hexdigest()
+    return hashlib.md5(f"{username}:{realm}:{password}".encode()).hexdigest()
 
 
 def generate_sip_password() -> str:

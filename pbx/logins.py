@@ -88,7 +88,7 @@ def _in_session(key: str):
 
 
 def _failure_key(login: str, client: str) -> str:
-    return hashlib.sha256(f"{login.strip().lower()}|{client}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{login.strip().lower()}|{client}".encode()).hexdigest()
 
 
 def _with_groups(query):

@@ -70,7 +70,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field as dataclass_field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -459,7 +459,7 @@ def local_moment(wall: datetime, zone_name: str) -> tuple[datetime, bool]:
     naive = wall.replace(tzinfo=None, fold=0)
     try:
         # Through UTC: astimezone() to the datetime's own tzinfo returns it unchanged.
-        aware = naive.replace(tzinfo=zone).astimezone(timezone.utc).astimezone(zone)
+        aware = naive.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
     except OverflowError:
         raise RingPlanError(f"{wall!r} is out of the supported range.") from None
     return aware, aware.replace(tzinfo=None) != naive
@@ -526,6 +526,7 @@ def compute_plan(scheme: Scheme, calendar: WorkingDays, now: datetime,
             excluded.append(Excluded(device.id, device.kind, device.address, reason,
                                      forever if reason is Reason.AFTER_FOREVER else None))
 
+    steps: tuple[Step, ...]
     if mode is Mode.ALL_AT_ONCE:
         steps = (Step(parallel=True, devices=tuple(rings)),) if rings else ()
     else:

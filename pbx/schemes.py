@@ -218,7 +218,7 @@ def registered_usernames(s, usernames: list[str]) -> set[str]:
         return set()
     rows = s.execute(text("SELECT username, expires FROM location WHERE username IN :names")
                      .bindparams(bindparam("names", expanding=True)), {"names": list(usernames)})
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return {username for username, expires in rows if (when := _kamailio_time(expires)) is None or when > now}
 
 
@@ -226,14 +226,14 @@ def _kamailio_time(value) -> dt.datetime | None:
     """A time as Kamailio's db drivers write it: db_sqlite stores a Julian day number (UTC);
     db_postgres a timestamp without zone in the server's local time (usrloc uses localtime())."""
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp((value - 2440587.5) * 86400, dt.timezone.utc)
+        return dt.datetime.fromtimestamp((value - 2440587.5) * 86400, dt.UTC)
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             return None
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc) if value.tzinfo is None else value
+        return value.astimezone(dt.UTC) if value.tzinfo is None else value
     return None
 
 

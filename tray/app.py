@@ -302,7 +302,7 @@ class TalkerApp:
             raise RequestFailed("no_account", tr("app.no_account"))
         try:
             await asyncio.wait_for(self._registered.wait(), CALL_WAIT_FOR_REGISTRATION_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             with self._lock:
                 reg = self._registration
             detail = reg.reason or tr(f"reg.{reg.state.value}")

@@ -36,14 +36,14 @@ class Calls:
                 started = self._started.pop(event.call_id, None)
             else:
                 self._calls[event.call_id] = event
-                self._started.setdefault(event.call_id, dt.datetime.now(dt.timezone.utc))
+                self._started.setdefault(event.call_id, dt.datetime.now(dt.UTC))
         if event.state == CallState.ENDED:
             # The engine decides how it went: only it sees a decline and a CANCEL's Reason
             # before it reports the end.
             self.history.add({"number": event.remote_number, "name": event.remote_name,
                               "direction": event.direction, "outcome": event.outcome,
                               "answered": event.answered,
-                              "at": (started or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")})
+                              "at": (started or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")})
 
     def now(self) -> list[CallEvent]:
         """The calls in progress (ringing, dialling, connected), oldest first."""

@@ -29,9 +29,9 @@ from pathlib import Path
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: "not importable"
 import httpx  # noqa: E402
 
-from common import dialstring, locations
-from common.i18n import tr
-from tray import failures
+from common import dialstring, locations  # noqa: E402
+from common.i18n import tr  # noqa: E402
+from tray import failures  # noqa: E402
 
 log = logging.getLogger(__name__)
 

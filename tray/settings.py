@@ -110,7 +110,7 @@ def load() -> Settings:
         data = json.loads(settings_path().read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Settings()
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError):
         raise SettingsError(tr("settings.unreadable", path=settings_path())) from None
     try:
         account = data.get("account")
@@ -123,7 +123,7 @@ def load() -> Settings:
             **{role: data.get(role) for role in AUDIO_ROLES},
             **{option: data.get(option, default) for option, default in AUDIO_OPTIONS.items()},
         )
-    except TypeError as e:
+    except TypeError:
         raise SettingsError(tr("settings.unreadable", path=settings_path())) from None
     settings.validate()
     return settings

@@ -139,7 +139,7 @@ async function dial(target, point, shown, extension) {
   let reply
   try {
     reply = await ext.runtime.sendMessage({ type: 'call', target })
-  } catch (e) {
+  } catch {
     // The extension was updated or disabled under this page.
     reply = { ok: false, error: { code: 'extension_gone', message: '' } }
   }

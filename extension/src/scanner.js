@@ -169,7 +169,7 @@ export class Scanner {
     const t0 = performance.now()
     const idle = deadline ? deadline.timeRemaining() : 0
     const end = t0 + Math.max(4, Math.min(idle, SLICE_MS))
-    let more = true
+    let more
     do {
       more = this._step()
     } while (more && performance.now() < end)

@@ -514,7 +514,7 @@ def get_ring_plan(employee_id: Id, actor: CurrentActor, pbx: Pbx,
     each device's timeout; 0 = until answered, bounded by `limit_s`), every device left out
     with its reason, what the caller hears when nobody rings, and `notices`: a local time that
     does not exist (moved), a ring until answered, a calendar year never imported."""
-    moment = at or dt.datetime.now(dt.timezone.utc)
+    moment = at or dt.datetime.now(dt.UTC)
     return schemes.ring_plan(pbx, actor, employee_id, moment).to_dict()
 
 

@@ -38,10 +38,11 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import Any, Protocol
 
-from pbx.ringplan import E164_RE, SIP_USER_RE
+from pbx.ringplan import E164_RE, SIP_USER_RE, Scheme
 
 _EXTENSION_RE = re.compile(r"[0-9]{2,6}")                # pbx/validation.py EXTENSION_RE
 _NUMBER_RE = re.compile(r"\+?([1-9][0-9]{6,14})")        # E.164, "+" optional from a dial pad
@@ -50,7 +51,7 @@ _LEG_RE = re.compile(r"([se])\.([0-9]{1,6})\.(\+?[0-9]{1,15}|-)\.([0-9a-f]{32})"
 
 
 # --- classification, leg tokens, plan encoding ---------------------------------------------
-def classify_target(user):
+def classify_target(user: str | None) -> tuple[str, str] | None:
     """("extension", "102"), ("number", "+74951234567") - a number as dialled, with or
     without "+" - or None for anything else."""
     if not user:
@@ -62,27 +63,29 @@ def classify_target(user):
     return None
 
 
-def as_e164(number):
+def as_e164(number: str) -> str:
     """How the PBX stores a number (pbx_number.number): trunks often drop the "+"."""
     return number if number.startswith("+") else "+" + number
 
 
-def leg_signature(secret, call_id, address, fields):
+def leg_signature(secret: bytes, call_id: str, address: str, fields: str) -> str:
     msg = "\n".join((call_id, address, fields)).encode("utf-8", "surrogateescape")
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()[:32]
 
 
-def leg_uri(secret, call_id, host, port, kind, address, timeout_s, caller_id):
+def leg_uri(secret: bytes, call_id: str, host: str, port: int, kind: str, address: str, timeout_s: int,
+            caller_id: str | None) -> str:
     """A URI of Kamailio itself that stands for one device of a ring plan."""
     fields = "%s.%d.%s" % ("s" if kind == "sip" else "e", timeout_s, caller_id or "-")
     sig = leg_signature(secret, call_id, address, fields)
     return "sip:%s@%s:%d%s%s.%s" % (address, host, port, _LEG_PARAM, fields, sig)
 
 
-def parse_leg(secret, call_id, ruri, ruser):
+def parse_leg(secret: bytes, call_id: str, ruri: str | None,
+              ruser: str | None) -> tuple[str, str, int, str | None] | None:
     """(kind, address, timeout_s, caller_id) of a leg URI made by leg_uri, or None."""
     at = ruri.find(_LEG_PARAM) if ruri else -1
-    if at < 0 or not ruser:
+    if at < 0 or not ruri or not ruser:
         return None
     m = _LEG_RE.fullmatch(ruri[at + len(_LEG_PARAM):].split(";", 1)[0])
     if not m:
@@ -109,12 +112,12 @@ DIALOG_PARAM = "talker-dlg"
 _DIALOG_TOKEN_RE = re.compile(r";\s*talker-dlg=([pts]\.[pts]{1,3}\.[0-9a-f]{32})")
 
 
-def _dialog_signature(secret, call_id, from_tag, up, down):
+def _dialog_signature(secret: bytes, call_id: str, from_tag: str, up: str, down: str) -> str:
     msg = "\n".join(("dialog", call_id, from_tag, up, down)).encode("utf-8", "surrogateescape")
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()[:32]
 
 
-def dialog_token(secret, call_id, from_tag, up, down):
+def dialog_token(secret: bytes, call_id: str, from_tag: str, up: str, down: Iterable[str]) -> str:
     """The Record-Route parameter of a dialog the PBX sets up: `up` is the kind of party that
     sent the initial request, `down` the kinds it may reach (PHONE, TRUNK, SELF), signed with
     the Call-ID and the caller's From tag (the callee's tag is not known yet)."""
@@ -122,14 +125,15 @@ def dialog_token(secret, call_id, from_tag, up, down):
     return "%s.%s.%s" % (up, down, _dialog_signature(secret, call_id, from_tag, up, down))
 
 
-def first_dialog_token(route_headers):
+def first_dialog_token(route_headers: str | None) -> str | None:
     """The dialog token of the topmost Route entry that carries one (an outbound-proxy Route
     without one may stand above it), or None."""
     m = _DIALOG_TOKEN_RE.search(route_headers or "")
     return m.group(1) if m else None
 
 
-def verify_dialog(secret, call_id, from_tag, to_tag, token):
+def verify_dialog(secret: bytes, call_id: str, from_tag: str | None, to_tag: str | None,
+                  token: str | None) -> tuple[frozenset[str], frozenset[str]] | None:
     """(sender kinds, kinds the request may go to) of an in-dialog request whose Route carries
     `token`, or None when the PBX did not sign it for this dialog. A request whose From tag is
     the signed one comes from the dialog's caller and goes towards the callee's end; one whose
@@ -144,7 +148,7 @@ def verify_dialog(secret, call_id, from_tag, to_tag, token):
     return None
 
 
-def step_ends(steps):
+def step_ends(steps: list[dict[str, Any]]) -> set[str]:
     """The kinds of party a call's ring plan can be answered by: a SIP device directly (a leg
     to a SIP device does not record-route, so in-dialog requests go straight to the phone), or
     Kamailio itself for an external number (its leg record-routes towards the trunk)."""
@@ -155,11 +159,11 @@ def step_ends(steps):
     return ends or {PHONE}
 
 
-def encode_steps(plan_steps):
+def encode_steps(plan_steps: Iterable[Iterable[tuple[str, str, int]]]) -> list[dict[str, Any]]:
     """The plan's steps as relayed: each {"t": timeout for a direct step or None for legs,
     "d": [[kind, address, timeout_s], ...]}. A step is direct when it can be timed by the call
     transaction's own timer: SIP devices only, all with the same timeout."""
-    out = []
+    out: list[dict[str, Any]] = []
     for devices in plan_steps:
         devs = [[kind, address, int(timeout_s)] for kind, address, timeout_s in devices]
         if not devs:
@@ -170,7 +174,7 @@ def encode_steps(plan_steps):
     return out
 
 
-def caller_id_for(did, outgoing, first_number, extension):
+def caller_id_for(did: str | None, outgoing: str | None, first_number: str | None, extension: str) -> str:
     """The number a call towards the trunk shows: the DID the call came in on, else the
     employee's chosen outgoing number, else the PBX's first number, else the extension."""
     for candidate in (did, outgoing, first_number):
@@ -179,7 +183,7 @@ def caller_id_for(did, outgoing, first_number, extension):
     return extension
 
 
-def split_host_port(value):
+def split_host_port(value: str) -> tuple[str, int]:
     """("host", port) of a setting like "gw.example:5070", "[2001:db8::1]" or "10.0.0.1"."""
     value = value.strip()
     if value.startswith("["):
@@ -192,7 +196,7 @@ def split_host_port(value):
     return host, int(port) if port else 5060
 
 
-def whole_minute_schedules(scheme):
+def whole_minute_schedules(scheme: Scheme) -> bool:
     """True when no schedule window of the scheme starts or ends inside a minute. Zone offsets
     and DST changes fall on whole minutes too, so such a scheme's plan only changes at one."""
     for device in scheme.devices:
@@ -203,7 +207,7 @@ def whole_minute_schedules(scheme):
     return True
 
 
-def _ip_literal(host):
+def _ip_literal(host: str) -> str | None:
     """The canonical text of an IP address literal, or None for a name."""
     try:
         ip = ipaddress.ip_address(host)
@@ -214,7 +218,7 @@ def _ip_literal(host):
     return str(ip)
 
 
-def _same_endpoint(ip, port, addr):
+def _same_endpoint(ip: str, port: int | str | None, addr: tuple[str, int]) -> bool:
     """Whether a URI's (resolved) host and port are the address `addr` = (IP, port)."""
     try:
         port = int(port) if port else 5060
@@ -223,7 +227,7 @@ def _same_endpoint(ip, port, addr):
     return (_ip_literal(ip) or ip) == (_ip_literal(addr[0]) or addr[0]) and port == addr[1]
 
 
-def _uri_host(ip):
+def _uri_host(ip: str) -> str:
     return "[%s]" % ip if ":" in ip else ip
 
 
@@ -238,7 +242,7 @@ class Reply:
     """Answer the request statelessly. `log`: a line for Kamailio's log (why), or None."""
     code: int
     reason: str
-    log: Optional[str] = None
+    log: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,17 +265,17 @@ class Authenticate:
 class RingAccount:
     """Relay to the contacts registered under the R-URI user (`extension`: set it first)."""
     up: str
-    extension: Optional[str] = None
-    log: Optional[str] = None
+    extension: str | None = None
+    log: str | None = None
 
 
 @dataclass(frozen=True)
 class RingEmployee:
     """Execute a ring plan: `steps` as encode_steps makes them; `ends` for the Record-Route."""
-    steps: list
+    steps: list[dict[str, Any]]
     caller_id: str
     up: str
-    ends: frozenset
+    ends: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -285,7 +289,7 @@ class CallTrunk:
 @dataclass(frozen=True)
 class Relay:
     """Relay along the Route; `destination`: the next hop to force first (the trunk gateway)."""
-    destination: Optional[str]
+    destination: str | None
     strip_identity: bool
 
 
@@ -294,8 +298,8 @@ class Leg:
     kind: str
     address: str
     timeout_s: int
-    caller_id: Optional[str]
-    trunk: Optional[str]  # where an external device is reached
+    caller_id: str | None
+    trunk: str | None  # where an external device is reached
 
 
 NOT_FOUND = Reply(404, "Not Found")
@@ -314,25 +318,25 @@ class DbError(RuntimeError):
 class Lookups(Protocol):
     """What the decisions need to know beyond the request (pbx/kamailio/store.py)."""
 
-    def employee_by_extension(self, extension: str) -> Optional[dict]: ...
-    def employee_by_number(self, e164: str) -> Optional[dict]: ...
+    def employee_by_extension(self, extension: str) -> dict[str, Any] | None: ...
+    def employee_by_number(self, e164: str) -> dict[str, Any] | None: ...
     def is_account(self, username: str) -> bool: ...
-    def caller(self, username: str) -> Optional[dict]: ...
+    def caller(self, username: str) -> dict[str, Any] | None: ...
     def setting(self, name: str) -> str: ...
-    def plan(self, employee: dict) -> list: ...
+    def plan(self, employee: dict[str, Any]) -> list[dict[str, Any]]: ...
 
 
 # --- an initial request (no To tag), once its sender is known ------------------------------------
 @dataclass(frozen=True)
 class Initial:
     method: str
-    ruser: Optional[str]
+    ruser: str | None
     ruri_is_myself: bool
     from_trunk: bool
-    from_user: Optional[str]  # = the digest user for a PBX user (auth_check flag 1)
+    from_user: str | None  # = the digest user for a PBX user (auth_check flag 1)
 
 
-def route_initial(req: Initial, lookups: Lookups):
+def route_initial(req: Initial, lookups: Lookups) -> Reply | RingAccount | RingEmployee | CallTrunk:
     """Where a call or other initial request from a PBX user or the trunk goes."""
     if not req.ruri_is_myself:
         # We are nobody's outbound proxy: the PBX routes only to its own users and numbers.
@@ -374,7 +378,7 @@ def route_initial(req: Initial, lookups: Lookups):
                         up, frozenset(step_ends(steps)))
 
 
-def _outgoing(req, number, lookups):
+def _outgoing(req: Initial, number: str, lookups: Lookups) -> Reply | CallTrunk:
     if req.method != "INVITE":
         return ONLY_CALLS_TO_TRUNK
     trunk = lookups.setting("trunk")
@@ -383,7 +387,7 @@ def _outgoing(req, number, lookups):
     caller = None
     if req.from_user and SIP_USER_RE.fullmatch(req.from_user):
         caller = lookups.caller(req.from_user)
-    if caller is None:
+    if caller is None or not req.from_user:
         return UNKNOWN_CALLER
     return CallTrunk(number, trunk, caller_id_for(None, caller["outgoing"], caller["first_number"],
                                                   caller["extension"]), req.from_user)
@@ -394,14 +398,15 @@ def _outgoing(req, number, lookups):
 class InDialog:
     is_ack: bool
     call_id: str
-    from_tag: Optional[str]
-    to_tag: Optional[str]
-    route: Optional[str]  # every Route header's value
+    from_tag: str | None
+    to_tag: str | None
+    route: str | None  # every Route header's value
     from_trunk: bool
     from_myself: bool
 
 
-def dialog_ends(secret, req: InDialog):
+def dialog_ends(secret: bytes,
+                req: InDialog) -> tuple[frozenset[str], frozenset[str]] | Drop | Refuse | Authenticate:
     """(sender kinds, kinds it may reach) of an in-dialog request, or what to do instead:
     Drop, Refuse, or Authenticate (then it is a request between phones)."""
     ends = verify_dialog(secret, req.call_id, req.from_tag, req.to_tag, first_dialog_token(req.route))
@@ -421,18 +426,20 @@ def dialog_ends(secret, req: InDialog):
 BETWEEN_PHONES = (frozenset(PHONE), frozenset(PHONE))
 
 
-def next_hop(dest_is_myself, host, port, trunk_address, resolve):
+def next_hop(dest_is_myself: bool, host: str | None, port: int | str | None, trunk_address: tuple[str, int] | None,
+             resolve: Callable[[str], str | None]) -> str:
     """The kind of party a relayed request would reach (PHONE, TRUNK, SELF), or None when it
     would reach nobody. `dest_is_myself`: whether the next Route (else the R-URI) is Kamailio;
     `host`, `port`: that hop; `trunk_address`: (IP, port) or None; `resolve`: host -> IP or None."""
     if dest_is_myself:
         return SELF
-    if trunk_address is not None and _same_endpoint(resolve(host) or host, port, trunk_address):
+    if trunk_address is not None and host is not None and _same_endpoint(resolve(host) or host, port, trunk_address):
         return TRUNK
     return PHONE
 
 
-def relay_in_dialog(targets, hop, trunk_address, from_trunk):
+def relay_in_dialog(targets: frozenset[str], hop: str | None, trunk_address: tuple[str, int] | None,
+                    from_trunk: bool) -> Refuse | Relay:
     """Relay or Refuse an in-dialog request that loose routing sends towards `hop`."""
     destination = None
     if hop != TRUNK and targets == {TRUNK}:
@@ -449,7 +456,8 @@ def relay_in_dialog(targets, hop, trunk_address, from_trunk):
 
 
 # --- a leg ----------------------------------------------------------------------------------------
-def route_leg(secret, from_myself, is_invite, call_id, ruri, ruser, trunk):
+def route_leg(secret: bytes, from_myself: bool, is_invite: bool, call_id: str, ruri: str | None, ruser: str | None,
+              trunk: str | None) -> Reply | Leg:
     """A Leg to relay, or the reply. Only Kamailio itself makes legs: from its own socket,
     signed for this very call."""
     leg = parse_leg(secret, call_id, ruri, ruser) if from_myself and is_invite else None
@@ -461,15 +469,15 @@ def route_leg(secret, from_myself, is_invite, call_id, ruri, ruser, trunk):
     return Leg(kind, address, timeout_s, caller_id, trunk if kind == "external" else None)
 
 
-def is_leg(ruri):
-    return bool(ruri) and _LEG_PARAM in ruri
+def is_leg(ruri: str | None) -> bool:
+    return ruri is not None and _LEG_PARAM in ruri
 
 
-def timeout_ms(timeout_s, cap_ms):
+def timeout_ms(timeout_s: int, cap_ms: int) -> int:
     """A device's ring timeout as tm's timer: 0 (ring forever) and anything longer is the cap."""
     return min(timeout_s * 1000, cap_ms) if timeout_s else cap_ms
 
 
-def is_source(address, ip, port):
+def is_source(address: tuple[str, int] | None, ip: str | None, port: int | None) -> bool:
     """Whether a request's source ($si, $sp) is `address` = (IP, port) as the store gives it."""
     return address is not None and ip == address[0] and port == address[1]

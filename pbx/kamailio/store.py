@@ -21,7 +21,7 @@ bound parameters.
 import json
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from pbx import prodcalendar, ringplan
 from pbx.kamailio.decide import (
@@ -112,7 +112,7 @@ class Store:
         """(the production calendar's exceptions around today, a key that changes with them):
         a window past midnight asks about yesterday; time zones reach a day either side of UTC."""
         version = self.setting("calendar_version")
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         cached, key, at = self._calendar
         if cached is not None and key == (version, today) and time.monotonic() - at < _CALENDAR_TTL_S:
             return cached, key
@@ -170,7 +170,7 @@ class Store:
             status = ringplan.device_statuses(scheme, self.registered)
             calendar, calendar_key = self.calendar()
             shorten = self.setting("shortened_days_end_earlier") == "1"
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             # A plan depends on the scheme, the calendar, the devices' states and the time. When
             # every schedule boundary is a whole minute, it is the same all through a minute:
             # computing it once per minute per worker takes it off the busy path.

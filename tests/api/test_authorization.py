@@ -28,7 +28,7 @@ def test_authorization_matrix(api, company):
             if spoiled:
                 w.new_target()
             spoiled = row.spoils_target
-            expected = dict(zip(COLUMNS, row.expect))
+            expected = dict(zip(COLUMNS, row.expect, strict=True))
             for persona in RUN_ORDER:
                 r = http.request(**row.call(w, persona).request(row, w.token(persona)))
                 if r.status_code != expected[persona]:
@@ -77,7 +77,7 @@ def test_a_non_administrator_gets_403_whatever_they_send(api, company):
     w.new_target()  # none of what follows may change T
     attempts: list[tuple[str, dict]] = []
     for row in MATRIX:
-        expected = dict(zip(COLUMNS, row.expect))
+        expected = dict(zip(COLUMNS, row.expect, strict=True))
         callers = [p for p in (EMPLOYEE, OTHER) if expected[p] == 403]
         if not callers or expected[ADMIN] == 403:
             continue

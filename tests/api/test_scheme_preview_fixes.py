@@ -82,7 +82,7 @@ def ringplan_calendar():
 
 def _moment():
     import datetime as dt
-    return dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
+    return dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
 
 def test_a_local_time_the_clocks_skip_is_moved_and_said_so(api, company):

@@ -268,7 +268,7 @@ def note_text(page) -> str | None:
 
     def attrs(node):
         a = node.get("attributes", [])
-        return dict(zip(a[::2], a[1::2]))
+        return dict(zip(a[::2], a[1::2], strict=True))
 
     def find(node, inside=False):
         inside = inside or node.get("nodeName") == "TALKER-OVERLAY"

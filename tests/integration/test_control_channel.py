@@ -58,7 +58,7 @@ def _read_all(s: socket.socket) -> bytes:
     while True:
         try:
             chunk = s.recv(65536)
-        except (socket.timeout, ConnectionResetError):
+        except (TimeoutError, ConnectionResetError):
             break
         if not chunk:
             break

@@ -40,7 +40,7 @@ def _answer(peer) -> None:
 
 
 def _window(minutes_from_now: int, length_min: int) -> dict:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     start = now + dt.timedelta(minutes=minutes_from_now)
     end = start + dt.timedelta(minutes=length_min)
     return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
@@ -279,10 +279,10 @@ def test_inactive_and_out_of_schedule_devices_never_ring(kamailio, phones):
 
 @pytest.mark.both_databases
 def test_the_production_calendar_decides_what_a_working_day_is(kamailio, phones):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if (now.hour, now.minute) == (23, 59):
         time.sleep(61)  # the scheme is in UTC: keep the whole test on one calendar day
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     weekend = today.weekday() >= 5
     # Turn today around: a weekday becomes a public holiday, a weekend day a working day.
     day = (CalendarDay(today, DayKind.WORKING) if weekend

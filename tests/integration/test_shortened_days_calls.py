@@ -19,7 +19,7 @@ CONSOLE = Actor.console()
 
 
 def test_working_hours_end_an_hour_earlier_on_a_shortened_day_only_when_the_pbx_says_so(kamailio, phones):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     today = now.date()
     # Both days a window of the scheme may start on (it may run past midnight) are shortened.
     for day in (today - dt.timedelta(days=1), today):

@@ -145,7 +145,7 @@ def test_an_incoming_call_rings_on_the_ringer_until_it_is_answered_declined_or_c
 def test_ringback_while_the_callee_rings_then_the_callee_and_a_busy_tone_when_refused(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
-    busy = peers(kamailio, "103", "Vera Sidorova", options=("--reject-code", "486"))
+    peers(kamailio, "103", "Vera Sidorova", options=("--reject-code", "486"))
     app = _device_app(talker_app, kamailio, sound_server)
     speaker = sound_server.record("spk", tmp_path / "speaker.wav")
     try:

@@ -80,5 +80,5 @@ def streams(draw) -> tuple[list[bytes], bytes]:
     if data and draw(st.booleans()):
         data = data[: draw(st.integers(0, len(data)))]
     cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=6)))
-    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
     return chunks, data

@@ -72,7 +72,7 @@ class Endpoint:
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(65535)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return None
         text = data.decode("utf-8", errors="replace")
         self.received.append(text)

@@ -33,7 +33,7 @@ def syllables(freq_hz: float, n: int, amplitude: float = 0.1) -> array.array:
 
 
 def mix(*signals: array.array) -> array.array:
-    return array.array("h", [max(-32768, min(32767, sum(t))) for t in zip(*signals)])
+    return array.array("h", [max(-32768, min(32767, sum(t))) for t in zip(*signals, strict=False)])
 
 
 def run(canceller: EchoCanceller, mic: array.array, far: array.array) -> tuple[array.array, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -99,7 +99,7 @@ def calendars(draw) -> ProductionCalendar:
 
 
 moments = st.datetimes(datetime(2024, 1, 1), datetime(2026, 12, 31),
-                       timezones=st.sampled_from([timezone.utc] + [ZoneInfo(z) for z in ZONES]))
+                       timezones=st.sampled_from([UTC] + [ZoneInfo(z) for z in ZONES]))
 
 
 @st.composite

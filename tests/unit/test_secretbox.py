@@ -18,7 +18,7 @@ def test_openers_that_make_the_key_at_once_all_get_the_one_key(tmp_path: Path):
         path = tmp_path / f"pbx-{round_}.key"
         barrier = threading.Barrier(OPENERS)
 
-        def open_box(_):
+        def open_box(_, barrier=barrier, path=path):
             barrier.wait()
             return SecretBox.load_or_create(path)
 

@@ -123,7 +123,7 @@ def test_a_busy_tone_is_four_beeps_of_425_hz_and_then_ends():
     assert len(frames) * FRAME_MS / 1000 == BUSY.duration_s == 2.8
     loud = [level_dbfs(f) > -30 for f in frames]
     # on/off every 350 ms, and no click: a beep starts and ends quietly
-    beeps = sum(1 for a, b in zip([False] + loud, loud) if b and not a)
+    beeps = sum(1 for a, b in zip([False] + loud, loud, strict=False) if b and not a)
     assert beeps == 4
     assert level_dbfs(frames[0][:40]) < level_dbfs(frames[5]) - 15
 

@@ -95,7 +95,7 @@ class CallPanel:
         self.held.set(bool(call.get("held")))
         wanted = {"incoming": ("answer", "decline"), "calling": ("hangup",), "ringing": ("hangup",),
                   "connected": ("hangup", "mute", "hold")}.get(call.get("state"), ())
-        for key, button in self.buttons.items():
+        for button in self.buttons.values():
             button.pack_forget()
         for key in wanted:
             self.buttons[key].pack(side="left", padx=(0, 8))

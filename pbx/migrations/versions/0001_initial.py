@@ -1,7 +1,7 @@
 """directory and Kamailio tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 from alembic import op
