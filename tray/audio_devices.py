@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -101,6 +100,8 @@ class PulseBackend(Backend):
 
     @staticmethod
     def available() -> bool:
+        import shutil   # here, not at start: it loads bz2 and lzma
+
         if shutil.which("pactl") is None or not SYSTEM_ALSA_CONF.is_file():
             return False
         try:

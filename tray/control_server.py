@@ -9,12 +9,12 @@ first byte is not "{" (every HTTP request, WebSocket handshake or browser fetch)
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import itertools
 import json
 import logging
 import os
-import secrets
 import socket
 import threading
 from collections.abc import Awaitable, Callable
@@ -63,7 +63,8 @@ class ControlServer:
         self._handler = handler
         self.transport = transport or locations.control_transport()
         self.run_dir = run_dir or locations.runtime_dir()
-        self._secret = secrets.token_urlsafe(32) if self.transport == "tcp" else None
+        # os.urandom, not the secrets module: the same bytes, without importing random at start.
+        self._secret = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode() if self.transport == "tcp" else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
