@@ -42,7 +42,7 @@ class Calls:
             # before it reports the end.
             self.history.add({"number": event.remote_number, "name": event.remote_name,
                               "direction": event.direction, "outcome": event.outcome,
-                              "answered": event.answered,
+                              "answered": event.answered, "code": event.code, "reason": event.reason,
                               "at": (started or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")})
 
     def now(self) -> list[CallEvent]:

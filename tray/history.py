@@ -1,5 +1,6 @@
-"""Recent calls (in, out, missed, declined, answered elsewhere), kept in the state directory so
-they survive a restart."""
+"""Recent calls (in, out, missed, declined, answered elsewhere; for a call out, whether it was
+answered, not answered, declined by the callee or failed, and why), kept in the state directory
+so they survive a restart."""
 
 from __future__ import annotations
 
@@ -14,18 +15,34 @@ MAX_ENTRIES = 50
 # What an incoming call can be listed as besides "in" (answered here): tray/sip/engine.py's
 # CallOutcome values that a person tells apart in the list.
 INCOMING_KINDS = ("missed", "declined", "answered_elsewhere")
+# And an outgoing one besides "out" (answered): nobody answered before the caller hung up (or
+# the PBX's 487), the callee declined (603), or it failed (any other final reply; the entry's
+# SIP code and reason say why, tray/failures.py words it).
+OUTGOING_KINDS = ("out_unanswered", "out_declined", "out_failed")
 
 
 def kind(entry: dict) -> str:
-    """How a list of recent calls shows an entry: "out", "in" (answered here), or one of
-    INCOMING_KINDS."""
-    if entry.get("direction") != "in":
-        return "out"
+    """How a list of recent calls shows an entry: "in" (answered here), "out" (answered there),
+    or one of INCOMING_KINDS and OUTGOING_KINDS."""
     outcome = entry.get("outcome")
+    if entry.get("direction") != "in":
+        if outcome in (None, "answered"):
+            return "out"  # answered, or written before outgoing outcomes were kept
+        code = entry.get("code")
+        if not code or code < 400 or code == 487:
+            return "out_unanswered"
+        return "out_declined" if code == 603 else "out_failed"
     if outcome is None:
         # Written before outcomes were kept: only "missed" was told apart.
         return "missed" if entry.get("missed") else "in"
     return outcome if outcome in INCOMING_KINDS else "in"
+
+
+def failure(entry: dict) -> str:
+    """Why an "out_failed" call did not go through, as a clause in the user's language."""
+    from tray import failures
+
+    return failures.sip_failure(entry.get("code"), entry.get("reason"))
 
 
 class CallHistory:

@@ -25,7 +25,8 @@ RECENT_IN_MENU = 10
 MODES = protocol.receive_modes()
 # The recent calls' icons by history.kind; the kinds that an icon alone would not explain also
 # get a word (menu.recent_<kind>).
-RECENT_ICONS = {"in": "↙", "out": "↗", "missed": "✗", "declined": "⊘", "answered_elsewhere": "↪"}
+RECENT_ICONS = {"in": "↙", "out": "↗", "missed": "✗", "declined": "⊘", "answered_elsewhere": "↪",
+                "out_unanswered": "↗", "out_declined": "↗", "out_failed": "↗"}
 
 
 class MenuModel(Protocol):
@@ -104,8 +105,10 @@ class TrayMenu:
             kind = history.kind(e)
             who = f"{e['name']} ({e['number']})" if e.get("name") else e["number"]
             text = f"{RECENT_ICONS[kind]} {who}"
-            if kind in ("declined", "answered_elsewhere"):
+            if kind in ("declined", "answered_elsewhere", "out_declined", "out_unanswered"):
                 text = tr(f"menu.recent_{kind}", call=text)
+            elif kind == "out_failed":
+                text = tr("menu.recent_out_failed", call=text, reason=history.failure(e))
             items.append(self._item(text, _do(self.app.do, "call", target=e["number"])))
         if not items:
             items.append(self._label(tr("menu.no_recent_calls")))

@@ -33,7 +33,7 @@ def app_with_history():
 
 def test_each_incoming_call_is_listed_as_it_ended(app_with_history):
     assert texts(find(menu(app_with_history), "Recent calls")._action) == [
-        "↗ 103",
+        "↗ 103 — not answered",
         "⊘ Boris Petrov (102) — declined",
         "↪ Boris Petrov (102) — answered elsewhere",
         "✗ Boris Petrov (102)",

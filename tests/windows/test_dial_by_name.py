@@ -1,5 +1,5 @@
 """The dial window offers colleagues and contacts while a name is typed, and calls the one picked;
-a name of two people is refused with both named. The real app logged in to a real PBX, a real
+a name of two people is refused with both named; the call given up while it rang is listed so. The real app logged in to a real PBX, a real
 phone, on a private X display, in both languages."""
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ pytestmark = pytest.mark.slow
 
 SAID = {
     "en": (["Борис Петров (102) — colleague", "Борис Сидоров (+79161234567) — my contact"],
-           "“Борис” may be Борис Петров (102), Борис Сидоров (+79161234567): type the full name or the number."),
+           "“Борис” may be Борис Петров (102), Борис Сидоров (+79161234567): type the full name or the number.",
+           ["↗ not answered", "Борис Петров (102)"]),
     "ru": (["Борис Петров (102) — сотрудник", "Борис Сидоров (+79161234567) — мой контакт"],
-           "«Борис» — это может быть Борис Петров (102), Борис Сидоров (+79161234567): введите полное имя или номер."),
+           "«Борис» — это может быть Борис Петров (102), Борис Сидоров (+79161234567): введите полное имя или номер.",
+           ["↗ без ответа", "Борис Петров (102)"]),
 }
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_typing_a_name_offers_the_people_it_may_mean_and_calls_the_one_picked(windowed_app, pbx_api, kamailio,
                                                                               peers, lang):
-    offered, ambiguous = SAID[lang]
+    offered, ambiguous, recent = SAID[lang]
     boris = peers(kamailio, "102", "Борис Петров")
     anna = pbx_api.add_employee("101", "Анна Иванова")
     with pbx_api.as_(anna) as api:
@@ -44,3 +46,5 @@ def test_typing_a_name_offers_the_people_it_may_mean_and_calls_the_one_picked(wi
     w.settled(lambda s: s["hangup"]["mapped"])
     w.invoke("hangup")
     boris.wait_call("ended")
+    # Hung up while it rang: the recent calls say so (tests/tray/test_call_outcomes.py has the rest).
+    w.settled(lambda s: s["recent"] and s["recent"][0][:2] == recent)

@@ -55,7 +55,7 @@ class DialWindow(Window):
         f.rowconfigure(6, weight=1)
         self.recent = self.named("recent", ttk.Treeview(box, columns=("kind", "who", "when"), show="headings",
                                                         height=7, selectmode="browse"))
-        for column, key, width in (("kind", "win.recent.kind", 110), ("who", "win.recent.who", 220),
+        for column, key, width in (("kind", "win.recent.kind", 170), ("who", "win.recent.who", 220),
                                    ("when", "win.recent.when", 130)):
             self.recent.heading(column, text=tr(key), anchor="w")
             self.recent.column(column, width=width, anchor="w", stretch=column == "who")

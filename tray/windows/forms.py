@@ -495,7 +495,9 @@ def optional(value: str) -> str | None:
 
 def recent_row(entry: dict) -> tuple[str, str, str]:
     """A recent call as the dial window lists it: what kind, who, when (local time)."""
-    kind = tr(f"win.recent.{history.kind(entry)}")
+    kind = history.kind(entry)
+    kind = (tr("win.recent.out_failed", reason=history.failure(entry)) if kind == "out_failed"
+            else tr(f"win.recent.{kind}"))
     name, number = entry.get("name") or "", entry.get("number") or ""
     who = f"{name} ({number})" if name and name != number else number
     try:
