@@ -13,11 +13,11 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, or_, select
 
-from pbx import calendar_store, contacts, directory, logins, schemes, settings
+from pbx import calendar_store, contacts, directory, logins, presence, schemes, settings
 from pbx.api.schemas import (
     AuditEntryOut, CalendarDayIn, CalendarDayModel, CalendarOut, ContactIn, ContactOut, ContactPatch, CredentialsOut, DirectoryEntry, EmployeeCard,
     EmployeeCreate, EmployeeCreated, EmployeePatch, ErrorResponse, GeneratedPassword, LoginRequest,
-    LoginResponse, LogoutRequest, LookupOut, Me, NumberIn, NumberOut, NumbersOut, OutgoingNumberIn,
+    LoginResponse, LogoutRequest, LookupOut, Me, PresenceEntry, NumberIn, NumberOut, NumbersOut, OutgoingNumberIn,
     RefreshRequest, SchemeModel, SchemeOut, SchemePatch, SettingsOut, SettingsPatch, SipAccountIn, SipCredentialsOut,
     SipLoginOut, DevicePatch,
 )
@@ -198,6 +198,13 @@ def set_my_outgoing_number(body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx
 def get_directory(actor: CurrentActor, pbx: Pbx) -> list[DirectoryEntry]:
     """Every colleague's name, extension and mobile."""
     return [DirectoryEntry.model_validate(e) for e in directory.public_directory(pbx, actor)]
+
+
+@router.get("/presence", response_model=list[PresenceEntry], tags=["me"], responses=_errors(401))
+def get_presence(actor: CurrentActor, pbx: Pbx) -> list[PresenceEntry]:
+    """Each colleague's presence: registered (a phone or app of theirs is registered now) or
+    unavailable, from Kamailio's registrations."""
+    return [PresenceEntry(employee_id=i, state=state) for i, state in sorted(presence.presence(pbx, actor).items())]
 
 
 # --- employees (Administrators) ----------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -189,6 +189,12 @@ class ContactOut(Model):
     number: str
     note: str
     version: int
+
+
+class PresenceEntry(Model):
+    employee_id: int
+    state: Literal["registered", "unavailable"] = Field(
+        description="registered: a phone or app of theirs is registered now; unavailable: none is")
 
 
 class LookupOut(Model):
