@@ -81,7 +81,7 @@ def build_pbx(tmp: Path, database_url: str | None, device_port: int):
     from pbx.instance import PbxInstance
     from pbx.kamailio.config import KamailioSettings
     from pbx.kamailio.supervisor import KamailioProcess
-    from tests.support.processes import free_udp_port
+    from tests.support.processes import free_port
     from tests.support.sipp import register
 
     CONSOLE = Actor.console()
@@ -105,7 +105,7 @@ def build_pbx(tmp: Path, database_url: str | None, device_port: int):
     with pbx.sessions.begin() as s:
         settings.update(s, CONSOLE, {"trunk": f"127.0.0.1:{device_port}"}, None)
     ks = KamailioSettings(run_dir=pbx.run_dir, database_url=pbx.database_url, domain=DOMAIN,
-                          sip_port=free_udp_port(), children=4, log_level=1)
+                          sip_port=free_port(), children=4, log_level=1)
     kamailio = KamailioProcess(ks, shm_mb=1024, pkg_mb=16)
     kamailio.start()
     # sipp cannot register itself: its address is registered for the desk phone's account.
@@ -116,17 +116,17 @@ def build_pbx(tmp: Path, database_url: str | None, device_port: int):
 # --- load --------------------------------------------------------------------------------------
 def run_load(tmp: Path, kamailio_port: int, service: str, rate: int, seconds: float) -> tuple[int, int, float]:
     """(successful, failed, achieved calls/s) of one sipp run at `rate` for `seconds`."""
-    from tests.support.processes import free_udp_port
+    from tests.support.processes import free_port
     from tests.support.sipp import SCENARIOS, SIPP, register
 
     calls = max(1, int(rate * seconds))
     # The caller is a registered phone, as callers are: the PBX's flood limits spare its address.
-    caller_port = free_udp_port()
+    caller_port = free_port()
     register(kamailio_port, DOMAIN, CALLER, CALLER_PASSWORD, caller_port)
     screen = tmp / f"uac-{service}-{rate}.log"
     cmd = [SIPP, "-sf", str(SCENARIOS / "uac_auth_call.xml"), "-s", service,
            "-key", "caller", CALLER, "-au", CALLER, "-ap", CALLER_PASSWORD,
-           "-i", "127.0.0.1", "-p", str(caller_port), "-mp", str(free_udp_port()),
+           "-i", "127.0.0.1", "-p", str(caller_port), "-mp", str(free_port()),
            "-r", str(rate), "-m", str(calls), "-d", "100", "-l", str(max(100, rate * 4)),
            "-nostdin", "-recv_timeout", "8000", "-trace_err", "-error_file", str(screen.with_suffix(".err")),
            f"127.0.0.1:{kamailio_port}"]
@@ -259,15 +259,15 @@ def main() -> None:
 
 def load(args, database_url: str | None) -> None:
     from bench.support import isolate
-    from tests.support.processes import free_udp_port
+    from tests.support.processes import free_port
     from tests.support.sipp import SCENARIOS, SIPP
 
     tmp = Path(tempfile.mkdtemp(prefix="talker-bench-"))
     isolate(tmp)
-    device_port = free_udp_port()
+    device_port = free_port()
     device = subprocess.Popen(
         [SIPP, "-sf", str(SCENARIOS / "uas_200.xml"), "-i", "127.0.0.1", "-p", str(device_port),
-         "-mp", str(free_udp_port()), "-nostdin"],
+         "-mp", str(free_port()), "-nostdin"],
         stdout=open(tmp / "device.log", "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp)
     kamailio = None
     started = time.monotonic()

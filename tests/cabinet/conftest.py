@@ -17,22 +17,18 @@ AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.j
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
+def browser(tmp_path_factory, playwright_driver):
+    # The session's one Playwright driver: a pytest-xdist worker that has run an extension
+    # test already holds it, and its sync API allows one per process.
     home = tmp_path_factory.mktemp("chromium-home")  # Chromium writes into $HOME whatever the profile
-    playwright = sync_playwright().start()
+    chromium = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, env={**os.environ, "HOME": str(home)},
+        args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"])
     try:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, env={**os.environ, "HOME": str(home)},
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield chromium
     finally:
-        playwright.stop()
+        chromium.close()
 
 
 class Cabinet:

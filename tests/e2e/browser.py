@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -22,20 +23,23 @@ from common import browser_bridge
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_SRC = ROOT / "extension"
-EXTENSION_DIST = EXTENSION_SRC / "dist" / "chromium"
 CHROMIUM = "/usr/bin/chromium"
 EXTENSION_ID = browser_bridge.CHROMIUM_EXTENSION_ID
 POPUP_URL = f"chrome-extension://{EXTENSION_ID}/popup.html"
 HIGHLIGHT = "talker-number"
 
 
-def build_extension() -> Path:
-    """`npm run build` (both browsers); the Chromium build is what the tests load."""
-    done = subprocess.run(["npm", "run", "build", "--silent"], cwd=EXTENSION_SRC, capture_output=True, text=True,
-                          timeout=300)
+def build_extension(outdir: Path) -> Path:
+    """The Chromium build of `npm run build` (extension/build.mjs), into `outdir`: the build
+    empties its folder first, so each pytest-xdist worker needs its own while another's Chromium
+    is running the extension from it."""
+    script = ("const { buildExtension } = await import('./build.mjs');"
+              f"await buildExtension('chromium', {json.dumps(str(outdir))});")
+    done = subprocess.run(["node", "--input-type=module", "-e", script], cwd=EXTENSION_SRC, capture_output=True,
+                          text=True, timeout=300)
     if done.returncode != 0:
-        raise RuntimeError(f"npm run build failed:\n{done.stdout}\n{done.stderr}")
-    return EXTENSION_DIST
+        raise RuntimeError(f"the extension's build failed:\n{done.stdout}\n{done.stderr}")
+    return outdir
 
 
 def browser_env(workdir: Path, runtime_dir: Path, lang: str = "en") -> dict[str, str]:
@@ -62,7 +66,7 @@ def browser_env(workdir: Path, runtime_dir: Path, lang: str = "en") -> dict[str,
 
 
 class ExtensionBrowser:
-    def __init__(self, workdir: Path, *, runtime_dir: Path, extension: Path = EXTENSION_DIST, lang: str = "en",
+    def __init__(self, workdir: Path, *, runtime_dir: Path, extension: Path, lang: str = "en",
                  headless: bool = True, playwright=None, extra_env: dict[str, str] | None = None,
                  default_profile: bool = False):
         """`playwright`: a started sync_playwright() to share (one per process may run).

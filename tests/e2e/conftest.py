@@ -36,8 +36,8 @@ def db_url():
 
 
 @pytest.fixture(scope="session")
-def extension_dir() -> Path:
-    return build_extension()
+def extension_dir(tmp_path_factory) -> Path:
+    return build_extension(tmp_path_factory.mktemp("extension"))
 
 
 @pytest.fixture(scope="module")

@@ -201,7 +201,10 @@ def test_the_app_refuses_a_runtime_folder_that_is_not_ours_alone_and_leaves_it_a
 
 @pytest.mark.parametrize("depth", [0, 120], ids=["short-home", "home-longer-than-sun-path"])
 def test_the_app_and_its_clients_meet_in_the_fallback_folder_however_long_home_is(tmp_path, monkeypatch, depth):
-    home = tmp_path / ("h" * depth if depth else "home2")
+    # Not under tmp_path: a pytest-xdist worker's folder in it makes even the short HOME too
+    # long for sun_path.
+    base = Path(tempfile.mkdtemp(prefix="talker-home-"))
+    home = base / ("h" * depth if depth else "home")
     home.mkdir(mode=0o700)
     monkeypatch.setenv("HOME", str(home))
     for name in ("XDG_RUNTIME_DIR", "XDG_CACHE_HOME"):
@@ -221,3 +224,4 @@ def test_the_app_and_its_clients_meet_in_the_fallback_folder_however_long_home_i
         assert done.returncode == 1 and "No SIP account" in done.stderr, done.stderr
     finally:
         app.quit()
+        shutil.rmtree(base, ignore_errors=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.app import App, configure_account, talker
-from tests.support.processes import start_session_bus, wait_until
+from tests.support.processes import start_session_bus, stop_process, wait_until
 from tray.pbx_client import refresh_token_key
 
 pytestmark = [
@@ -43,11 +43,7 @@ def secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield
     finally:
         for proc in (daemon, bus):
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
         log.close()
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import httpx
 
 from pbx.kamailio.supervisor import sip_ping
-from tests.support.api import free_tcp_port
-from tests.support.processes import VENV_BIN, free_udp_port, wait_until
+from tests.support.processes import VENV_BIN, free_port, stop_process, wait_until
 
 TALKER_PBX = str(VENV_BIN / "talker-pbx")
 
@@ -62,7 +61,7 @@ def test_a_running_pbx_leaves_nothing_open_to_others_even_where_an_older_version
     for name in ("pbx.sqlite", "pbx.json", "pbx.key"):
         os.chmod(data_dir / name, 0o644)
 
-    sip_port, api_port = free_udp_port(), free_tcp_port()
+    sip_port, api_port = free_port(), free_port()
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
         run = subprocess.Popen([TALKER_PBX, "--data-dir", str(data_dir), "run", "--sip-port", str(sip_port),
@@ -97,12 +96,7 @@ def test_a_running_pbx_leaves_nothing_open_to_others_even_where_an_older_version
         for name in ("", "/pbx.sqlite", "/pbx.json", "/pbx.key"):
             assert f"{data_dir}{name} was open to other users (mode " in logged, (name, logged)
     finally:
-        run.send_signal(signal.SIGINT)
-        try:
-            run.wait(30)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            run.wait()
+        stop_process(run, 30, signal.SIGINT)
         if kamailio_pid is not None and _is_kamailio(kamailio_pid):  # the stop above left it behind
             os.killpg(kamailio_pid, signal.SIGKILL)
     assert _open_to_others(data_dir) == []

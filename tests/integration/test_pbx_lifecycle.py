@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,8 +19,7 @@ import httpx
 import pytest
 
 from pbx.kamailio.supervisor import sip_ping
-from tests.support.api import free_tcp_port
-from tests.support.processes import VENV_BIN, free_udp_port, wait_until
+from tests.support.processes import VENV_BIN, free_port, port_is_free, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("kamailio") is None,
                                 reason="Kamailio is not installed (scripts/test installs it)")
@@ -47,23 +45,13 @@ def live_processes_with_arg(arg: str) -> dict[int, tuple[int, int]]:
     return found
 
 
-def udp_port_free(port: int) -> bool:
-    # No SO_REUSEADDR: the bind fails while any socket, Kamailio's included, holds the port.
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 class PbxCommand:
     """`talker-pbx run` (or `demo`) in a process of its own, on its own data directory and ports."""
 
     def __init__(self, workdir: Path, command: str = "run"):
         self.data_dir = workdir / "pbx"
-        self.sip_port = free_udp_port()
-        self.api_port = free_tcp_port()
+        self.sip_port = free_port()
+        self.api_port = free_port()
         self.config = self.data_dir / "run" / "kamailio.cfg"
         self.server = f"127.0.0.1:{self.sip_port}"  # what the demo's phones register at
         self.log_path = workdir / f"talker-pbx-{command}.log"
@@ -117,7 +105,7 @@ def assert_all_gone(pbx: PbxCommand, how: str) -> None:
                message=f"every Kamailio process to end after {how}")
     # A process loses its command line (what pbx.kamailio() looks for) a moment before the
     # kernel closes its sockets, as it exits: so the port is waited for too.
-    wait_until(lambda: udp_port_free(pbx.sip_port), 5, interval=0.05,
+    wait_until(lambda: port_is_free(pbx.sip_port, tcp=False), 5, interval=0.05,
                message=f"the SIP port to be free after {how}")
     assert not sip_ping("127.0.0.1", pbx.sip_port, timeout=0.5), f"SIP still answered after {how}"
 

@@ -93,6 +93,7 @@ try:
     for stream, state in streams:
         stream.start()
         state["latency"] = stream.latency
+    print("started", flush=True)
     time.sleep(seconds)
     for stream, state in streams:
         state["active"] = stream.active
@@ -248,7 +249,10 @@ def test_unplugging_the_sink_under_a_stream_moves_it_to_the_default(sound_server
                                                               {"talker_headset": HEADSET}))
     recordings = _recordings(sound_server, tmp_path, (SPEAKER, HEADSET))
     child = _start(env, play=[("talker_headset", SPEAKER_TONE)], seconds=3.0)
-    time.sleep(1.5)
+    # Unplugged only once the stream is open: on a busy machine the child may take longer
+    # than any fixed pause to start, and opening an unplugged sink fails (asserted below).
+    assert child.stdout.readline().strip() == "started", "the child's stream did not start"
+    time.sleep(1.0)
     sound_server.unplug(HEADSET)
     unplugged_at = time.monotonic()
     report = _report(child)

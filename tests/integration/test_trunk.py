@@ -14,7 +14,7 @@ import pytest
 from pbx import directory, settings
 from pbx.audit import Actor
 from tests.support import sipp
-from tests.support.processes import free_udp_port
+from tests.support.processes import free_port
 from tests.support.ringing import device, first, rang
 
 pytestmark = [pytest.mark.slow,
@@ -68,7 +68,7 @@ def test_without_a_chosen_number_the_pbx_first_number_then_the_extension_is_show
     anna = phones.employee(kamailio, "101")
     first_id = _number(kamailio, "+74951234567")
     second_id = _number(kamailio, "+74957654321")
-    port = free_udp_port()
+    port = free_port()
     kamailio.set_trunk(f"127.0.0.1:{port}")
     with sipp.Sipp("uas_answer.xml", tmp_path / "first", port=port, pause_ms=300) as gateway:
         invite = _outgoing_call(kamailio, anna.phones["101"], gateway)
@@ -97,7 +97,7 @@ def test_without_a_trunk_an_outgoing_call_gets_503_saying_so(kamailio, phones):
 def test_a_call_from_the_trunk_to_a_number_rings_its_employee(kamailio, phones, tmp_path, dialled):
     boris = phones.employee(kamailio, "102", options={"102": ("--auto-answer", "0.5")})
     _number(kamailio, "+74951112233", boris.employee_id)
-    port = free_udp_port()
+    port = free_port()
     kamailio.set_trunk(f"127.0.0.1:{port}")
     # No digest: the gateway cannot answer challenges, and its address is the trunk's.
     with sipp.Sipp("uac_call.xml", tmp_path, port=port, remote=kamailio.server, service=dialled,
@@ -113,7 +113,7 @@ def test_a_call_from_the_trunk_to_a_number_rings_its_employee(kamailio, phones, 
 def test_a_call_from_anywhere_else_must_authenticate(kamailio, phones, tmp_path):
     boris = phones.employee(kamailio, "102")
     _number(kamailio, "+74951112233", boris.employee_id)
-    kamailio.set_trunk(f"127.0.0.1:{free_udp_port()}")
+    kamailio.set_trunk(f"127.0.0.1:{free_port()}")
     with sipp.Sipp("uac_challenged.xml", tmp_path, remote=kamailio.server,
                    service="+74951112233") as stranger:
         assert stranger.wait(10) == 0, stranger.output()
@@ -121,7 +121,7 @@ def test_a_call_from_anywhere_else_must_authenticate(kamailio, phones, tmp_path)
 
 
 def test_the_trunk_cannot_call_out_through_the_trunk(kamailio, phones, tmp_path):
-    port = free_udp_port()
+    port = free_port()
     kamailio.set_trunk(f"127.0.0.1:{port}")
     with sipp.Sipp("uac_call.xml", tmp_path, port=port, remote=kamailio.server,
                    service=MOBILE) as gateway:
@@ -177,7 +177,7 @@ def test_an_incoming_call_from_a_number_in_the_company_book_shows_its_name_in_th
         try:
             app.wait_registered()
             wait_until(lambda: not app.client().request("pbx_state")["stale"], 10, 0.1, "the PBX state")
-            port = free_udp_port()
+            port = free_port()
             kamailio.set_trunk(f"127.0.0.1:{port}")
             with app.client() as c:
                 c.request("subscribe")

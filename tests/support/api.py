@@ -10,7 +10,6 @@ start-up. `ApiProcess` is `talker-pbx serve` itself, for what only a process of 
 from __future__ import annotations
 
 import logging
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,13 +20,7 @@ from pbx.api.server import ApiThread
 from pbx.audit import Actor
 from pbx.directory import NewEmployee, add_employee
 from pbx.instance import PbxInstance
-from tests.support.processes import VENV_BIN
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.processes import VENV_BIN, free_port, stop_process
 
 
 class _Api:
@@ -60,7 +53,7 @@ class ApiServer(_Api):
 
     def __init__(self, pbx: PbxInstance, log_path: Path):
         self.pbx = pbx
-        self.port = free_tcp_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._served = PbxInstance.open(pbx.data_dir)
@@ -95,7 +88,7 @@ class ApiProcess(_Api):
 
     def __init__(self, pbx: PbxInstance, log_path: Path):
         self.pbx = pbx
-        self.port = free_tcp_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
@@ -116,10 +109,5 @@ class ApiProcess(_Api):
             time.sleep(0.05)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10)
         self._log.close()

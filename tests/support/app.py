@@ -4,6 +4,7 @@ with pystray's dummy backend and the null audio device, talked to over the contr
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 from common import locations
 from common.control_client import AppNotRunning, ControlClient, ControlError
 from tests.support.pbx import TestPbx
-from tests.support.processes import VENV_BIN, wait_until
+from tests.support.processes import VENV_BIN, stop_process, wait_until
 
 TALKER = str(VENV_BIN / "talker")
 
@@ -104,16 +105,13 @@ class App:
         return [line.split(marker, 1)[1] for line in text.splitlines() if marker in line]
 
     def quit(self, timeout: float = 15) -> int:
+        sig = None
         if self.proc.poll() is None:
             try:
                 with ControlClient.connect(client="test") as c:
                     c.request("quit")
             except ControlError:
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                sig = signal.SIGTERM
+        stop_process(self.proc, timeout, sig)
         self._stderr.close()
         return self.proc.returncode

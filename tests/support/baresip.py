@@ -40,7 +40,7 @@ from tests.support import sound
 from tests.support.audio import read_wav
 from tests.support.pbx import TestPbx
 from tests.support.peer import CallEvents
-from tests.support.processes import free_udp_port
+from tests.support.processes import free_port, stop_process
 
 MODULE_PATH = Path("/usr/lib/baresip/modules")
 # Answered in this order when the offer has them: an answer that lists several codecs is what
@@ -150,8 +150,8 @@ class Baresip(CallEvents):
         self.dir = workdir / f"baresip-{extension}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / f"baresip-{extension}.log"
-        self.sip_port = free_udp_port()
-        self.ctrl_port = free_udp_port()
+        self.sip_port = free_port()
+        self.ctrl_port = free_port()
         self._write_config(pbx, password, play, answer, codecs)
         self.events: list[dict] = []
         self._responses: list[dict] = []
@@ -420,10 +420,7 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
                     self.command("quit", timeout=3.0)
                 except (AssertionError, OSError):
                     pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            stop_process(self.proc, 5, None)
         if self._sock is not None:
             self._sock.close()
         if getattr(self, "speaker", None) is not None:

@@ -13,7 +13,7 @@ from pbx.db import Location
 from pbx.instance import PbxInstance
 from pbx.kamailio.config import KamailioSettings
 from pbx.kamailio.supervisor import KamailioProcess
-from tests.support.processes import free_udp_port
+from tests.support.processes import free_port
 
 
 class TestPbx:
@@ -22,7 +22,7 @@ class TestPbx:
                  database_url: str | None = None):
         """`database_url` None: the default SQLite file in `data_dir`."""
         self.instance = PbxInstance.init(data_dir, domain=domain, database_url=database_url)
-        self.port = free_udp_port()
+        self.port = free_port()
         self.settings = KamailioSettings(run_dir=self.instance.run_dir,
                                          database_url=self.instance.database_url, domain=domain,
                                          sip_port=self.port, children=2, log_level=2,

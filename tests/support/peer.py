@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from tests.support.pbx import TestPbx
+from tests.support.processes import stop_process
 
 
 class CallEvents:
@@ -140,8 +141,7 @@ class Peer(CallEvents):
             try:
                 self.proc.stdin.write('{"cmd": "quit"}\n')
                 self.proc.stdin.flush()
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
+            except OSError:
+                pass
+            stop_process(self.proc, 5, None)
         self._stderr.close()

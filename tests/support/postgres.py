@@ -22,12 +22,13 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.support.processes import free_port
 
 ROLE = "talker"
 SUPERUSER = "postgres"
@@ -58,12 +59,6 @@ def find_bin_dir() -> Path:
 def _version_key(path: str) -> tuple[int, ...]:
     version = Path(path).parent.name
     return tuple(int(p) for p in version.split(".") if p.isdigit())
-
-
-def _free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:
@@ -114,7 +109,7 @@ class PostgresServer:
             self._initdb(timeout)
             # The free port can be taken between probing and binding: try a few.
             for _ in range(3):
-                self.port = _free_tcp_port()
+                self.port = free_port()
                 if self._launch(timeout):
                     break
             else:

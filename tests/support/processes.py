@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -22,26 +24,59 @@ def _ephemeral_low() -> int:
         return 32768
 
 
-def free_udp_port() -> int:
-    """A loopback port free for UDP and TCP, below the kernel's ephemeral range: a server that a
-    test stops and starts again (Kamailio) finds its port still free, because no socket that
-    binds port 0 (an app, a phone, a client) can be given it meanwhile. Never the same twice
-    in one run."""
-    low = _ephemeral_low()
-    rng = random.Random()
-    for _ in range(1000):
-        port = rng.randrange(20000, max(20001, low))
-        if port in _handed_out:
-            continue
+def _worker_share(low: int, high: int) -> tuple[int, int]:
+    """This pytest-xdist worker's own slice of [low, high): workers pick ports independently,
+    and a port another worker's Kamailio is between a stop and a start on looks free."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    # A worker that replaces a crashed one gets a new number: it takes over a slice mod count.
+    index = int(worker[2:]) % count if worker[2:].isdigit() else 0
+    size = (high - low) // count
+    return low + index * size, low + (index + 1) * size
+
+
+def port_is_free(port: int, *, tcp: bool = True) -> bool:
+    """Whether nothing holds this loopback port for UDP (and TCP). No SO_REUSEADDR: the bind
+    fails while any socket, a server's that is still closing included, holds the port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
         try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
-                u.bind(("127.0.0.1", port))
+            u.bind(("127.0.0.1", port))
+            if tcp:
                 t.bind(("127.0.0.1", port))
         except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A loopback port free for UDP and TCP, below the kernel's ephemeral range: a server that a
+    test stops and starts again (Kamailio) finds its port still free, because no socket that
+    binds port 0 (an app, a phone, a client) can be given it meanwhile; and from this xdist
+    worker's own slice, so no other worker picks it either. Never the same twice in one run."""
+    low, high = _worker_share(20000, max(20001, _ephemeral_low()))
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(low, max(low + 1, high))
+        if port in _handed_out or not port_is_free(port):
             continue
         _handed_out.add(port)
         return port
     raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 5.0, sig: int | None = signal.SIGTERM) -> int:
+    """End a process the polite way (SIGTERM unless told otherwise; None: it has been asked
+    already, by a command of its own), and kill it if it has not gone within `timeout` s:
+    whatever happens, it is gone and reaped. Its exit status."""
+    if proc.poll() is None:
+        if sig is not None:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import free_udp_port
+from tests.support.processes import free_port, stop_process
 from tests.support.rawsip import register  # noqa: F401  (sipp cannot register itself)
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -64,7 +64,7 @@ class Sipp:
                  remote: str | None = None, service: str | None = None, calls: int = 1,
                  pause_ms: int = 1000, extra: tuple[str, ...] = (), trace: bool = True):
         self.scenario = SCENARIOS / scenario
-        self.port = port or free_udp_port()
+        self.port = port or free_port()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         stem = f"sipp-{self.scenario.stem}-{self.port}"
@@ -73,7 +73,7 @@ class Sipp:
         cmd = [SIPP, "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
                "-m", str(calls), "-d", str(pause_ms), "-nostdin",
                # sipp opens an RTP echo socket even when unused: never on its fixed default port.
-               "-mp", str(free_udp_port())]
+               "-mp", str(free_port())]
         if trace:
             cmd += ["-trace_msg", "-message_file", str(self.message_file)]
         if service:
@@ -109,14 +109,8 @@ class Sipp:
                                  f"messages: {[m.first_line for m in self.messages()]}") from None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc is not None:
+            stop_process(self.proc)
             self._log.close()
 
     def __enter__(self) -> Sipp:

@@ -26,7 +26,6 @@ import contextlib
 import glob
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -35,6 +34,7 @@ import wave
 from pathlib import Path
 
 from tests.support.audio import sine
+from tests.support.processes import stop_process
 
 SPEAKER = "spk"
 RINGER = "ring"
@@ -167,13 +167,7 @@ class Recording:
         if self._stopped:
             return self.path
         self._stopped = True
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc)
         self._thread.join(5)
         data = bytes(self._data[:len(self._data) // 2 * 2])
         with wave.open(str(self.path), "wb") as w:
@@ -320,13 +314,7 @@ class SoundServer:
             recording.stop()
         self._recordings.clear()
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 10)
         self.procs.clear()
         if self.base_dir is not None:
             shutil.rmtree(self.base_dir, ignore_errors=True)

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.processes import start_session_bus, wait_until
+from tests.support.processes import start_session_bus, stop_process, wait_until
 
 TOOLS = ("Xvfb", "xdotool", "import")
 
@@ -99,20 +99,8 @@ class XSession:
 
     def close(self) -> None:
         for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self._procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.xvfb.terminate()
-        try:
-            self.xvfb.wait(5)
-        except subprocess.TimeoutExpired:
-            self.xvfb.kill()
-            self.xvfb.wait()
+            stop_process(proc)
+        stop_process(self.xvfb)
         for f in self._logs:
             f.close()
 
