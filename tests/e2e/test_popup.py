@@ -13,6 +13,7 @@ from common.i18n_app import APP_MESSAGES as TEXTS
 from pbx.ringplan import Mode
 from tests.e2e.browser import POPUP_URL, ExtensionBrowser, click_text, page, wait_for_note, wait_for_numbers
 from tests.support.app import App, talker
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -181,7 +182,9 @@ def test_the_popup_switches_the_receive_mode_and_the_outgoing_number_at_the_pbx(
         app.wait_registered()
         popup = browser.open_popup()
         wait_text(popup.locator("#pbx-note"), lambda t: "Anna Ivanova" in t)
-        assert popup.locator('input[name="mode"][value="all_at_once"]').is_checked()
+        # The scheme may arrive a moment after the account's name: wait for it as a person would.
+        wait_until(lambda: popup.locator('input[name="mode"][value="all_at_once"]').is_checked(), 15,
+                   message="the PBX's receive mode in the popup")
         assert popup.locator("#devices input").count() >= 1
 
         popup.check('input[name="mode"][value="in_turn"]')
