@@ -54,7 +54,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="talker-bench-click-"))
     run = isolate(tmp)
     precompile()  # the native host starts per browser session: measure it as installed
-    extension = build_extension()
+    extension = build_extension(tmp / "extension")
     pbx = TestPbx(tmp / "pbx").start()
     creds = pbx.add_employee("150", "Callee")
     from pbx import directory

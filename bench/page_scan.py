@@ -39,7 +39,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="talker-bench-scan-"))
-    extension = build_extension()
+    extension = build_extension(tmp / "extension")
     made = subprocess.run(["node", str(ROOT / "bench" / "page_scan.mjs"), str(tmp / "site")], check=True,
                           capture_output=True, text=True)
     info = json.loads(made.stdout)

@@ -11,9 +11,8 @@ import threading
 
 import pytest
 
-from tests.support.api import free_tcp_port
 from tests.support.app import talker
-from tests.support.processes import wait_until
+from tests.support.processes import free_port, wait_until
 from tests.support.words import assert_sentence
 
 pytestmark = pytest.mark.slow
@@ -57,7 +56,7 @@ def test_every_failure_is_a_sentence_in_the_users_language(lang, windowed_app, p
 
     # `talker --login` to a port nobody listens on, to a web server that is not a PBX, with a
     # wrong password; then with the address typed without http://, as the login window takes it.
-    closed = f"127.0.0.1:{free_tcp_port()}"
+    closed = f"127.0.0.1:{free_port()}"
     for pbx, password in ((closed, "x"), (not_a_pbx, "x"), (pbx_api.url, "wrong")):
         done = _cli_login(lang, "101", pbx, password)
         assert done.returncode != 0
