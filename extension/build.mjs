@@ -24,8 +24,8 @@ export const bundleOptions = {
   // the popup could be modules, but one format keeps the build simple.
   format: 'iife',
   // Oldest browsers the extension supports: MV3 service workers, the Custom Highlight API and
-  // RegExp lookbehind (detect.js) in Chromium 110 (highlights since 105); Firefox 128 (ESR).
-  target: ['chrome110', 'firefox128'],
+  // RegExp lookbehind (detect.js) in Chromium 110 (highlights since 105); Firefox 142.
+  target: ['chrome110', 'firefox142'],
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',

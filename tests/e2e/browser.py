@@ -204,20 +204,46 @@ class ExtensionBrowser:
         return popup
 
 
+# Page scripts both browsers' tests run (Playwright's evaluate() and Marionette's execute_script()
+# call them with one argument).
+NUMBERS_JS = """(name) => {
+    const h = CSS.highlights.get(name)
+    if (!h) return []
+    const out = []
+    // forEach, not for-of: Firefox's script sandbox cannot iterate a page object.
+    h.forEach((r) => {
+        const x = document.createRange()
+        x.setStart(r.startContainer, r.startOffset)
+        x.setEnd(r.endContainer, r.endOffset)
+        out.push([x.getBoundingClientRect().top, x.getBoundingClientRect().left, x.toString()])
+    })
+    return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(e => e[2])
+}"""
+
+TEXT_POINT_JS = """([text, nth]) => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+    let seen = 0
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        let i = node.data.indexOf(text)
+        while (i >= 0) {
+            if (seen++ === nth) {
+                const r = document.createRange()
+                r.setStart(node, i)
+                r.setEnd(node, i + text.length)
+                r.startContainer.parentElement.scrollIntoView({block: 'center'})
+                const b = r.getBoundingClientRect()
+                return {x: b.left + b.width / 2, y: b.top + b.height / 2}
+            }
+            i = node.data.indexOf(text, i + 1)
+        }
+    }
+    return null
+}"""
+
+
 def numbers(page) -> list[str]:
     """The numbers the extension marked on the page, as the page shows them."""
-    return page.evaluate("""(name) => {
-        const h = CSS.highlights.get(name)
-        if (!h) return []
-        const out = []
-        for (const r of h) {
-            const x = document.createRange()
-            x.setStart(r.startContainer, r.startOffset)
-            x.setEnd(r.endContainer, r.endOffset)
-            out.push([x.getBoundingClientRect().top, x.getBoundingClientRect().left, x.toString()])
-        }
-        return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(e => e[2])
-    }""", HIGHLIGHT)
+    return page.evaluate(NUMBERS_JS, HIGHLIGHT)
 
 
 def wait_for_numbers(page, count: int, timeout: float = 10.0) -> list[str]:
@@ -233,25 +259,7 @@ def wait_for_numbers(page, count: int, timeout: float = 10.0) -> list[str]:
 
 def text_point(page, text: str, nth: int = 0) -> dict:
     """The middle of the nth occurrence of `text` in the page's text, in client coordinates."""
-    point = page.evaluate("""([text, nth]) => {
-        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
-        let seen = 0
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            let i = node.data.indexOf(text)
-            while (i >= 0) {
-                if (seen++ === nth) {
-                    const r = document.createRange()
-                    r.setStart(node, i)
-                    r.setEnd(node, i + text.length)
-                    r.startContainer.parentElement.scrollIntoView({block: 'center'})
-                    const b = r.getBoundingClientRect()
-                    return {x: b.left + b.width / 2, y: b.top + b.height / 2}
-                }
-                i = node.data.indexOf(text, i + 1)
-            }
-        }
-        return null
-    }""", [text, nth])
+    point = page.evaluate(TEXT_POINT_JS, [text, nth])
     assert point is not None, f"{text!r} is not on the page"
     return point
 
