@@ -29,12 +29,12 @@ POPUP_URL = f"chrome-extension://{EXTENSION_ID}/popup.html"
 HIGHLIGHT = "talker-number"
 
 
-def build_extension(outdir: Path) -> Path:
-    """The Chromium build of `npm run build` (extension/build.mjs), into `outdir`: the build
-    empties its folder first, so each pytest-xdist worker needs its own while another's Chromium
-    is running the extension from it."""
+def build_extension(outdir: Path, browser: str = "chromium") -> Path:
+    """The Chromium (or Firefox) build of `npm run build` (extension/build.mjs), into `outdir`:
+    the build empties its folder first, so each pytest-xdist worker needs its own while another's
+    browser is running the extension from it."""
     script = ("const { buildExtension } = await import('./build.mjs');"
-              f"await buildExtension('chromium', {json.dumps(str(outdir))});")
+              f"await buildExtension({json.dumps(browser)}, {json.dumps(str(outdir))});")
     done = subprocess.run(["node", "--input-type=module", "-e", script], cwd=EXTENSION_SRC, capture_output=True,
                           text=True, timeout=300)
     if done.returncode != 0:

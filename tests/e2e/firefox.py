@@ -4,7 +4,7 @@ Firefox is driven over Marionette, its own remote protocol, with PyPI's `marione
 no separately downloaded driver. It runs headless on a fresh profile whose prefs ask for
 Marionette on a port of its own choosing (`marionette.port` 0; Firefox writes the port it got
 into `MarionetteActivePort` in the profile) and fix the add-on's moz-extension UUID, so that the
-popup has a known address. The add-on (extension/dist/firefox) is installed as a temporary
+popup has a known address. The add-on (the Firefox build) is installed as a temporary
 add-on, as `about:debugging` and `web-ext run` do, and the native host the Firefox way: its
 manifest in ~/.mozilla/native-messaging-hosts (`native_host.install --browser firefox`), in the
 browser's own HOME.
@@ -25,10 +25,9 @@ import uuid
 from pathlib import Path
 
 from common import browser_bridge
-from tests.e2e.browser import EXTENSION_SRC, HIGHLIGHT, NUMBERS_JS, ROOT, TEXT_POINT_JS, browser_env
+from tests.e2e.browser import HIGHLIGHT, NUMBERS_JS, ROOT, TEXT_POINT_JS, browser_env
 
 FIREFOX = shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
-FIREFOX_DIST = EXTENSION_SRC / "dist" / "firefox"
 ADDON_ID = browser_bridge.FIREFOX_ADDON_ID
 # Fixed in the profile (extensions.webextensions.uuids) so that the popup's address is known.
 ADDON_UUID = str(uuid.UUID("6a1c3f0e-2b4d-4e8f-9a7b-5c6d7e8f9a0b"))
@@ -65,7 +64,7 @@ def missing() -> str | None:
 
 
 class ExtensionFirefox:
-    def __init__(self, workdir: Path, *, runtime_dir: Path, extension: Path = FIREFOX_DIST, lang: str = "en",
+    def __init__(self, workdir: Path, *, runtime_dir: Path, extension: Path, lang: str = "en",
                  extra_env: dict[str, str] | None = None):
         from marionette_driver.addons import Addons
         from marionette_driver.marionette import Marionette

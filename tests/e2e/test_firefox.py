@@ -16,7 +16,7 @@ import pytest
 from common import locations
 from pbx import directory
 from pbx.audit import Actor
-from tests.e2e.browser import page
+from tests.e2e.browser import build_extension, page
 from tests.e2e.firefox import ExtensionFirefox, missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=f"needs {missing()}")]
@@ -34,9 +34,11 @@ PAGE = page("""
 
 
 @pytest.fixture(scope="module")
-def firefox(extension_dir, tmp_path_factory):
+def firefox(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("firefox")
-    browser = ExtensionFirefox(workdir, runtime_dir=workdir / "run", extra_env={"TALKER_CONTROL_TRANSPORT": "tcp"})
+    addon = build_extension(tmp_path_factory.mktemp("extension-firefox"), "firefox")
+    browser = ExtensionFirefox(workdir, runtime_dir=workdir / "run", extension=addon,
+                               extra_env={"TALKER_CONTROL_TRANSPORT": "tcp"})
     try:
         yield browser
     finally:
