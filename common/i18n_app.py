@@ -57,6 +57,16 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "tray.title": ("Talker", "Talker"),
     "tray.in_call": ("In a call with {party}", "Разговор с {party}"),
     "tray.ringing": ("Incoming call from {party}", "Входящий звонок от {party}"),
+    "tray.nobody_rings": ("Calls to you reach nobody: every device of your receive scheme is switched off.",
+                          "Звонки вам не доходят ни до кого: все устройства схемы приёма выключены."),
+    "tray.unreached": ("Missed while unavailable: {party} called, and none of your devices could ring.",
+                       "Пропущен, пока вы были недоступны: звонил {party}, и ни одно ваше устройство не могло зазвонить."),
+    "tray.nobody_would_ring": ("Switching off {device} leaves no device to ring: callers would hear "
+                               "“unavailable”. Choose it again within {seconds} s to switch it off anyway.",
+                               "Если выключить {device}, звонить будет нечему: звонящие услышат «недоступен». "
+                               "Выберите его ещё раз в течение {seconds} с, чтобы всё равно выключить."),
+    "menu.recent_unreached": ("{call} — missed while unavailable", "{call} — пропущен, пока вы были недоступны"),
+    "win.recent.unreached": ("⌀ while unavailable", "⌀ пока недоступны"),
     "tray.quit": ("Quit", "Выход"),
     "tray.missed": ("Missed call from {party}", "Пропущенный звонок от {party}"),
     "tray.registration_lost": ("Lost the connection to the PBX: {reason}", "Потеряна связь с АТС: {reason}"),
@@ -264,6 +274,11 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "win.where_device": ("device {n} ({label})", "устройство {n} ({label})"),
     "win.where_rule": ("rule {n}", "правило {n}"),
     "win.unsaved": ("Changes not saved yet.", "Изменения ещё не сохранены."),
+    "win.save_anyway": ("Save anyway", "Всё равно сохранить"),
+    "win.nobody_would_ring": ("Every device is switched off: with this scheme calls to you reach nobody and callers "
+                              "hear “unavailable”. Switch a device on, or press “Save anyway”.",
+                              "Все устройства выключены: с такой схемой звонки вам не дойдут ни до кого, звонящие "
+                              "услышат «недоступен». Включите устройство или нажмите «Всё равно сохранить»."),
     "win.saving": ("Saving…", "Сохранение…"),
     "win.saved": ("Saved: the next incoming call rings this way.", "Сохранено: следующий входящий вызов пойдёт так."),
     "win.reloaded": ("This is the scheme the PBX has now.", "Показана схема, которая сейчас на АТС."),

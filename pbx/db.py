@@ -131,6 +131,18 @@ class ReceiveScheme(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class UnreachedCall(Base):
+    """A call to an employee that rang no device at all (every device switched off, out of its
+    schedule or not registered): the caller heard 480. Kamailio writes it (pbx/kamailio/store.py);
+    the employee's apps read it (GET /me/unreached-calls) when the event stream says so."""
+
+    __tablename__ = "unreached_call"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    caller: Mapped[str] = mapped_column(String(40), default="")   # the caller's number; "" if unknown
+
+
 class CalendarDayRow(Base):
     """An exception of the production calendar (the default is Monday to Friday working)."""
 

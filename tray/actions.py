@@ -64,6 +64,7 @@ class Actions:
         try:
             await self.run(action, args)
         except RequestFailed as e:
-            self._notify(tr("tray.change_refused", reason=str(e)))
+            # A warning to confirm by doing it again is said as it is, not as a refusal.
+            self._notify(str(e) if e.code == "confirm_needed" else tr("tray.change_refused", reason=str(e)))
         except Exception:
             log.exception("menu action %s failed", action)

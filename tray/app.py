@@ -18,6 +18,7 @@ The parts it composes:
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import dataclasses
 import logging
 import logging.handlers
@@ -36,7 +37,7 @@ from tray.actions import Actions
 from tray.audio_devices import AudioDevices
 from tray.calls import Calls, call_message
 from tray.control_server import Connection, ControlServer, RequestFailed
-from tray.history import CallHistory
+from tray.history import CallHistory, moment as history_moment
 from tray.icon import IconState, TrayIcon, load_pystray
 from tray.pbx_session import PbxSession
 from tray.route_follower import RouteFollower
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 
 # A call asked for while the app is still registering waits this long (MicroSIP does the same).
 CALL_WAIT_FOR_REGISTRATION_S = 10.0
+# A call that reached nobody is notified when the app hears of it this soon after it came.
+UNREACHED_NOTIFY_S = 600
 WINDOWS = protocol.window_names()
 
 __all__ = ["TalkerApp", "call_message", "registration_message", "main"]
@@ -250,7 +253,7 @@ class TalkerApp:
             return
         with self._lock:
             reg = self._registration
-        self.icon.update(icon_state(reg, self.call_list.now()))
+        self.icon.update(icon_state(reg, self.call_list.now(), (self.session.pbx_state() or {}).get("receive")))
 
     def notify(self, message: str) -> None:
         log.info("notification: %s", message)
@@ -362,8 +365,23 @@ class TalkerApp:
     # --- the PBX side -------------------------------------------------------------------------
     def _pbx_changed(self) -> None:
         self.control.broadcast({"event": "pbx_state", "pbx_state": self.session.pbx_state()})
+        self._note_unreached()
+        self._refresh_icon()
         if self.icon is not None:
             self.icon.refresh_menu()
+
+    def _note_unreached(self) -> None:
+        """Calls that rang none of the user's devices, as the PBX recorded them: into the recent
+        calls, and a notification for those of the last few minutes (older ones came while the
+        app was not running: the list shows them)."""
+        pbx = self.session.pbx
+        if pbx is None:
+            return
+        added = self.history.add_unreached(pbx.unreached_calls(), self.session.caller_name)
+        recent = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=UNREACHED_NOTIFY_S)
+        for entry in reversed(added):
+            if history_moment(entry) >= recent:
+                self.notify(tr("tray.unreached", party=party(entry["number"] or "?", entry["name"])))
 
     # --- windows and links --------------------------------------------------------------
     def open_window(self, window: str, *, number: str | None = None, book: str | None = None) -> dict:
@@ -489,7 +507,9 @@ class TalkerApp:
         self.engine.set_sound_devices(*wanted)
 
 
-def icon_state(reg: RegistrationEvent, calls: list[CallEvent]) -> IconState:
+def icon_state(reg: RegistrationEvent, calls: list[CallEvent], receive: dict | None = None) -> IconState:
+    """The badge and tooltip; `receive` is the PBX state's receive scheme (every device switched
+    off shows: callers reach nobody, though the app itself is registered)."""
     ringing = [c for c in calls if c.state == CallState.INCOMING]
     if ringing:
         return IconState("ringing", reg.account,
@@ -498,6 +518,8 @@ def icon_state(reg: RegistrationEvent, calls: list[CallEvent]) -> IconState:
         return IconState("in_call", reg.account,
                          tr("tray.in_call", party=party(calls[-1].remote_number, calls[-1].remote_name)))
     status = tr(f"reg.{reg.state.value}")
+    if reg.state == RegistrationState.REGISTERED and receive and not any(d["active"] for d in receive["devices"]):
+        return IconState("nobody_rings", reg.account, status, tr("tray.nobody_rings"))
     detail = reg.reason
     if detail and reg.retry_in_s:
         detail = f"{detail} ({tr('reg.retry', seconds=round(reg.retry_in_s))})"

@@ -4,6 +4,7 @@ so they survive a restart."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -14,7 +15,10 @@ from common import locations
 MAX_ENTRIES = 50
 # What an incoming call can be listed as besides "in" (answered here): tray/sip/engine.py's
 # CallOutcome values that a person tells apart in the list.
-INCOMING_KINDS = ("missed", "declined", "answered_elsewhere")
+INCOMING_KINDS = ("missed", "declined", "answered_elsewhere", "unreached")
+# An incoming call that rang none of the employee's devices (every one off, out of its schedule
+# or not registered): the PBX records it (GET /me/unreached-calls) and the app adds it here.
+UNREACHED = "unreached"
 # And an outgoing one besides "out" (answered): nobody answered before the caller hung up (or
 # the PBX's 487), the callee declined (603), or it failed (any other final reply; the entry's
 # SIP code and reason say why, tray/failures.py words it).
@@ -58,6 +62,10 @@ class CallHistory:
         with self._lock:
             self._entries.insert(0, entry)
             del self._entries[MAX_ENTRIES:]
+        self._save()
+
+    def _save(self) -> None:
+        with self._lock:
             data = json.dumps(self._entries, ensure_ascii=False)
         locations.ensure_private_dir(self.path.parent)
         tmp = self.path.with_suffix(".tmp")
@@ -66,6 +74,34 @@ class CallHistory:
             f.write(data)
         tmp.replace(self.path)
 
+    def add_unreached(self, calls: list[dict], name_of=lambda number: None) -> list[dict]:
+        """Calls the PBX recorded as reaching nobody ({id, at, caller}): those not listed yet
+        join the list in time order. Returns the ones added."""
+        with self._lock:
+            known = {e.get("pbx_id") for e in self._entries if e.get("outcome") == UNREACHED}
+        new = [{"number": c.get("caller") or "", "name": name_of(c.get("caller") or "") or "", "direction": "in",
+                "outcome": UNREACHED, "answered": False, "at": c["at"], "pbx_id": c["id"]}
+               for c in calls if c.get("id") not in known]
+        if not new:
+            return []
+        with self._lock:
+            entries = self._entries + new
+            entries.sort(key=moment, reverse=True)
+            self._entries = entries[:MAX_ENTRIES]
+            added = [e for e in new if any(e is x for x in self._entries)]
+        self._save()
+        return added
+
     def recent(self, count: int = MAX_ENTRIES) -> list[dict]:
         with self._lock:
             return [dict(e) for e in self._entries[:count]]
+
+
+def moment(entry_or_at) -> dt.datetime:
+    """When a recent call came (an entry, or its "at"), as an aware datetime."""
+    at = entry_or_at.get("at") if isinstance(entry_or_at, dict) else entry_or_at
+    try:
+        when = dt.datetime.fromisoformat(str(at))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

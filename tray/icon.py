@@ -25,6 +25,7 @@ BADGES = {
     "failed": (214, 45, 45),         # red
     "in_call": (36, 115, 230),       # blue
     "ringing": (245, 124, 0),        # orange
+    "nobody_rings": (123, 31, 162),  # purple: registered, but every device is switched off
 }
 
 

@@ -26,7 +26,7 @@ MODES = protocol.receive_modes()
 # The recent calls' icons by history.kind; the kinds that an icon alone would not explain also
 # get a word (menu.recent_<kind>).
 RECENT_ICONS = {"in": "↙", "out": "↗", "missed": "✗", "declined": "⊘", "answered_elsewhere": "↪",
-                "out_unanswered": "↗", "out_declined": "↗", "out_failed": "↗"}
+                "out_unanswered": "↗", "out_declined": "↗", "out_failed": "↗", "unreached": "⌀"}
 
 
 class MenuModel(Protocol):
@@ -105,7 +105,7 @@ class TrayMenu:
             kind = history.kind(e)
             who = f"{e['name']} ({e['number']})" if e.get("name") else e["number"]
             text = f"{RECENT_ICONS[kind]} {who}"
-            if kind in ("declined", "answered_elsewhere", "out_declined", "out_unanswered"):
+            if kind in ("declined", "answered_elsewhere", "out_declined", "out_unanswered", "unreached"):
                 text = tr(f"menu.recent_{kind}", call=text)
             elif kind == "out_failed":
                 text = tr("menu.recent_out_failed", call=text, reason=history.failure(e))

@@ -42,6 +42,8 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # request sent on it at that moment gets no answer at all. Never reuse one idle longer than
 # this, and send a request that is safe to repeat once more if it happens anyway.
 LIMITS = httpx.Limits(keepalive_expiry=2.0)
+# How long a warning about switching off the last device waits for the same request again.
+CONFIRM_S = 15.0
 STREAM_SESSION_ENDED = 4401  # the event stream's close code when the session has ended
 
 
@@ -120,6 +122,7 @@ class PbxClient:
         self._http: httpx.AsyncClient | None = None
         self._refreshing = asyncio.Lock()
         self._task: asyncio.Task | None = None
+        self._confirming: dict[str, float] = {}  # device id → when switching it off was warned of
 
     # --- the copy --------------------------------------------------------------------------
     def _load_cache(self) -> dict:
@@ -178,6 +181,11 @@ class PbxClient:
                              "active": d["active"], "position": d["position"], "ring_timeout_s": d["ring_timeout_s"]}
                             for d in sorted(scheme["devices"], key=lambda d: d["position"])]}
         return state
+
+    def unreached_calls(self) -> list[dict]:
+        """Calls to this employee that rang none of their devices ({id, at, caller}), newest first."""
+        with self._lock:
+            return list(self._state.get("unreached") or [])
 
     def caller_name(self, number: str) -> str | None:
         """The caller's name from the directory, the company book, then the personal contacts."""
@@ -272,12 +280,14 @@ class PbxClient:
             values["company"] = await self._get("/contacts/company")
         if "personal" in what:
             values["personal"] = await self._get("/contacts/personal")
+        if "unreached" in what:
+            values["unreached"] = (await self._get("/me/unreached-calls"))["calls"]
         self._update(**values)
         self._save_cache()
 
     _RESOURCES = {"employee": ("me", "directory"), "scheme": ("scheme",), "numbers": ("numbers", "me"),
                   "contacts.company": ("company",), "contacts.personal": ("personal",),
-                  "settings": ("numbers",)}
+                  "settings": ("numbers",), "unreached_calls": ("unreached",)}
 
     def start(self) -> None:
         """Start on the running loop (call from the loop's thread)."""
@@ -306,7 +316,7 @@ class PbxClient:
                 async with connect(events_url, additional_headers={"Authorization": f"Bearer {self._access}"},
                                    open_timeout=10, proxy=None) as ws:
                     # Subscribed first, then the full fetch: nothing changed in between is missed.
-                    await self._fetch("me", "scheme", "numbers", "directory", "company", "personal")
+                    await self._fetch("me", "scheme", "numbers", "directory", "company", "personal", "unreached")
                     self._update(stale=False, reason=None)
                     delay = 1.0
                     async for raw in ws:
@@ -359,9 +369,22 @@ class PbxClient:
                           {"mode": mode}, ("scheme",))
 
     async def set_device_active(self, device_id: str, active: bool) -> None:
+        """Switch a device of the scheme on or off. Switching off the last active one leaves
+        callers nobody to reach (they hear 480): the first request only warns ("confirm_needed"),
+        and the same request again within CONFIRM_S does it."""
         st = self._editable()
-        if device_id not in {d["id"] for d in st["scheme"]["devices"]}:
+        devices = {d["id"]: d for d in st["scheme"]["devices"]}
+        if device_id not in devices:
             raise PbxRequestFailed("pbx_refused", tr("pbx.no_device", device=device_id))
+        others_on = [d for d in devices.values() if d["active"] and d["id"] != device_id]
+        if not active and devices[device_id]["active"] and not others_on:
+            asked = self._confirming.get(device_id)
+            if asked is None or time.monotonic() - asked > CONFIRM_S:
+                self._confirming[device_id] = time.monotonic()
+                raise PbxRequestFailed("confirm_needed", tr("tray.nobody_would_ring",
+                                                            device=_device_label(devices[device_id]),
+                                                            seconds=round(CONFIRM_S)))
+        self._confirming.pop(device_id, None)
         await self._write("PATCH", f"/employees/{st['me']['id']}/scheme/devices/{device_id}",
                           st["scheme"]["version"], {"active": active}, ("scheme",))
 

@@ -2,7 +2,9 @@
 
 The source is the audit log (pbx/audit.py): each write adds an entry in its own transaction, so
 following the table sees every committed change, whichever process made it (this API, the
-console, another API instance on the same database). One poller per API process reads new
+console, another API instance on the same database). Calls that reached nobody are no one's
+change: Kamailio adds them to their own table (pbx/unreached.py), which is followed the same way
+and announced to that employee only as {"resource": "unreached_calls"}. One poller per API process reads new
 entries a few times a second and hands each to the connections in its audience.
 
 A stream belongs to the session whose access token opened it, not to that token: it stays open
@@ -20,7 +22,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 
 from pbx import audit, logins
-from pbx.db import AuditEntry
+from pbx.db import AuditEntry, UnreachedCall
 from pbx.errors import Unauthenticated
 from pbx.instance import PbxInstance
 
@@ -53,19 +55,27 @@ class EventHub:
         self.pbx = pbx
         self.listeners: set[Listener] = set()
         self._last_id = 0
+        self._last_unreached_id = 0
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._last_id = await asyncio.to_thread(self._newest_id)
+        self._last_id, self._last_unreached_id = await asyncio.to_thread(self._newest_ids)
         self._task = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
 
-    def _newest_id(self) -> int:
+    def _newest_ids(self) -> tuple[int, int]:
         with self.pbx.sessions() as s:
-            return s.scalar(select(func.max(AuditEntry.id))) or 0
+            return (s.scalar(select(func.max(AuditEntry.id))) or 0,
+                    s.scalar(select(func.max(UnreachedCall.id))) or 0)
+
+    def _unreached_after(self, last_id: int) -> list[tuple[int, int]]:
+        with self.pbx.sessions() as s:
+            return [tuple(r) for r in s.execute(select(UnreachedCall.id, UnreachedCall.employee_id)
+                                                .where(UnreachedCall.id > last_id).order_by(UnreachedCall.id)
+                                                .limit(500))]
 
     def _entries_after(self, last_id: int) -> list[AuditEntry]:
         with self.pbx.sessions() as s:
@@ -84,6 +94,15 @@ class EventHub:
             for entry in entries:
                 self._last_id = entry.id
                 self._dispatch(entry)
+            try:
+                unreached = await asyncio.to_thread(self._unreached_after, self._last_unreached_id)
+            except Exception:
+                log.exception("event stream: reading the unreached calls failed")
+                unreached = []
+            for row_id, employee_id in unreached:
+                self._last_unreached_id = row_id
+                self._send(employee_id, {"type": "changed", "resource": "unreached_calls", "id": row_id,
+                                         "action": "unreached_call.create"})
             if self.listeners and loop.time() - checked >= SESSION_CHECK_S:
                 checked = loop.time()
                 await self._close_ended_sessions()
@@ -100,6 +119,15 @@ class EventHub:
             if listener.session not in alive:
                 self.listeners.discard(listener)
                 listener.close(CLOSE_SESSION_ENDED, "session ended")
+
+    def _send(self, employee_id: int, event: dict) -> None:
+        for listener in list(self.listeners):
+            if listener.employee_id == employee_id:
+                try:
+                    listener.queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    self.listeners.discard(listener)
+                    listener.close(CLOSE_TOO_FAR_BEHIND, "too far behind: reconnect")
 
     def _dispatch(self, entry: AuditEntry) -> None:
         if entry.audience_id == audit.NOBODY:

@@ -13,13 +13,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, or_, select
 
-from pbx import calendar_store, contacts, directory, logins, presence, schemes, settings
+from pbx import calendar_store, contacts, directory, logins, presence, schemes, settings, unreached
 from pbx.api.schemas import (
     AuditEntryOut, CalendarDayIn, CalendarDayModel, CalendarOut, ContactIn, ContactOut, ContactPatch, CredentialsOut, DirectoryEntry, EmployeeCard,
     EmployeeCreate, EmployeeCreated, EmployeePatch, ErrorResponse, GeneratedPassword, LoginRequest,
     LoginResponse, LogoutRequest, LookupOut, Me, PresenceEntry, NumberIn, NumberOut, NumbersOut, OutgoingNumberIn,
     RefreshRequest, SchemeModel, SchemeOut, SchemePatch, SettingsOut, SettingsPatch, SipAccountIn, SipCredentialsOut,
-    SipLoginOut, DevicePatch,
+    SipLoginOut, DevicePatch, UnreachedCallOut, UnreachedCallsOut,
 )
 from pbx.audit import Actor
 from pbx.db import AuditEntry, Employee
@@ -192,6 +192,16 @@ def set_my_outgoing_number(body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx
     me = directory.set_outgoing_number(pbx, actor, actor.employee_id, body.number_id, expected_version(if_match))
     response.headers["ETag"] = etag(me.version)
     return me_out(me)
+
+
+@router.get("/me/unreached-calls", response_model=UnreachedCallsOut, tags=["me"], responses=_errors(401))
+def get_my_unreached_calls(actor: CurrentActor, pbx: Pbx) -> UnreachedCallsOut:
+    """Calls to me that rang none of my devices (every one switched off, out of its schedule or
+    not registered): the caller heard 480. The event stream says {"resource": "unreached_calls"}
+    when one is added."""
+    rows = unreached.recent(pbx, actor.employee_id)
+    return UnreachedCallsOut(calls=[UnreachedCallOut(id=r.id, at=r.at.replace(tzinfo=dt.UTC),
+                                                     caller=r.caller) for r in rows])
 
 
 @router.get("/directory", response_model=list[DirectoryEntry], tags=["me"], responses=_errors(401))

@@ -105,6 +105,18 @@ class LoginResponse(Model):
 
 
 # --- the directory -----------------------------------------------------------------------------
+class UnreachedCallOut(Model):
+    id: int
+    at: dt.datetime = Field(description="When the call came (UTC)")
+    caller: str = Field(description="The caller's number as it came (an extension or a phone number); "
+                                    "empty if unknown")
+
+
+class UnreachedCallsOut(Model):
+    calls: list[UnreachedCallOut] = Field(description="Newest first: calls that rang none of the employee's "
+                                                      "devices (the caller heard 480)")
+
+
 class DirectoryEntry(Model):
     id: int
     name: str

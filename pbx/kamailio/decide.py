@@ -271,11 +271,20 @@ class RingAccount:
 
 @dataclass(frozen=True)
 class RingEmployee:
-    """Execute a ring plan: `steps` as encode_steps makes them; `ends` for the Record-Route."""
+    """Execute a ring plan: `steps` as encode_steps makes them; `ends` for the Record-Route;
+    `employee_id`: whose plan it is (a call none of its devices takes is recorded for them)."""
     steps: list[dict[str, Any]]
     caller_id: str
     up: str
     ends: frozenset[str]
+    employee_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Unreached(Reply):
+    """480 to the caller, and the call recorded for employee `employee_id`: their plan rings no
+    device now, so the app can show them whom they missed while they could not be reached."""
+    employee_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -309,6 +318,15 @@ RELAYING_FORBIDDEN = Reply(403, "Relaying Forbidden")
 ONLY_CALLS_TO_TRUNK = Reply(403, "Only Calls Go To The Trunk")
 UNKNOWN_CALLER = Reply(403, "Unknown Caller")
 FORBIDDEN = Reply(403, "Forbidden")
+
+
+# What is kept of a caller who reached nobody: their number as the From header gives it (an
+# extension, a national or E.164 number); anything else is kept as "" (unknown).
+CALLER_NUMBER_RE = re.compile(r"\+?[0-9]{1,32}")
+
+
+def recorded_caller(from_user: str | None) -> str:
+    return from_user if from_user and CALLER_NUMBER_RE.fullmatch(from_user) else ""
 
 
 class DbError(RuntimeError):
@@ -372,10 +390,10 @@ def route_initial(req: Initial, lookups: Lookups) -> Reply | RingAccount | RingE
         return RingAccount(up, extension=employee["extension"])
     steps = lookups.plan(employee)
     if not steps:
-        return UNAVAILABLE
+        return Unreached(UNAVAILABLE.code, UNAVAILABLE.reason, employee_id=employee["id"])
     return RingEmployee(steps, caller_id_for(did, employee["outgoing"], employee["first_number"],
                                              employee["extension"]),
-                        up, frozenset(step_ends(steps)))
+                        up, frozenset(step_ends(steps)), employee["id"])
 
 
 def _outgoing(req: Initial, number: str, lookups: Lookups) -> Reply | CallTrunk:

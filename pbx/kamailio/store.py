@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, UTC
 
 from pbx import prodcalendar, ringplan
 from pbx.kamailio.decide import (
-    DbError, SIP_USER_RE, _ip_literal, encode_steps, split_host_port, whole_minute_schedules,
+    DbError, SIP_USER_RE, _ip_literal, encode_steps, recorded_caller, split_host_port, whole_minute_schedules,
 )
 
 # How long a worker trusts what it read of PBX settings and the calendar. Settings are read on
@@ -89,6 +89,16 @@ class Store:
             return None
         extension, outgoing, first_number = rows[0]
         return {"extension": str(extension), "outgoing": outgoing, "first_number": first_number}
+
+    def record_unreached(self, employee_id, from_user):
+        """Keep a call that rang none of the employee's devices (the caller heard 480), for
+        their apps to show; a failure costs only the record, never the call's reply."""
+        at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        try:
+            self._query("INSERT INTO unreached_call (employee_id, at, caller) VALUES (%d, '%s', '%s')"
+                        % (int(employee_id), at, recorded_caller(from_user)), 0)
+        except DbError as e:
+            self._log("warn", "talker: [%s] a call nobody could take was not recorded: %s" % (self._call_id(), e))
 
     def is_account(self, username):
         return bool(self._query("SELECT 1 FROM sip_account WHERE username = '%s'" % username, 1))

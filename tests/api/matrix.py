@@ -263,6 +263,7 @@ MATRIX = [
     # oneself
     Row("GET", f"{P}/me", (401, 200, 200, 200), nothing),
     Row("PUT", f"{P}/me/outgoing-number", (401, 200, 200, 200), own_outgoing_number),
+    Row("GET", f"{P}/me/unreached-calls", (401, 200, 200, 200), nothing),
     Row("GET", f"{P}/directory", (401, 200, 200, 200), nothing),
     Row("GET", f"{P}/presence", (401, 200, 200, 200), nothing),
     # employees: administrators, except reading one's own card and choosing one's own number

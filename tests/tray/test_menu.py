@@ -37,6 +37,8 @@ def test_an_administrator_sees_and_uses_the_scheme_switches(pbx_api, logged_in):
 
     device = find(menu(app), "My numbers", "SIP account 101")
     assert device.checked is True
+    device(app.icon.icon)  # the only device: the first click warns (tests/tray/test_unreached_calls.py)
+    wait_until(lambda: any("leaves no device to ring" in n for n in app.icon.notifications), 5, 0.05, "the warning")
     device(app.icon.icon)
     wait_until(lambda: not admin.get(f"/employees/{anna.employee.id}/scheme").json()["devices"][0]["active"],
                5, 0.05, "the device switched off at the PBX")

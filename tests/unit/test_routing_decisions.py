@@ -49,13 +49,13 @@ def initial(ruser, method="INVITE", from_trunk=False, from_user="101", myself=Tr
 
 def test_a_call_to_an_employee_rings_their_plan_with_their_outgoing_number():
     action = initial("101")
-    assert action == decide.RingEmployee(STEP, "+74950000001", PHONE, frozenset(PHONE))
+    assert action == decide.RingEmployee(STEP, "+74950000001", PHONE, frozenset(PHONE), ANNA["id"])
 
 
 def test_a_call_from_the_trunk_to_a_number_shows_that_number_to_the_employees_external_devices():
     steps = [{"t": None, "d": [["sip", "101", 20], ["external", "+79161234567", 30]]}]
     action = initial("74951111111", from_trunk=True, from_user="anybody", pbx=Pbx(steps=steps))
-    assert action == decide.RingEmployee(steps, "+74951111111", TRUNK, frozenset({PHONE, SELF}))
+    assert action == decide.RingEmployee(steps, "+74951111111", TRUNK, frozenset({PHONE, SELF}), ANNA["id"])
 
 
 @pytest.mark.parametrize("ruser, kwargs, reply", [
@@ -73,6 +73,7 @@ def test_a_call_from_the_trunk_to_a_number_shows_that_number_to_the_employees_ex
     ("79161234567", {"from_user": None}, (403, "Unknown Caller")),
 ])
 def test_replies(ruser, kwargs, reply):
+    """(A call nobody can take is also recorded for the employee: test_unreached_calls.py.)"""
     action = initial(ruser, **kwargs)
     assert isinstance(action, decide.Reply)
     assert (action.code, action.reason) == reply

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.processes import wait_until
+from tests.support.words import assert_sentence
 
 pytestmark = pytest.mark.slow
 
@@ -166,3 +167,24 @@ def test_someone_outside_administrators_sees_their_scheme_read_only_in_russian(w
                                              "1. SIP-аккаунт 102 — вкл., 30 с, всегда"]
     assert "save" not in state
     wait_until(lambda: "SIP-аккаунт 102" in w.read()["preview"], 10, 0.1, "the preview")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_saving_a_scheme_that_rings_nothing_asks_first(lang, windowed_app, pbx_api):
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True)
+    app = windowed_app(anna, lang=lang)
+    w = app.open("settings")
+    _loaded(w)
+    save_text = w.read()["save"]["text"]
+    w.select("devices", 0)
+    w.set("active", False)
+    w.invoke("save")
+    state = w.settled()
+    warning = state["message"]["text"]
+    assert_sentence(warning, lang)
+    assert state["save"]["text"] != save_text, "the button does not say it saves anyway"
+    assert _scheme(pbx_api, anna)["devices"][0]["active"] is True, "saved without asking"
+
+    w.invoke("save")
+    wait_until(lambda: _scheme(pbx_api, anna)["devices"][0]["active"] is False, 10, 0.1, "the save")
+    assert w.settled(lambda s: s["save"]["text"] == save_text)

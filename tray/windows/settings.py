@@ -44,6 +44,7 @@ class SettingsWindow(Window):
         self.device_index: int | None = None
         self.rule_index: int | None = None
         self._loading = False
+        self._nobody_confirmed = False  # Save was pressed once on a scheme that rings nothing
         self._build_audio()
         self.status = self.message(self.frame, "message", 900)
         self.say(self.status, tr("win.loading"), "Muted")
@@ -628,6 +629,7 @@ class SettingsWindow(Window):
         self._edited()
 
     def _edited(self) -> None:
+        self._unconfirm()
         if self.device_index is not None and self.device_index < len(self.form.devices):
             self._update_device_row(self.device_index)
         self._render()
@@ -688,6 +690,13 @@ class SettingsWindow(Window):
     def save(self) -> None:
         if self.form is None or str(self.save_button.cget("state")) == "disabled":
             return
+        if not any(d.active for d in self.form.devices) and not self._nobody_confirmed:
+            # Saved, this scheme rings nothing: every caller would hear "unavailable". Say so
+            # first; Save again means it.
+            self._nobody_confirmed = True
+            self.save_button.configure(text=tr("win.save_anyway"))
+            self.say(self.status, tr("win.nobody_would_ring"), "Warning")
+            return
         try:
             body = self.form.to_json()
         except FormInvalid as e:
@@ -702,8 +711,14 @@ class SettingsWindow(Window):
         self.say(self.status, tr("win.saving"), "Muted")
         self.link.api("PUT", self._scheme_path(), self._saved, self._save_failed, body=body, if_match=self.etag)
 
+    def _unconfirm(self) -> None:
+        if self._nobody_confirmed:
+            self._nobody_confirmed = False
+            self.save_button.configure(text=tr("win.save"))
+
     def _saved(self, reply: dict) -> None:
         self.save_button.configure(state="normal")
+        self._unconfirm()
         status, body = reply["status"], reply.get("body")
         if status == 200:
             self._show_scheme(body, reply.get("etag"))
