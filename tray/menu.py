@@ -195,7 +195,9 @@ class TrayMenu:
                 numbers.append(self.ps.Menu.SEPARATOR)
                 numbers.append(self._item(tr("menu.add_number"), _do(_open_url, buy_url)))
             yield self._submenu(tr("menu.outgoing_number"), numbers)
-        contacts = [self._item(tr("menu.add_personal_contact"), _do(app.do, "open_window", window="contact", book="personal"),
+        contacts = [self._item(tr("menu.open_contacts"), _do(app.do, "open_window", window="contacts")),
+                    self.ps.Menu.SEPARATOR,
+                    self._item(tr("menu.add_personal_contact"), _do(app.do, "open_window", window="contact", book="personal"),
                                enabled=editable)]
         if admin:
             contacts.append(self._item(tr("menu.add_company_contact"), _do(app.do, "open_window", window="contact", book="company"),

@@ -52,7 +52,8 @@ def test_an_administrator_sees_and_uses_the_scheme_switches(pbx_api, logged_in):
     wait_until(lambda: find(menu(app), "Outgoing number", "+74951112233 — Office").checked, 5, 0.05,
                "the check mark on the outgoing number")
     contacts = texts(find(menu(app), "Contacts")._action)
-    assert contacts == ["Add personal contact…", "Add to company address book…", "Register new employee…"]
+    assert contacts == ["Contacts…", "Add personal contact…", "Add to company address book…",
+                        "Register new employee…"]
     admin.close()
 
 
@@ -77,7 +78,7 @@ def test_someone_outside_administrators_sees_no_admin_items_and_the_pbx_refuses_
     top = texts(menu(app))
     assert "Receive calls" not in top and "My numbers" not in top
     assert "Outgoing number" in top  # everyone chooses their own caller ID
-    assert texts(find(menu(app), "Contacts")._action) == ["Add personal contact…"]
+    assert texts(find(menu(app), "Contacts")._action) == ["Contacts…", "Add personal contact…"]
     # Whatever a client sends, the PBX decides: the same request through the control channel.
     with ControlClient.connect(client="test") as c:
         with pytest.raises(ControlError) as err:

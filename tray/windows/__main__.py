@@ -1,4 +1,4 @@
-"""python -m tray.windows dial|incoming|settings|login|contact|employee [--number N] [--book B]"""
+"""python -m tray.windows dial|incoming|settings|login|contact|contacts|employee [--number N] [--book B]"""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ WINDOWS = {
     "settings": ("tray.windows.settings", "SettingsWindow"),
     "login": ("tray.windows.login", "LoginWindow"),
     "contact": ("tray.windows.contact", "ContactWindow"),
+    "contacts": ("tray.windows.contacts", "ContactsWindow"),
     "employee": ("tray.windows.employee", "EmployeeWindow"),
 }
 
