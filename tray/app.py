@@ -401,8 +401,9 @@ class TalkerApp:
 
     # --- sound devices ----------------------------------------------------------------------
     def _init_audio_devices(self, audio: AudioConfig) -> AudioConfig:
-        """Before the engine (and PortAudio) start: the devices chosen in settings, as PortAudio
-        names. TALKER_AUDIO_INPUT/OUTPUT/RINGER (tests, diagnostics) win over the settings."""
+        """The engine's sound devices to begin with. TALKER_AUDIO_INPUT/OUTPUT/RINGER (tests,
+        diagnostics) are PortAudio names that win over the settings; the devices chosen in
+        settings follow once listed (`_watch_audio_devices`)."""
         self._audio_system = audio.device == "system"
         self._echo_allowed = audio.echo_cancellation   # False: TALKER_ECHO_CANCEL=0 overrides the setting
         audio = dataclasses.replace(audio, ring_silently=self.settings.ring_silently,
@@ -415,13 +416,14 @@ class TalkerApp:
         if not self._audio_system:
             self._audio_applied = (None, None, None)
             return audio
-        try:
-            self.audio_devices.prepare()
-        except OSError as e:  # no chosen device then, but a phone that starts and rings
-            log.error("the sound devices cannot be listed (%s): using the OS default", e)
-        self._audio_applied = self._wanted_audio_devices()
+        # Listing the OS's devices (pactl, tens of milliseconds) is nothing registering needs: it
+        # runs on the audio-devices thread once the engine has started, and the engine opens no
+        # device before it is done (devices_ready).
+        self._audio_ready = threading.Event()
+        self._audio_applied = tuple(self._audio_forced[role] for role in settings_mod.AUDIO_ROLES)
         mic, speaker, ringer = self._audio_applied
-        return dataclasses.replace(audio, input_device=mic, output_device=speaker, ringer_device=ringer)
+        return dataclasses.replace(audio, input_device=mic, output_device=speaker, ringer_device=ringer,
+                                   devices_ready=self._audio_ready)
 
     def _wanted_audio_devices(self) -> tuple[str | None, str | None, str | None]:
         return tuple(self._audio_forced[role] or self.audio_devices.resolve(role, getattr(self.settings, role))
@@ -493,6 +495,13 @@ class TalkerApp:
             self.icon.refresh_menu()
 
     def _watch_audio_devices(self) -> None:
+        try:
+            self.audio_devices.prepare()
+            self._apply_audio_devices()
+        except OSError as e:  # no chosen device then, but a phone that starts and rings
+            log.error("the sound devices cannot be listed (%s): using the OS default", e)
+        finally:
+            self._audio_ready.set()
         self.audio_devices.watch(self._stop)
 
     def _apply_audio_devices(self) -> None:

@@ -133,7 +133,9 @@ class AudioConfig:
     echo cancellation and noise suppression on the microphone (tray/sip/echo.py). `play_file`: a WAV
     file sent into every call instead of the microphone, looped.
     `record_dir`: every call's received audio is also written to call-<id>.wav there. `echo`:
-    send every call's audio back to it (the demo's echo peer).
+    send every call's audio back to it (the demo's echo peer). `devices_ready`: set once the
+    OS's devices are reachable through PortAudio (the app lists them while the engine starts);
+    no device is opened before.
     """
 
     device: str = "system"
@@ -145,6 +147,7 @@ class AudioConfig:
     play_file: Path | None = None
     record_dir: Path | None = None
     echo: bool = False
+    devices_ready: threading.Event | None = None
 
 
 class EngineListener(Protocol):
@@ -267,7 +270,8 @@ class SipEngine:
         # The OS's microphone and speaker (opened only while a call carries audio), and the
         # bridge port that joins them to pjsua2's conference bridge (made with each endpoint).
         self.sound = (sound.SoundDevices(audio.input_device, audio.output_device,
-                                         echo_cancellation=audio.echo_cancellation)
+                                         echo_cancellation=audio.echo_cancellation,
+                                         ready=audio.devices_ready)
                       if audio.device == "system" else None)
         if self.sound is not None:
             self.sound.ringer_device = audio.ringer_device

@@ -41,6 +41,7 @@ FRAME_SAMPLES = RATE * FRAME_MS // 1000
 FRAME_BYTES = FRAME_SAMPLES * 2  # 16-bit mono
 SILENCE = bytes(FRAME_BYTES)
 STALL_S = 1.0                    # a stream that has not called back for this long is broken
+READY_WAIT_S = 5.0               # at most this long for the app to list the devices, once
 
 
 class FrameBuffer:
@@ -190,7 +191,10 @@ class SoundDevices:
     """
 
     def __init__(self, input_device: Any = None, output_device: Any = None, *,
-                 echo_cancellation: bool = True):
+                 echo_cancellation: bool = True, ready: threading.Event | None = None):
+        """`ready`: PortAudio is not started before it is set (the devices it should list are
+        being made reachable), nor longer than READY_WAIT_S after the first opening."""
+        self._ready = ready
         self.input_device = input_device
         self.output_device = output_device
         self.microphone = FrameBuffer(depth=4, prefill=1)
@@ -240,6 +244,19 @@ class SoundDevices:
         if self._users == 0:
             self._close()
 
+    def _sounddevice(self):
+        """PortAudio's module, imported when a call first needs it (it costs memory and a
+        thread), and only once the devices it should list are reachable (`ready`): PortAudio
+        lists them when it starts. OSError when the PortAudio library itself is missing."""
+        if self._ready is not None:
+            if not self._ready.wait(READY_WAIT_S):
+                log.warning("the sound devices were not listed within %g s: PortAudio starts anyway",
+                            READY_WAIT_S)
+            self._ready = None
+        import sounddevice
+
+        return sounddevice
+
     def _open(self, *, on_defaults: bool = False) -> None:
         self.microphone.clear()
         self.speaker.clear()
@@ -251,9 +268,7 @@ class SoundDevices:
         common = dict(samplerate=RATE, blocksize=FRAME_SAMPLES, channels=1, dtype="int16",
                       latency="low")
         try:
-            # Imported when a call first needs it: PortAudio costs memory and a thread.
-            import sounddevice  # OSError when the PortAudio library itself is missing
-
+            sounddevice = self._sounddevice()
             self.echo.prepare()  # loads its library here, not on an audio thread
             self._streams = [
                 sounddevice.RawInputStream(device=input_device, callback=self._on_input, **common),
@@ -339,7 +354,7 @@ class SoundDevices:
             return
         frames = _ring_frames()
         try:
-            import sounddevice
+            sounddevice = self._sounddevice()
 
             def on_ring(data, count, time_info, status):
                 data[:] = next(frames)
