@@ -1,5 +1,6 @@
 """Pictures of Talker as a user sees it, with the real tray backend: the icon in a system
-tray, its open menu, and the settings window, in English and in Russian.
+tray, its open menu, the settings window, the contacts window and the dial window completing a
+name, in English and in Russian.
 
 A private X session (Xvfb -displayfd) with a D-Bus session bus, trayer as the XEmbed system
 tray, dunst for notifications, and the real app on pystray's gtk backend, logged in to a real
@@ -89,6 +90,8 @@ def _company(api: ApiServer):
             {"id": "home", "kind": "external", "address": "+74951234567", "active": False, "position": 3,
              "ring_timeout_s": 0, "schedule": None}]}
         c.put(path, json=scheme, headers={"If-Match": etag}).raise_for_status()
+        c.post("/contacts/company", json={"name": "Reception", "number": "84951112200"}).raise_for_status()
+        c.post("/contacts/personal", json={"name": "Boris Sidorov", "number": "89161112233"}).raise_for_status()
     return anna
 
 
@@ -144,7 +147,31 @@ def _shoot(x: XSession, app: App, hook_dir: Path, lang: str, out: Path) -> dict[
     window = wait_until(lambda: x.find(name=title), 10, 0.1, "the settings window")[0]
     shots["settings"] = x.capture(out / f"settings-{lang}.png", window)
     w.close()
+
+    # The contacts window (colleagues with presence, both address books), and the dial window
+    # offering the people a typed name may mean.
+    with app.client() as c:
+        c.request("open_window", window="contacts")
+    w = WindowDriver.wait_for(hook_dir, "contacts")
+    w.settled(lambda s: len(s["people"]) == 4 and s["people"][0][3])
+    shots["contacts"] = _capture_window(x, w, out / f"contacts-{lang}.png")
+    w.close()
+    with app.client() as c:
+        c.request("open_window", window="dial")
+    w = WindowDriver.wait_for(hook_dir, "dial")
+    w.settled()
+    w.set("number", "bor")
+    w.settled(lambda s: len(s["suggestions"]) == 2)
+    shots["dial"] = _capture_window(x, w, out / f"dial-completion-{lang}.png")
+    w.close()
     return shots
+
+
+def _capture_window(x, w, path: Path) -> Path:
+    title = w.read()["title"]
+    settle(0.8)
+    window = wait_until(lambda: x.find(name=title), 10, 0.1, f"the window {title!r}")[0]
+    return x.capture(path, window)
 
 
 def test_pictures_of_the_tray_icon_its_menu_and_the_settings_window_in_english_and_russian(
@@ -179,6 +206,10 @@ def test_pictures_of_the_tray_icon_its_menu_and_the_settings_window_in_english_a
         assert len(menu.convert("RGB").getcolors(1 << 20)) > 50, f"{lang}: the menu is blank"
         settings = Image.open(pictures["settings"])
         assert settings.width > 900 and settings.height > 500, f"{lang}: {settings.size}"
+        for name in ("contacts", "dial"):
+            picture = Image.open(pictures[name])
+            assert picture.width > 300 and picture.height > 200, f"{lang}: the {name} window: {picture.size}"
+            assert len(picture.convert("RGB").getcolors(1 << 20)) > 50, f"{lang}: the {name} window is blank"
     en, ru = (Image.open(shots[lang]["menu"]).convert("RGB") for lang in ("en", "ru"))
     if en.size == ru.size:
         assert ImageChops.difference(en, ru).getbbox() is not None, "the Russian menu looks English"

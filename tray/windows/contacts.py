@@ -40,7 +40,7 @@ class ContactsWindow(Window):
         f.rowconfigure(2, weight=1)
         self.list = self.named("people", ttk.Treeview(box, columns=("name", "number", "book", "presence"),
                                                       show="headings", height=10, selectmode="browse"))
-        for column, width in (("name", 200), ("number", 140), ("book", 170), ("presence", 120)):
+        for column, width in (("name", 190), ("number", 130), ("book", 200), ("presence", 130)):
             self.list.heading(column, text=tr(f"win.contacts.{column}"), anchor="w")
             self.list.column(column, width=width, anchor="w", stretch=column == "name")
         scroll = ttk.Scrollbar(box, orient="vertical", command=self.list.yview)
