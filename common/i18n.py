@@ -39,8 +39,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "app.start_failed": ("Talker could not be started: {detail}", "Не удалось запустить Talker: {detail}"),
     "app.no_reply": ("Talker did not answer in time.", "Talker не ответил вовремя."),
     "app.already_running": ("Talker is already running.", "Talker уже запущен."),
-    "app.no_account": ("No SIP account is set up: run “talker --configure-account”.",
-                       "SIP-аккаунт не настроен: выполните «talker --configure-account»."),
+    # Without a graphical session a terminal is all there is; with one, the login window opens.
+    "app.no_account": ("You are not logged in: log in to your company's PBX with "
+                       "“talker --login LOGIN --pbx ADDRESS”.",
+                       "Вход не выполнен: войдите в АТС вашей компании командой "
+                       "«talker --login ЛОГИН --pbx АДРЕС»."),
+    "app.bad_sip_account": ("This is not a SIP account: give the user as user or user@domain, and the server "
+                            "as host or host:port.",
+                            "Это не SIP-аккаунт: укажите пользователя как пользователь или пользователь@домен, "
+                            "а сервер как адрес или адрес:порт."),
+    "app.no_account_window": ("You are not logged in: log in to your company's PBX in the window that opened.",
+                              "Вход не выполнен: войдите в АТС вашей компании в открывшемся окне."),
     "app.refused": ("The Talker control channel refused this client.",
                     "Канал управления Talker отказал этому клиенту."),
     "app.bad_message": ("The message to Talker is not valid: {detail}",

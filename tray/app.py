@@ -91,6 +91,7 @@ class TalkerApp:
         self._registration = RegistrationEvent(RegistrationState.OFFLINE, account.aor if account else None)
         self._registered: asyncio.Event | None = None  # lives on the control loop
         self._stop = threading.Event()
+        self._windows: list[subprocess.Popen] = []  # closed with the app (they are no use without it)
         self.route = RouteFollower(
             route, self.engine, server=lambda: self.settings.account.server if self.settings.account else None,
             registered=lambda: self._registration.state == RegistrationState.REGISTERED, busy=self.call_list.any)
@@ -121,7 +122,10 @@ class TalkerApp:
                 lambda pbx: pbx.set_device_active(m["device_id"], m["active"])),
             "set_outgoing_number": lambda m, conn: session.write(
                 lambda pbx: pbx.set_outgoing_number(m["number_id"])),
-            "login": lambda m, conn: session.login(m["pbx_url"], m["login"], m["password"]),
+            "login": lambda m, conn: session.login(m["pbx_url"], m["login"], m["password"], region=m.get("region"),
+                                                   names=m.get("names")),
+            "sip_account": lambda m, conn: session.use_sip_account(m["server"], m["user"], m["password"],
+                                                                   m.get("display_name", "")),
             "logout": lambda m, conn: session.logout(),
             "pbx_api": lambda m, conn: session.api(m["method"], m["path"], m.get("body"), m.get("if_match")),
             "audio_devices": lambda m, conn: self.audio_devices_state(),
@@ -150,6 +154,8 @@ class TalkerApp:
         self.route.start()
         if self._audio_system:
             threading.Thread(target=self._watch_audio_devices, name="audio-devices", daemon=True).start()
+        if self.settings.account is None and graphical_session():
+            self.open_window("login")  # the first start: nothing works before this
 
     def _register(self) -> None:
         self.route.poke()  # the account's server may be reached from another address
@@ -200,6 +206,7 @@ class TalkerApp:
             self.control.run_coroutine(self.session.stop())
         self.engine.stop()
         self.control.stop()
+        self._close_windows()
 
     # --- engine events (SIP thread) ------------------------------------------------------
     def registration_changed(self, event: RegistrationEvent) -> None:
@@ -302,6 +309,9 @@ class TalkerApp:
         if target.is_name:
             number = self.settings.names.get(number) or self._number_for_name(target_text)
         if self.session.sip_account() is None:
+            if graphical_session():
+                self.open_window("login")
+                raise RequestFailed("no_account", tr("app.no_account_window"))
             raise RequestFailed("no_account", tr("app.no_account"))
         try:
             await asyncio.wait_for(self._registered.wait(), CALL_WAIT_FOR_REGISTRATION_S)
@@ -395,9 +405,19 @@ class TalkerApp:
         if book:
             args += ["--book", book]
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        with self._lock:
+            self._windows = [p for p in self._windows if p.poll() is None] + [proc]
         # Reap it when it closes, or every window ever opened stays a zombie until the app exits.
         threading.Thread(target=proc.wait, name=f"window-{window}", daemon=True).start()
         return {}
+
+    def _close_windows(self) -> None:
+        """Quit closes the windows too: left open, each would only say that Talker is not running."""
+        with self._lock:
+            windows, self._windows = self._windows, []
+        for proc in windows:
+            if proc.poll() is None:
+                proc.terminate()
 
     # --- sound devices ----------------------------------------------------------------------
     def _init_audio_devices(self, audio: AudioConfig) -> AudioConfig:
@@ -526,13 +546,23 @@ def icon_state(reg: RegistrationEvent, calls: list[CallEvent], receive: dict | N
     if calls:
         return IconState("in_call", reg.account,
                          tr("tray.in_call", party=party(calls[-1].remote_number, calls[-1].remote_name)))
-    status = tr(f"reg.{reg.state.value}")
+    # No account is not a network problem: say what is missing.
+    status = tr("reg.not_logged_in") if reg.account is None and reg.state == RegistrationState.OFFLINE \
+        else tr(f"reg.{reg.state.value}")
     if reg.state == RegistrationState.REGISTERED and receive and not any(d["active"] for d in receive["devices"]):
         return IconState("nobody_rings", reg.account, status, tr("tray.nobody_rings"))
     detail = reg.reason
     if detail and reg.retry_in_s:
         detail = f"{detail} ({tr('reg.retry', seconds=round(reg.retry_in_s))})"
     return IconState(reg.state.value, reg.account, status, detail)
+
+
+def graphical_session() -> bool:
+    """Whether windows can open: Windows and macOS always have a desktop; elsewhere X11 or
+    Wayland says so in the environment."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def audio_from_environment() -> AudioConfig:

@@ -25,6 +25,7 @@ LINK_SCHEMES = ("tel:", "callto:", "sip:", "sips:")
 APP_START_TIMEOUT_S = 15.0
 CALL_REPLY_TIMEOUT_S = 20.0
 USAGE_ERROR_CODES = ("invalid_number", "unknown_name", "ambiguous_name")
+LOGIN_REPLY_TIMEOUT_S = 30.0  # the PBX checks the password with scrypt, and may be far away
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,6 +217,9 @@ def _login(p, ns) -> int:
     if not password:
         return _fail(tr("cli.no_password"), EXIT_USAGE)
     pbx_url = settings_mod.normalise_pbx_url(ns.pbx)  # "pbx.example.com:8080" is an address too
+    running = _login_running_app(p, ns, pbx_url, password)
+    if running is not None:
+        return running
     try:
         current = settings_mod.load()
         session = login(pbx_url, ns.login, password)
@@ -234,6 +238,33 @@ def _login(p, ns) -> int:
     except settings_mod.SettingsError as e:
         return _fail(str(e), EXIT_USAGE)
     print(tr("cli.logged_in", name=me["name"], extension=me["extension"], url=new.pbx_url))
+    return EXIT_OK
+
+
+def _login_running_app(p, ns, pbx_url: str, password: str) -> int | None:
+    """A running app logs in itself (and registers at once); None when no app is running, and
+    the login is saved for the app's next start instead."""
+    from common.control_client import AppNotRunning, ControlClient, ControlError
+    from common.i18n import tr
+
+    try:
+        client = ControlClient.connect(client="cli")
+    except AppNotRunning:
+        return None
+    except ControlError as e:
+        return _fail(str(e), EXIT_FAILED)
+    fields: dict = {"pbx_url": pbx_url, "login": ns.login, "password": password}
+    if ns.region:
+        fields["region"] = ns.region
+    names = _names(p, ns)
+    if names:
+        fields["names"] = names
+    try:
+        with client:
+            me = client.request("login", timeout=LOGIN_REPLY_TIMEOUT_S, **fields)["employee"]
+    except ControlError as e:
+        return _fail(str(e), EXIT_USAGE if e.code in ("pbx_refused", "invalid_message") else EXIT_FAILED)
+    print(tr("cli.logged_in", name=me["name"], extension=me["extension"], url=pbx_url.rstrip("/")))
     return EXIT_OK
 
 

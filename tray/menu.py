@@ -85,10 +85,12 @@ class TrayMenu:
         yield sep
         yield self._audio_devices()
         yield self._item(tr("menu.settings"), _do(app.do, "open_window", window="settings"))
-        if app.pbx_url is not None:
-            yield self._item(tr("menu.logout"), _do(app.do, "logout"))
-        else:
-            yield self._item(tr("menu.login"), _do(app.do, "open_window", window="login"))
+        # Logging out asks first: the login window shows who is logged in, what logging out
+        # means, and its own "Log out" button. Quit stays apart from it, below a separator.
+        state = app.icon_state()
+        logged_in = app.pbx_url is not None or (state is not None and state.account is not None)
+        yield self._item(tr("menu.logout" if logged_in else "menu.login"), _do(app.do, "open_window", window="login"))
+        yield sep
         yield self._item(tr("tray.quit"), _do(app.do, "quit"))
 
     def _status_line(self) -> str:

@@ -110,8 +110,10 @@ class PbxSession:
         except PbxRequestFailed as e:
             raise RequestFailed(e.code, str(e)) from None
 
-    async def login(self, pbx_url: str, login_name: str, password: str) -> dict:
-        """Log in to a Talker PBX: keep the session, register with the SIP credentials it hands out."""
+    async def login(self, pbx_url: str, login_name: str, password: str, *, region: str | None = None,
+                    names: dict[str, str] | None = None) -> dict:
+        """Log in to a Talker PBX: keep the session, register with the SIP credentials it hands out.
+        `talker --login` may also set the region and the names to dial."""
         from tray.pbx_client import PbxRequestFailed, login, refresh_token_key
 
         try:
@@ -120,8 +122,9 @@ class PbxSession:
             raise RequestFailed(e.code, str(e)) from None
         sip, me = session["sip"], session["employee"]
         account = settings_mod.AccountSettings(sip["username"], sip["domain"], sip["proxy"], me["name"])
-        new = dataclasses.replace(self._settings(), account=account, pbx_url=pbx_url.rstrip("/"),
-                                  pbx_login=login_name)
+        current = self._settings()
+        new = dataclasses.replace(current, account=account, pbx_url=pbx_url.rstrip("/"), pbx_login=login_name,
+                                  region=(region or current.region).upper(), names=names or current.names)
         try:
             new.validate()
         except settings_mod.SettingsError as e:
@@ -136,6 +139,27 @@ class PbxSession:
         self.pbx.start()
         self._on_account()
         return {"employee": me}
+
+    async def use_sip_account(self, server: str, user: str, password: str, display_name: str = "") -> dict:
+        """A plain SIP account on any server instead of a Talker PBX (whose session, if any, ends).
+        `user` is user@domain, or just the user when the domain is the server's host."""
+        username, at, domain = user.strip().rpartition("@")
+        if not at:
+            username, domain = user.strip(), server.strip().rsplit(":", 1)[0].strip("[]")
+        account = settings_mod.AccountSettings(username, domain, server.strip(), display_name.strip())
+        try:
+            account.validate()
+        except settings_mod.SettingsError as e:
+            log.info("plain SIP account refused: %s", e)
+            raise RequestFailed("invalid_account", tr("app.bad_sip_account")) from None
+        if self.pbx is not None:
+            await self.logout()
+        self._store.set(sip_password_key(account.aor), password)
+        self._save_settings(dataclasses.replace(self._settings(), account=account, pbx_url=None, pbx_login=None))
+        self._password = password
+        self._on_account()
+        self._on_change()
+        return {"account": account.aor}
 
     async def logout(self) -> dict:
         """End the PBX session, unregister, and forget the account's secrets."""

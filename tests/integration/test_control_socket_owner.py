@@ -221,7 +221,7 @@ def test_the_app_and_its_clients_meet_in_the_fallback_folder_however_long_home_i
         assert json.loads(done.stdout)["registration"]["state"] == "offline"
         # The dial path reached the app too: it is the app that says there is no account.
         done = talker("--callto=102")
-        assert done.returncode == 1 and "No SIP account" in done.stderr, done.stderr
+        assert done.returncode == 1 and "You are not logged in" in done.stderr, done.stderr
     finally:
         app.quit()
         shutil.rmtree(base, ignore_errors=True)

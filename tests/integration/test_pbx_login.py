@@ -39,6 +39,32 @@ def test_log_in_with_any_login_kind_then_register_and_call(kamailio, pbx_api, pe
         app.quit()
 
 
+def test_talker_login_logs_the_running_app_in_at_once(kamailio, pbx_api, peers, tmp_path):
+    """No restart: the app that is running when `talker --login` runs logs in and registers;
+    a refused login leaves it as it was, and the names given are dialed."""
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True)
+    peer = peers(kamailio, "100", "Echo test")
+    app = App(tmp_path)
+    try:
+        assert app.status()["registration"]["account"] is None
+        done = _log_in(pbx_api, "101", "not-the-password")
+        assert (done.returncode, done.stderr.strip()) == (2, "talker: Wrong login or password.")
+        assert app.status()["registration"]["account"] is None
+
+        done = talker("--login", "101", "--pbx", pbx_api.url, "--name=echo=100",
+                      stdin=anna.communicator_password + "\n")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"Logged in as Anna Ivanova (101) at {pbx_api.url}."
+        assert app.wait_registered(timeout=15)["registration"]["account"] == "101@pbx.local"
+        wait_until(lambda: (_pbx_state(app).get("employee") or {}).get("name") == "Anna Ivanova", 15, 0.1,
+                   "the PBX state in the app")
+        assert talker("--callto=echo").returncode == 0
+        assert peer.wait_call("incoming")["remote_number"] == "101"
+        assert settings_mod.load().names == {"echo": "100"}  # and the next start knows them too
+    finally:
+        app.quit()
+
+
 def test_wrong_password_is_refused_and_repeated_failures_lock_the_login(pbx_api):
     anna = pbx_api.add_employee("101", "Anna Ivanova")
     done = _log_in(pbx_api, "101", "not-the-password")

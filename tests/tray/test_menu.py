@@ -23,7 +23,7 @@ def test_an_administrator_sees_and_uses_the_scheme_switches(pbx_api, logged_in):
     top = texts(menu(app))
     assert top[0] == "101@pbx.local: Registered"
     for item in ("Call…", "Recent calls", "Receive calls", "My numbers", "Outgoing number", "Contacts",
-                 "Settings…", "Log out", "Quit"):
+                 "Settings…", "Log out…", "Quit"):
         assert item in top, item
     modes = find(menu(app), "Receive calls")._action
     assert [(i.text, i.checked, i.radio) for i in modes] == [

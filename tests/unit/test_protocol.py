@@ -70,7 +70,7 @@ def test_outgoing_messages_are_one_line_each_and_size_checked():
 def test_the_schema_is_the_one_source_of_actions_and_error_codes():
     assert set(protocol.actions()) == {"hello", "call", "answer", "decline", "hangup", "mute", "hold", "status",
                                        "subscribe", "quit", "recent_calls", "pbx_state", "set_receive_mode",
-                                       "set_device_active", "set_outgoing_number", "login", "logout",
+                                       "set_device_active", "set_outgoing_number", "login", "sip_account", "logout",
                                        "pbx_api", "open_window", "audio_devices",
                                        "set_audio_device", "set_audio_option", "microphone_level", "find_people"}
     assert "invalid_number" in protocol.error_codes()
