@@ -108,7 +108,7 @@ def test_a_scheme_survives_the_form_in_position_order_and_positions_become_1_to_
 def test_the_tables_say_what_rings_when_in_words():
     form = SchemeForm.from_json(SCHEME)
     sip, mobile, home = form.devices
-    assert (sip.label, sip.timeout_text(), sip.schedule_text()) == ("SIP account 101", "until answered", "always")
+    assert (sip.label, sip.timeout_text(), sip.schedule_text()) == ("SIP account 101", "∞", "always")
     assert mobile.timeout_text() == "30 s"
     assert mobile.schedule_text() == ("Working days, 09:00–18:00; Sat, Sun, all day; "
                                       "2026-12-29 – 2027-01-08, 22:00–08:00")
@@ -120,7 +120,7 @@ def test_the_russian_tables(russian):
     form = SchemeForm.from_json(SCHEME)
     assert form.devices[1].label == "Номер +79161234567"
     assert form.devices[1].schedule_text().startswith("Рабочие дни, 09:00–18:00; Сб, Вс, весь день")
-    assert form.devices[0].timeout_text() == "пока не ответят"
+    assert form.devices[0].timeout_text() == "∞"
 
 
 def test_values_that_cannot_be_sent_are_refused_with_their_paths():
@@ -201,7 +201,7 @@ def test_the_pbx_problems_land_next_to_their_fields_in_the_users_language(russia
     body = _pbx_refusal(form.to_json())
     problems = forms.field_problems(body)
     assert problems == {
-        ("devices", 1, "ring_timeout_s"): ["Время вызова — от 0 (звонить бесконечно) до 600 секунд."],
+        ("devices", 1, "ring_timeout_s"): ["Время ожидания — от 0 (звонить, пока не ответят) до 600 секунд."],
         ("devices", 1, "schedule", "rules", 0, "windows"): [
             "Интервал 1: Интервал не может начинаться и заканчиваться в одно время; "
             "для всего дня оставьте часы пустыми."],
@@ -271,7 +271,7 @@ def test_the_preview_of_ringing_together_of_nobody_and_in_russian(russian):
     scheme = dict(SCHEME, mode="all_at_once")
     plan = _plan(scheme, "2026-03-04T20:00", {"sip-101": "not_registered"})
     lines = forms.describe_plan(plan, {"mobile": "Мобильный"})
-    assert lines[0] == ("head", "Ср 2026-03-04 20:00 (Europe/Moscow), рабочий день:")
+    assert lines[0] == ("head", "Ср 04.03.2026 20:00 (Europe/Moscow), рабочий день:")
     assert lines[1] == ("none", "Никто не звонит: звонящий услышит «занято / временно недоступен» (SIP 480).")
     assert ("off", "   • Мобильный: его расписание не охватывает этот момент.") in lines
     assert ("off", "   • SIP-аккаунт 101: SIP-аккаунт не зарегистрирован ни на одном телефоне.") in lines

@@ -27,7 +27,7 @@ def test_an_administrator_edits_the_whole_scheme_and_one_save_puts_it_on_the_pbx
     w = app.open("settings")
     state = _loaded(w)
     assert xsession.find(name="Talker — Settings"), "the window is not on the screen"
-    assert state["devices"] == [["1", "SIP account 101", "on", "30 s", "always"]]
+    assert state["devices"] == [["1", "SIP account 101", "active", "30 s", "always"]]
     assert state["mode"] == "all_at_once"
     preview = w.settled(lambda s: "SIP account 101" in s["preview"])["preview"]
     assert preview.splitlines()[0].endswith(("a working day:", "a day off:"))
@@ -164,7 +164,7 @@ def test_someone_outside_administrators_sees_their_scheme_read_only_in_russian(w
     assert xsession.find(name="Talker — Настройки")
     assert state["read_only_note"]["text"].startswith("Схемы приёма меняют только члены группы «Администраторы»")
     assert state["summary"].splitlines() == ["Режим: На все номера одновременно",
-                                             "1. SIP-аккаунт 102 — вкл., 30 с, всегда"]
+                                             "1. SIP-аккаунт 102 — активен, 30 с, всегда"]
     assert "save" not in state
     wait_until(lambda: "SIP-аккаунт 102" in w.read()["preview"], 10, 0.1, "the preview")
 

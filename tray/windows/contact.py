@@ -18,7 +18,6 @@ class ContactWindow(FormWindow):
     def build(self) -> None:
         self.book = self.options.book
         super().build()
-        self.root.bind("<Return>", lambda e: self.save())
 
     def heading(self) -> str:
         return tr("win.contact.company" if self.book == "company" else "win.contact.personal")

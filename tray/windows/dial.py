@@ -7,6 +7,7 @@ click."""
 from __future__ import annotations
 
 import tkinter as tk
+from tkinter import font as tkfont
 from tkinter import ttk
 
 from common.i18n import tr
@@ -55,10 +56,13 @@ class DialWindow(Window):
         f.rowconfigure(6, weight=1)
         self.recent = self.named("recent", ttk.Treeview(box, columns=("kind", "who", "when"), show="headings",
                                                         height=7, selectmode="browse"))
+        # Wide enough for a whole date and time in either language (issue 14: it was cut).
+        when_width = tkfont.nametofont("TkDefaultFont").measure("88.88.8888 88:88") + 24
         for column, key, width in (("kind", "win.recent.kind", 170), ("who", "win.recent.who", 220),
-                                   ("when", "win.recent.when", 130)):
+                                   ("when", "win.recent.when", when_width)):
             self.recent.heading(column, text=tr(key), anchor="w")
-            self.recent.column(column, width=width, anchor="w", stretch=column == "who")
+            self.recent.column(column, width=width, minwidth=width if column == "when" else 40, anchor="w",
+                               stretch=column == "who")
         scroll = ttk.Scrollbar(box, orient="vertical", command=self.recent.yview)
         self.recent.configure(yscrollcommand=scroll.set)
         self.recent.pack(side="left", fill="both", expand=True)

@@ -54,7 +54,14 @@ class FormWindow(Window):
         self.status = self.message(f, "message", 440)
         self.status.grid(row=row, column=0, columnspan=2, sticky="w", pady=(6, 0))
         self.save_button = self.save_row(f, row + 1, tr(self.close_key), tr(self.save_key), self.save)
+        self.root.bind("<Return>", lambda e: self._enter())
         entries[self.fields[0][0]].focus_set()
+
+    def _enter(self) -> None:
+        """Enter does what the default button says, while there is one to press (an employee's
+        credentials replace the form: then it does nothing)."""
+        if self.save_button.winfo_exists() and str(self.save_button.cget("state")) != "disabled":
+            self.save()
 
     def save(self) -> None:
         values = {k: v.get() for k, v in self.vars.items()}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common import protocol
-from common.i18n import has_text, tr
+from common.i18n import has_text, language, tr
 from tray import failures, history
 
 # The PBX's limits and modes as the control schema states them (a test holds them equal to
@@ -115,6 +115,17 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
+def date_format() -> str:
+    """How the user's language writes a date: 31.01.2026 in Russian, 2026-01-31 in English."""
+    return "%d.%m.%Y" if language() == "ru" else "%Y-%m-%d"
+
+
+def display_date(text: str) -> str:
+    """A date as the form shows it (the PBX sends ISO dates); text that is no date, as it is."""
+    day = parse_date(text)
+    return day.strftime(date_format()) if day else (text or "")
+
+
 def parse_time(text: str) -> str | None:
     """'9:00', '09:00', '9.00' → '09:00'; '24:00' is midnight at the end of a day ('00:00')."""
     m = re.fullmatch(r"(\d{1,2})[:.](\d{2})", (text or "").strip())
@@ -165,7 +176,8 @@ class RuleForm:
         hours = format_hours(data.get("windows") or [])
         kind = data.get("type")
         if kind == "period":
-            return cls("period", start=data.get("start") or "", end=data.get("end") or "", hours=hours)
+            return cls("period", start=display_date(data.get("start") or ""), end=display_date(data.get("end") or ""),
+                       hours=hours)
         if kind == "weekdays":
             return cls("weekdays", days=set(data.get("days") or ()), hours=hours)
         return cls("days_off" if data.get("days") == "days_off" else "working_days", hours=hours)
@@ -272,6 +284,13 @@ class SchemeForm:
         if problems:
             raise FormInvalid(problems)
         return {"mode": self.mode, "timezone": self.timezone.strip(), "devices": devices}
+
+    def main_index(self) -> int | None:
+        """The main number in "only the main number": the first active device (None in the
+        other modes, or when none is active)."""
+        if self.mode != "main_only":
+            return None
+        return next((i for i, d in enumerate(self.devices) if d.active), None)
 
     def move(self, index: int, delta: int) -> int:
         """Move a device up (-1) or down (+1) in the order; its new index."""
@@ -458,7 +477,7 @@ def _local_time_text(iso: str) -> str:
         t = dt.datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    return f"{tr('win.day.' + WEEKDAYS[t.weekday()])} {t:%Y-%m-%d %H:%M}"
+    return f"{tr('win.day.' + WEEKDAYS[t.weekday()])} {t.strftime(date_format())} {t:%H:%M}"
 
 
 def plan_query(text: str, timezone: str) -> str:
@@ -501,7 +520,7 @@ def recent_row(entry: dict) -> tuple[str, str, str]:
     name, number = entry.get("name") or "", entry.get("number") or ""
     who = f"{name} ({number})" if name and name != number else number
     try:
-        when = dt.datetime.fromisoformat(entry.get("at", "")).astimezone().strftime("%Y-%m-%d %H:%M")
+        when = dt.datetime.fromisoformat(entry.get("at", "")).astimezone().strftime(date_format() + " %H:%M")
     except (ValueError, TypeError):
         when = ""
     return kind, who, when

@@ -240,12 +240,12 @@ class SettingsWindow(Window):
         box.grid(row=0, column=0, sticky="nsew", padx=(0, 10))
         box.columnconfigure(0, weight=1)
         box.rowconfigure(0, weight=1)
-        columns = (("n", "#", 38), ("device", "win.col.device", 190), ("on", "win.col.on", 50),
-                   ("rings", "win.col.rings", 132), ("when", "win.col.when", 160))
+        columns = (("n", "win.col.order", 70), ("device", "win.col.device", 190), ("on", "win.col.on", 80),
+                   ("rings", "win.col.rings", 110), ("when", "win.col.when", 200))
         self.devices = self.named("devices", ttk.Treeview(box, columns=[c[0] for c in columns], show="headings",
                                                           height=6, selectmode="browse"))
         for column, key, width in columns:
-            self.devices.heading(column, text=tr(key) if key != "#" else "#", anchor="w")
+            self.devices.heading(column, text=tr(key), anchor="w")
             self.devices.column(column, width=width, anchor="w", stretch=column == "when")
         self.devices.grid(row=0, column=0, sticky="nsew")
         self.devices.bind("<<TreeviewSelect>>", lambda e: self._device_selected())
@@ -265,6 +265,10 @@ class SettingsWindow(Window):
         entry.pack(side="left", padx=6)
         entry.bind("<Return>", lambda e: self._add_number())
         self.named("add_number", ttk.Button(add, text=tr("win.add"), command=self._add_number)).pack(side="left")
+        # The mobile of the employee's card, one click away from being a device of the scheme.
+        self.add_mobile = self.named("add_mobile", ttk.Button(add, text="", command=self._add_mobile))
+        self.main_note = self.named("main_note", ttk.Label(box, text=tr("win.main_device"), style="Muted.TLabel",
+                                                           wraplength=520, justify="left"))
         self.new_number_error = self.message(box, "new_number_error", 520)
         self.new_number_error.grid(row=2, column=0, columnspan=2, sticky="w")
         self.warnings = self.message(box, "warnings", 520)
@@ -380,7 +384,10 @@ class SettingsWindow(Window):
         entry.bind("<Return>", lambda e: self.refresh_preview())
         self.named("preview_refresh", ttk.Button(row, text=tr("win.refresh"), command=self.refresh_preview)).pack(
             side="left")
-        ttk.Label(row, text=tr("win.preview_saved_only"), style="Muted.TLabel").pack(side="left", padx=(12, 0))
+        if self.me.get("administrator"):
+            # Only an editor has unsaved changes to mention (and a Save button to save them).
+            self.named("preview_note", ttk.Label(row, text=tr("win.preview_saved_only"), style="Muted.TLabel")).pack(
+                side="left", padx=(12, 0))
         text = self.preview = self.named("preview", tk.Text(box, height=7, wrap="word", relief="flat",
                                                             borderwidth=0, highlightthickness=0,
                                                             font="TkDefaultFont", padx=4, pady=4))
@@ -406,20 +413,24 @@ class SettingsWindow(Window):
         self._select_device(index)
         self._render()
 
+    def _row(self, i: int) -> tuple[str, ...]:
+        d = self.form.devices[i]
+        flag = "⚠ " if self._has_problem(("devices", i)) else ""
+        main = tr("win.main_marker") if i == self.form.main_index() else ""
+        return (f"{flag}{i + 1}", f"{main}{d.label}", tr("win.on") if d.active else tr("win.off"),
+                d.timeout_text(), d.schedule_text())
+
     def _refresh_devices(self) -> None:
         tree = self.devices
         tree.delete(*tree.get_children())
-        for i, d in enumerate(self.form.devices):
-            flag = "⚠ " if self._has_problem(("devices", i)) else ""
-            tree.insert("", "end", iid=str(i), values=(
-                f"{flag}{i + 1}", d.label, tr("win.on") if d.active else tr("win.off"),
-                d.timeout_text(), d.schedule_text()))
+        for i in range(len(self.form.devices)):
+            tree.insert("", "end", iid=str(i), values=self._row(i))
+        self._offer_mobile()
 
     def _update_device_row(self, i: int) -> None:
-        d = self.form.devices[i]
-        flag = "⚠ " if self._has_problem(("devices", i)) else ""
-        self.devices.item(str(i), values=(f"{flag}{i + 1}", d.label, tr("win.on") if d.active else tr("win.off"),
-                                          d.timeout_text(), d.schedule_text()))
+        # The main number may have moved to another row (an order or an Active switch changed).
+        for row in range(len(self.form.devices)):
+            self.devices.item(str(row), values=self._row(row))
 
     def _select_device(self, index: int | None) -> None:
         self.device_index = index
@@ -522,6 +533,9 @@ class SettingsWindow(Window):
     def _mode_changed(self) -> None:
         self.form.mode = self.mode.get()
         self._forget(("mode",))
+        self._offer_mobile()
+        if self.device_index is None and self.form.devices:
+            self._update_device_row(0)
         self._edited()
 
     def _timezone_changed(self) -> None:
@@ -613,6 +627,27 @@ class SettingsWindow(Window):
         self.server, self.local = {}, {}
         self._refresh_devices()
         self._select_device(min(self.device_index, len(self.form.devices) - 1) if self.form.devices else None)
+        self._edited()
+
+    def _offer_mobile(self) -> None:
+        mobile = (self.me or {}).get("mobile")
+        if self.form is None or not mobile or any(d.address == mobile for d in self.form.devices):
+            self.add_mobile.pack_forget()
+        else:
+            self.add_mobile.configure(text=tr("win.add_mobile", number=mobile))
+            self.add_mobile.pack(side="left", padx=(12, 0))
+        if self.form is not None and self.form.mode == "main_only":
+            self.main_note.grid(row=4, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        else:
+            self.main_note.grid_remove()
+
+    def _add_mobile(self) -> None:
+        mobile = (self.me or {}).get("mobile")
+        if not mobile or self.form is None:
+            return
+        index = self.form.add_number(mobile)
+        self._refresh_devices()
+        self._select_device(index)
         self._edited()
 
     def _add_number(self) -> None:
@@ -803,9 +838,11 @@ class SettingsWindow(Window):
 
     def _fill_read_only(self) -> None:
         lines = [tr("win.ro.mode", mode=tr(f"mode.{self.form.mode}")) if self.form.mode in forms.MODES else ""]
+        main = self.form.main_index()
         for n, d in enumerate(self.form.devices, 1):
             state = tr("win.on") if d.active else tr("win.off")
-            lines.append(f"{n}. {d.label} — {state}, {d.timeout_text()}, {d.schedule_text()}")
+            marker = tr("win.main_marker") if n - 1 == main else ""
+            lines.append(f"{n}. {marker}{d.label} — {state}, {d.timeout_text()}, {d.schedule_text()}")
         self.summary.configure(state="normal")
         self.summary.delete("1.0", "end")
         self.summary.insert("end", "\n".join(lines))

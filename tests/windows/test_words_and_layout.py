@@ -1,0 +1,92 @@
+"""The seed's words and the small things a user stumbles on (issue 14, "Words and layout"), in
+the real windows of the real app on a real PBX, under Xvfb, in English and Russian: «Активен»,
+«Порядок», «Время ожидания», ∞ for "ring until answered", a marker on the main number, the
+card's mobile one click away from the scheme, dates in the user's format, Enter registering an
+employee, and no "save to see your changes" where there is nothing to save."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.slow
+
+WORDS = {  # what the user sees, per language
+    "en": {"active": "active", "infinity": "∞", "mobile": "Add my mobile +79160001122",
+           "date": "2026-12-20", "main": "★ SIP account 101"},
+    "ru": {"active": "активен", "infinity": "∞", "mobile": "Добавить мой мобильный +79160001122",
+           "date": "20.12.2026", "main": "★ SIP-аккаунт 101"},
+}
+
+
+def _scheme(api, person) -> dict:
+    with api.as_(person) as c:
+        return c.get(f"/employees/{person.employee.id}/scheme").json()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_settings_window_speaks_the_seeds_words(lang, windowed_app, pbx_api):
+    words = WORDS[lang]
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True, mobile="+79160001122")
+    app = windowed_app(anna, lang=lang)
+    w = app.open("settings")
+    state = w.settled(lambda s: s.get("devices"))
+    assert state["devices"][0][2] == words["active"]
+
+    # The mobile of her card is one click away from being a device of her scheme.
+    assert state["add_mobile"]["mapped"] and state["add_mobile"]["text"] == words["mobile"]
+    w.invoke("add_mobile")
+    state = w.read()
+    assert [row[1] for row in state["devices"]][1].endswith("+79160001122")
+    assert not state["add_mobile"]["mapped"]
+
+    # 0 is ∞ (ring until answered); in "only the main number" the main one is marked.
+    w.select("devices", 0)
+    w.set("timeout", "0")
+    assert w.read()["devices"][0][3] == words["infinity"]
+    w.set("mode", "main_only")
+    state = w.read()
+    assert state["devices"][0][1] == words["main"] and state["main_note"]["mapped"]
+
+    # A period typed the way the language writes dates comes back the same way after a save.
+    w.select("devices", 1)
+    w.set("scheduled", True)
+    w.set("rule_kind", "period")
+    w.set("start", "20.12.2026")
+    w.set("end", "31.12.2026")
+    w.invoke("save")
+    wait_until(lambda: len(_scheme(pbx_api, anna)["devices"]) == 2, 10, 0.1, "the save")
+    state = w.settled(lambda s: s["message"]["text"] and not s["message"]["text"].startswith(("Saving", "Сохранение")))
+    w.select("devices", 1)
+    assert w.read()["start"] == words["date"]
+    assert _scheme(pbx_api, anna)["devices"][1]["schedule"]["rules"][0]["start"] == "2026-12-20"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_enter_registers_an_employee_and_the_read_only_view_asks_nobody_to_save(lang, windowed_app, pbx_api,
+                                                                               xsession):
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True)
+    app = windowed_app(anna, lang=lang)
+    w = app.open("employee")
+    w.settled()
+    title = {"en": "Talker — New employee", "ru": "Talker — Новый сотрудник"}[lang]
+    window = wait_until(lambda: xsession.find(name=title), 10, 0.1, "the window")[0]
+    w.set("name", "Dmitry Orlov")
+    w.set("extension", "104")
+    xsession.xdotool("windowfocus", "--sync", window)
+    xsession.xdotool("key", "Return")
+    w.settled(lambda s: "communicator_password" in s)
+    w.close()
+
+    # An administrator's preview notes that it shows the saved scheme; a read-only view has no
+    # Save button, so it says nothing about saving.
+    s = app.open("settings")
+    assert s.settled(lambda st: st.get("devices"))["preview_note"]["mapped"]
+    s.close()
+    app.app.quit()
+    boris = pbx_api.add_employee("102", "Boris Petrov")
+    app = windowed_app(boris, lang=lang)
+    s = app.open("settings")
+    state = s.settled(lambda st: st.get("summary"))
+    assert "save" not in state and "preview_note" not in state
