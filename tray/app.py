@@ -13,6 +13,7 @@ The parts it composes:
 * `call_list` (tray/calls.py) — the calls now and the history of those that ended.
 * `session` (tray/pbx_session.py) — login and logout, the PBX client, the SIP account it hands out.
 * `route` (tray/route_follower.py) — moves the SIP engine when the route to the PBX changes.
+* `sound` (tray/sound_choice.py) — the sound devices and switches chosen, and the engine kept on them.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from common import dialstring, locations, protocol
 from common.i18n import tr
 from tray import __version__, failures, people, settings as settings_mod
 from tray.actions import Actions
-from tray.audio_devices import AudioDevices
 from tray.calls import Calls, call_message
 from tray.control_server import Connection, ControlServer, RequestFailed
 from tray.history import CallHistory, moment as history_moment
 from tray.icon import IconState, TrayIcon, load_pystray
 from tray.pbx_session import PbxSession
 from tray.route_follower import RouteFollower
+from tray.sound_choice import SoundChoice
 from tray.secret_store import open_store, sip_password_key
 from tray.settings import Settings
 from tray.single_instance import InstanceLock
@@ -81,9 +82,11 @@ class TalkerApp:
             bind_address = (route(account.server) if account else None) or "127.0.0.1"
         else:
             route = None
-        audio = self._init_audio_devices(audio)
-        self.engine = SipEngine(self, bind_address=bind_address, audio=audio,
+        self.sound = SoundChoice(audio, settings=lambda: self.settings, remember=self._remember,
+                                 on_change=self._refresh_menu)
+        self.engine = SipEngine(self, bind_address=bind_address, audio=self.sound.config,
                                 user_agent=f"Talker/{__version__}")
+        self.sound.attach(self.engine)
         self.control = ControlServer(self.handle_request)
         self.call_list = Calls(history)
         self.icon: TrayIcon | None = None
@@ -128,9 +131,9 @@ class TalkerApp:
                                                                    m.get("display_name", "")),
             "logout": lambda m, conn: session.logout(),
             "pbx_api": lambda m, conn: session.api(m["method"], m["path"], m.get("body"), m.get("if_match")),
-            "audio_devices": lambda m, conn: self.audio_devices_state(),
-            "set_audio_device": lambda m, conn: self.set_audio_device(m["role"], m.get("device")),
-            "set_audio_option": lambda m, conn: self.set_audio_option(m["option"], m["on"]),
+            "audio_devices": lambda m, conn: self.sound.state(),
+            "set_audio_device": lambda m, conn: self.sound.set_device(m["role"], m.get("device")),
+            "set_audio_option": lambda m, conn: self.sound.set_option(m["option"], m["on"]),
             "microphone_level": lambda m, conn: self.microphone_level(m.get("call_id")),
             "open_window": lambda m, conn: self.open_window(m["window"], number=m.get("number"),
                                                             book=m.get("book")),
@@ -152,8 +155,7 @@ class TalkerApp:
         self.engine.start()
         self._register()
         self.route.start()
-        if self._audio_system:
-            threading.Thread(target=self._watch_audio_devices, name="audio-devices", daemon=True).start()
+        self.sound.start(self._stop)
         if self.settings.account is None and graphical_session():
             self.open_window("login")  # the first start: nothing works before this
 
@@ -168,6 +170,15 @@ class TalkerApp:
     def _save_settings(self, new: Settings) -> None:
         settings_mod.save(new)
         self.settings = new
+
+    def _remember(self, **changes) -> Settings:
+        """Save a choice of the user's; nothing is written unless all of it is valid."""
+        new = dataclasses.replace(self.settings, **changes)
+        try:
+            self._save_settings(new)
+        except (settings_mod.SettingsError, OSError) as e:
+            raise RequestFailed("invalid_message", tr("app.bad_message", detail=str(e))) from None
+        return new
 
     def _on_loop_start(self) -> None:
         self._registered = asyncio.Event()
@@ -201,7 +212,7 @@ class TalkerApp:
     def shutdown(self) -> None:
         self._stop.set()
         self.route.stop()
-        self.audio_devices.close()
+        self.sound.close()
         if self.session.pbx is not None:
             self.control.run_coroutine(self.session.stop())
         self.engine.stop()
@@ -276,6 +287,9 @@ class TalkerApp:
 
     def pbx_state(self) -> dict:
         return self.session.pbx_state()
+
+    def audio_devices_state(self) -> dict:
+        return self.sound.state()
 
     @property
     def pbx_url(self) -> str | None:
@@ -359,6 +373,14 @@ class TalkerApp:
             raise RequestFailed(e.code, tr("call.none")) from None
         return {"call_id": call_id}
 
+    async def microphone_level(self, call_id: str | None) -> dict:
+        """The call window's level meter: what the other side hears from the microphone now."""
+        try:
+            level = await asyncio.wrap_future(self.engine.microphone_level(call_id))
+        except EngineError:
+            raise RequestFailed("no_such_call", tr("call.none")) from None
+        return {"level_dbfs": None if level == float("-inf") else round(level, 1)}
+
     async def _subscribe(self, message: dict, conn: Connection | None) -> dict:
         if conn is not None:
             conn.subscribed = True
@@ -377,6 +399,9 @@ class TalkerApp:
         self.control.broadcast({"event": "pbx_state", "pbx_state": self.session.pbx_state()})
         self._note_unreached()
         self._refresh_icon()
+        self._refresh_menu()
+
+    def _refresh_menu(self) -> None:
         if self.icon is not None:
             self.icon.refresh_menu()
 
@@ -418,122 +443,6 @@ class TalkerApp:
         for proc in windows:
             if proc.poll() is None:
                 proc.terminate()
-
-    # --- sound devices ----------------------------------------------------------------------
-    def _init_audio_devices(self, audio: AudioConfig) -> AudioConfig:
-        """The engine's sound devices to begin with. TALKER_AUDIO_INPUT/OUTPUT/RINGER (tests,
-        diagnostics) are PortAudio names that win over the settings; the devices chosen in
-        settings follow once listed (`_watch_audio_devices`)."""
-        self._audio_system = audio.device == "system"
-        self._echo_allowed = audio.echo_cancellation   # False: TALKER_ECHO_CANCEL=0 overrides the setting
-        audio = dataclasses.replace(audio, ring_silently=self.settings.ring_silently,
-                                    echo_cancellation=self._echo_allowed and self.settings.echo_cancellation)
-        self._audio_forced = {"microphone": audio.input_device, "speaker": audio.output_device,
-                              "ringer": audio.ringer_device}
-        self._audio_lock = threading.Lock()
-        self.audio_devices = AudioDevices(locations.ensure_private_dir(locations.runtime_dir()),
-                                          on_change=self._audio_devices_changed)
-        if not self._audio_system:
-            self._audio_applied = (None, None, None)
-            return audio
-        # Listing the OS's devices (pactl, tens of milliseconds) is nothing registering needs: it
-        # runs on the audio-devices thread once the engine has started, and the engine opens no
-        # device before it is done (devices_ready).
-        self._audio_ready = threading.Event()
-        self._audio_applied = tuple(self._audio_forced[role] for role in settings_mod.AUDIO_ROLES)
-        mic, speaker, ringer = self._audio_applied
-        return dataclasses.replace(audio, input_device=mic, output_device=speaker, ringer_device=ringer,
-                                   devices_ready=self._audio_ready)
-
-    def _wanted_audio_devices(self) -> tuple[str | None, str | None, str | None]:
-        return tuple(self._audio_forced[role] or self.audio_devices.resolve(role, getattr(self.settings, role))
-                     for role in settings_mod.AUDIO_ROLES)
-
-    @property
-    def ringer_device(self) -> str | None:
-        """The PortAudio name of the device incoming calls ring on (None: the OS default)."""
-        return self._audio_applied[2]
-
-    def audio_devices_state(self) -> dict:
-        """Per role: the device chosen (a name, None for the OS default), whether it is there
-        now, and the devices to choose from."""
-        state = {}
-        for role in settings_mod.AUDIO_ROLES:
-            devices = self.audio_devices.devices("input" if role == "microphone" else "output")
-            chosen = getattr(self.settings, role)
-            state[role] = {"device": chosen, "present": chosen is None or any(d.name == chosen for d in devices),
-                           "devices": [{"name": d.name, "description": d.description} for d in devices]}
-        state["options"] = {option: getattr(self.settings, option) for option in settings_mod.AUDIO_OPTIONS}
-        return state
-
-    def _remember(self, **changes) -> Settings:
-        """Save a choice of the user's; nothing is written unless all of it is valid."""
-        new = dataclasses.replace(self.settings, **changes)
-        try:
-            settings_mod.save(new)
-        except (settings_mod.SettingsError, OSError) as e:
-            raise RequestFailed("invalid_message", tr("app.bad_message", detail=str(e))) from None
-        self.settings = new
-        return new
-
-    async def set_audio_device(self, role: str, name: str | None) -> dict:
-        if role not in settings_mod.AUDIO_ROLES:
-            raise RequestFailed("invalid_message", tr("app.bad_message", detail=role))
-        self._remember(**{role: name})
-        log.info("sound device for %s: %s", role, name or "the OS default")
-        self._apply_audio_devices()
-        if self.icon is not None:
-            self.icon.refresh_menu()
-        return self.audio_devices_state()
-
-    async def set_audio_option(self, option: str, on: bool) -> dict:
-        """Ring silently, echo cancellation: remembered, and in effect at once (a ringing call
-        and a call in progress too)."""
-        if option not in settings_mod.AUDIO_OPTIONS or not isinstance(on, bool):
-            raise RequestFailed("invalid_message", tr("app.bad_message", detail=option))
-        new = self._remember(**{option: on})
-        log.info("sound option %s: %s", option, "on" if on else "off")
-        await asyncio.wrap_future(self.engine.set_audio_options(
-            ring_silently=new.ring_silently,
-            echo_cancellation=new.echo_cancellation and self._echo_allowed))
-        if self.icon is not None:
-            self.icon.refresh_menu()
-        return self.audio_devices_state()
-
-    async def microphone_level(self, call_id: str | None) -> dict:
-        """The call window's level meter: what the other side hears from the microphone now."""
-        try:
-            level = await asyncio.wrap_future(self.engine.microphone_level(call_id))
-        except EngineError:
-            raise RequestFailed("no_such_call", tr("call.none")) from None
-        return {"level_dbfs": None if level == float("-inf") else round(level, 1)}
-
-    def _audio_devices_changed(self) -> None:
-        """Devices were plugged in or out: the menu shows it, and calls follow the choice."""
-        self._apply_audio_devices()
-        if self.icon is not None:
-            self.icon.refresh_menu()
-
-    def _watch_audio_devices(self) -> None:
-        try:
-            self.audio_devices.prepare()
-            self._apply_audio_devices()
-        except OSError as e:  # no chosen device then, but a phone that starts and rings
-            log.error("the sound devices cannot be listed (%s): using the OS default", e)
-        finally:
-            self._audio_ready.set()
-        self.audio_devices.watch(self._stop)
-
-    def _apply_audio_devices(self) -> None:
-        if not self._audio_system:
-            return
-        with self._audio_lock:
-            wanted = self._wanted_audio_devices()
-            if wanted == self._audio_applied:
-                return
-            self._audio_applied = wanted
-        log.info("sound devices now: microphone %s, speaker %s, ringer %s", *wanted)
-        self.engine.set_sound_devices(*wanted)
 
 
 def icon_state(reg: RegistrationEvent, calls: list[CallEvent], receive: dict | None = None) -> IconState:

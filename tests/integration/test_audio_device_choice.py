@@ -3,7 +3,7 @@ real PulseAudio server, tests/support/sound.py): a choice moves a call in progre
 device gives the call back to the OS default without dropping it, a device plugged in after
 the app started can be chosen, and the choice outlives the app. What plays is checked on the
 sinks' monitors. The choice goes over the control channel: the same action the tray menu and
-the settings window use (TalkerApp.set_audio_device)."""
+the settings window use (SoundChoice.set_device in tray/sound_choice.py)."""
 
 from __future__ import annotations
 
