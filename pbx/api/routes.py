@@ -111,8 +111,9 @@ async def gates_refuse(request: Request) -> PbxError | None:
     return None
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def set_etag(response: Response, version: int) -> None:
+    """A versioned resource's ETag is its version, quoted: what If-Match sends back (expected_version)."""
+    response.headers["ETag"] = f'"{version}"'
 
 
 def expected_version(if_match: str | None) -> int | None:
@@ -182,7 +183,7 @@ def health() -> dict:
 @router.get("/me", response_model=Me, tags=["me"], responses=_errors(401))
 def get_me(actor: CurrentActor, pbx: Pbx, response: Response) -> Me:
     me = directory.get_employee(pbx, actor, actor.employee_id)
-    response.headers["ETag"] = etag(me.version)
+    set_etag(response, me.version)
     return me_out(me)
 
 
@@ -190,7 +191,7 @@ def get_me(actor: CurrentActor, pbx: Pbx, response: Response) -> Me:
 def set_my_outgoing_number(body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx, response: Response,
                            if_match: IfMatch = None) -> Me:
     me = directory.set_outgoing_number(pbx, actor, actor.employee_id, body.number_id, expected_version(if_match))
-    response.headers["ETag"] = etag(me.version)
+    set_etag(response, me.version)
     return me_out(me)
 
 
@@ -232,7 +233,7 @@ def create_employee(body: EmployeeCreate, actor: CurrentActor, pbx: Pbx, respons
     created, and shown this once."""
     new = directory.add_employee(pbx, actor, name=body.name, extension=body.extension, mobile=body.mobile,
                                  email=body.email, admin=body.administrator)
-    response.headers["ETag"] = etag(new.employee.version)
+    set_etag(response, new.employee.version)
     response.headers["Location"] = f"/api/v1/employees/{new.employee.id}"
     return EmployeeCreated(employee=card_out(new.employee), sip=SipCredentialsOut(**vars(new.sip)),
                            communicator_password=new.communicator_password)
@@ -243,7 +244,7 @@ def create_employee(body: EmployeeCreate, actor: CurrentActor, pbx: Pbx, respons
             dependencies=[self_or_administrators("read other employees' cards")])
 def get_employee(employee_id: Id, actor: CurrentActor, pbx: Pbx, response: Response) -> EmployeeCard:
     employee = directory.get_employee(pbx, actor, employee_id)
-    response.headers["ETag"] = etag(employee.version)
+    set_etag(response, employee.version)
     return card_out(employee)
 
 
@@ -254,7 +255,7 @@ def patch_employee(employee_id: Id, body: EmployeePatch, actor: CurrentActor, pb
                    if_match: IfMatch = None) -> EmployeeCard:
     changes = body.model_dump(exclude_unset=True)
     employee = directory.update_employee(pbx, actor, employee_id, expected_version(if_match), changes)
-    response.headers["ETag"] = etag(employee.version)
+    set_etag(response, employee.version)
     return card_out(employee)
 
 
@@ -296,7 +297,7 @@ def generate_password(employee_id: Id, actor: CurrentActor, pbx: Pbx) -> Generat
 def set_outgoing_number(employee_id: Id, body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx,
                         response: Response, if_match: IfMatch = None) -> EmployeeCard:
     employee = directory.set_outgoing_number(pbx, actor, employee_id, body.number_id, expected_version(if_match))
-    response.headers["ETag"] = etag(employee.version)
+    set_etag(response, employee.version)
     return card_out(employee)
 
 
@@ -351,7 +352,7 @@ def _settings_out(values: dict[str, str]) -> SettingsOut:
 def get_settings(actor: CurrentActor, pbx: Pbx, response: Response) -> SettingsOut:
     with pbx.sessions() as s:
         out = _settings_out(settings.read_all(s))
-    response.headers["ETag"] = etag(out.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -361,7 +362,7 @@ def patch_settings(body: SettingsPatch, actor: CurrentActor, pbx: Pbx, response:
                    if_match: IfMatch = None) -> SettingsOut:
     version = expected_version(if_match)
     out = _settings_out(settings.change(pbx, actor, body.model_dump(exclude_none=True), version))
-    response.headers["ETag"] = etag(out.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -380,7 +381,7 @@ def _contact_routes(book: str) -> None:
                  name=f"add_{book}", dependencies=writers)
     def add(body: ContactIn, actor: CurrentActor, pbx: Pbx, response: Response) -> ContactOut:
         contact = contacts.add_contact(pbx, actor, book, name=body.name, number=body.number, note=body.note)
-        response.headers["ETag"] = etag(contact.version)
+        set_etag(response, contact.version)
         return ContactOut.model_validate(contact)
 
     @router.patch(base + "/{contact_id}", response_model=ContactOut, tags=tag,
@@ -390,7 +391,7 @@ def _contact_routes(book: str) -> None:
               if_match: IfMatch = None) -> ContactOut:
         contact = contacts.update_contact(pbx, actor, book, contact_id, expected_version(if_match),
                                           body.model_dump(exclude_none=True))
-        response.headers["ETag"] = etag(contact.version)
+        set_etag(response, contact.version)
         return ContactOut.model_validate(contact)
 
     @router.delete(base + "/{contact_id}", status_code=204, tags=tag, responses=_errors(*write_errors, 404),
@@ -451,7 +452,7 @@ def read_audit(actor: CurrentActor, pbx: Pbx,
 
 # --- receive schemes and ring plans ------------------------------------------------------------
 def _scheme_out(scheme, version: int, response: Response) -> SchemeOut:
-    response.headers["ETag"] = etag(version)
+    set_etag(response, version)
     return SchemeOut(**scheme.to_dict(), version=version)
 
 
@@ -537,7 +538,7 @@ def get_ring_plan(employee_id: Id, actor: CurrentActor, pbx: Pbx,
 
 # --- the production calendar -------------------------------------------------------------------
 def _calendar_out(calendar, version: int, response: Response) -> CalendarOut:
-    response.headers["ETag"] = etag(version)
+    set_etag(response, version)
     return CalendarOut(version=version, days=[CalendarDayModel(date=d.day, kind=str(d.kind), holiday=d.holiday,
                                                                moved_from=d.moved_from) for d in calendar.days])
 
