@@ -8,8 +8,6 @@ administrator 101. Ctrl-C (or quitting the app) stops everything.
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from pbx.errors import PbxError
 from pbx.foreground import StopSignal, StopSignals, kamailio_settings
 from pbx.instance import PbxInstance
 from pbx.kamailio.supervisor import KamailioProcess, Supervised
+from tray.sip.agent_client import AgentProcess
 
 
 @dataclass(frozen=True)
@@ -91,41 +90,26 @@ class DemoPhone:
 
     def __init__(self, employee: DemoEmployee, password: str, domain: str, server: str):
         self.employee = employee
-        env = dict(os.environ, TALKER_AGENT_PASSWORD=password)
-        cmd = [sys.executable, "-m", "tray.sip.agent", "--user", employee.extension, "--domain", domain,
-               "--server", server, "--display-name", employee.name, "--control", "stdio", *employee.phone]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env, text=True)
         self.registered = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.agent = AgentProcess(employee.extension, domain, server, password, self._event,
+                                  display_name=employee.name, options=employee.phone or ())
 
-    def _read(self) -> None:
+    def _event(self, ev: dict) -> None:
         who = f"{self.employee.extension} {self.employee.name}"
-        for line in self.proc.stdout:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            if ev.get("event") == "registration" and ev.get("state") == "registered":
-                self.registered.set()
-            elif ev.get("event") == "call":
-                caller = ev.get("remote_name") or ev.get("remote_number")
-                state = ev.get("state")
-                if state == "incoming":
-                    print(f"  [{who}] rings: call from {caller}", flush=True)
-                elif state == "connected":
-                    print(f"  [{who}] answered", flush=True)
-                elif state == "ended":
-                    print(f"  [{who}] call ended ({ev.get('code')} {ev.get('reason')})", flush=True)
+        if ev.get("event") == "registration" and ev.get("state") == "registered":
+            self.registered.set()
+        elif ev.get("event") == "call":
+            caller = ev.get("remote_name") or ev.get("remote_number")
+            state = ev.get("state")
+            if state == "incoming":
+                print(f"  [{who}] rings: call from {caller}", flush=True)
+            elif state == "connected":
+                print(f"  [{who}] answered", flush=True)
+            elif state == "ended":
+                print(f"  [{who}] call ended ({ev.get('code')} {ev.get('reason')})", flush=True)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write('{"cmd": "quit"}\n')
-                self.proc.stdin.flush()
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
+        self.agent.stop()
 
 
 def _talker(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

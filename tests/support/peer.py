@@ -1,19 +1,15 @@
 """A real phone for a test: a pjsua2 user agent in a process of its own (tray/sip/agent.py),
-registered to the test PBX, driven over its stdin/stdout."""
+registered to the test PBX, driven over its stdin/stdout by tray/sip/agent_client.py."""
 
 from __future__ import annotations
 
-import json
-import os
 import queue
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 from tests.support.pbx import TestPbx
-from tests.support.processes import stop_process
+from tray.sip.agent_client import AgentProcess
 
 
 class CallEvents:
@@ -40,31 +36,21 @@ class Peer(CallEvents):
         self.record_dir = workdir / f"peer-{extension}-rec"
         self.record_dir.mkdir(parents=True, exist_ok=True)
         self.stderr_path = workdir / f"peer-{extension}.log"
-        cmd = [sys.executable, "-m", "tray.sip.agent", "--user", extension, "--domain", pbx.domain,
-               "--server", pbx.server, "--control", "stdio", "--record-dir", str(self.record_dir),
-               "--log-level", "INFO", *options]
-        if display_name:
-            cmd += ["--display-name", display_name]
+        options = ("--record-dir", str(self.record_dir), "--log-level", "INFO", *options)
         if play is not None:
-            cmd += ["--play", str(play)]
-        env = dict(os.environ, TALKER_AGENT_PASSWORD=password)
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     env=env, text=True, bufsize=1)
+            options += ("--play", str(play))
         self.events: list[dict] = []
         self._queue: queue.Queue[dict] = queue.Queue()
         self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._stderr = open(self.stderr_path, "wb")
+        self.agent = AgentProcess(extension, pbx.domain, pbx.server, password, self._event,
+                                  display_name=display_name, options=options, stderr=self._stderr)
+        self.proc = self.agent.proc
 
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                ev = {"event": "garbage", "line": line}
-            with self._lock:
-                self.events.append(ev)
-            self._queue.put(ev)
+    def _event(self, ev: dict) -> None:
+        with self._lock:
+            self.events.append(ev)
+        self._queue.put(ev)
 
     # --- waiting for what a user would notice ------------------------------------------
     def wait_for(self, predicate, timeout: float = 10.0, what: str = "an event") -> dict:
@@ -120,8 +106,7 @@ class Peer(CallEvents):
     # --- driving it ----------------------------------------------------------------------
     def command(self, cmd: str, timeout: float = 10.0, **fields) -> dict:
         start = self.mark()
-        self.proc.stdin.write(json.dumps({"cmd": cmd, **fields}) + "\n")
-        self.proc.stdin.flush()
+        self.agent.send(cmd, **fields)
         def match(e):
             return e.get("reply") == cmd
         deadline = time.monotonic() + timeout
@@ -137,11 +122,5 @@ class Peer(CallEvents):
         return sorted(self.record_dir.glob("*.wav"))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write('{"cmd": "quit"}\n')
-                self.proc.stdin.flush()
-            except OSError:
-                pass
-            stop_process(self.proc, 5, None)
+        self.agent.stop()
         self._stderr.close()
