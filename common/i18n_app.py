@@ -32,6 +32,10 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
                       "В вашей схеме приёма нет устройства {device}."),
     "pbx.device_sip": ("SIP account {address}", "SIP-аккаунт {address}"),
     "pbx.device_external": ("Number {address}", "Номер {address}"),
+    "secrets.fallback": ("The system keyring refused to store passwords: they are kept in {path}, "
+                         "readable by you only.",
+                         "Системное хранилище паролей отказалось их хранить: пароли сохранены в {path}, "
+                         "доступном только вам."),
     # --- registration, as the tray and the status line show it ---
     "reg.offline": ("Offline", "Не в сети"),
     "reg.not_logged_in": ("Not logged in", "Вход не выполнен"),

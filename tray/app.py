@@ -103,6 +103,8 @@ class TalkerApp:
             on_change=self._pbx_changed, on_account=self._register,
             unregister=lambda: asyncio.wrap_future(self.engine.set_account(None)))
         self.actions = Actions(self._action_table(), submit=self.control.run_coroutine, notify=self.notify)
+        if hasattr(store, "on_fallback"):
+            store.on_fallback = self.notify  # a keyring that refuses: the person is told where secrets went
 
     def _action_table(self) -> dict:
         """Every action, once: the control channel and the menu both dispatch here (tray/actions.py)."""

@@ -233,6 +233,8 @@ def _login(p, ns) -> int:
         store.set(sip_password_key(account.aor), sip["password"])
         store.set(refresh_token_key(new.pbx_url), session["refresh_token"])
         settings_mod.save(new)
+        if getattr(store, "notice", None):
+            print(f"talker: {store.notice}", file=sys.stderr)
     except PbxRequestFailed as e:
         return _fail(str(e), EXIT_USAGE if e.code == "pbx_refused" else EXIT_FAILED)
     except settings_mod.SettingsError as e:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,75 @@ def test_a_pbx_login_keeps_its_session_and_sip_password_in_the_os_keyring(
     _registers_without_leaking(tmp_path, sip_password, refresh_token, anna.communicator_password)
     rotated = _lookup(refresh_token_key(pbx_api.url))  # the app refreshed its session
     assert rotated and _files_holding(tmp_path / "home", rotated) == []
+
+
+@pytest.fixture
+def refusing_secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Secret Service that exists but refuses, as on a desktop-less session: gnome-keyring with
+    no login keyring, whose prompter (to create one) has no display — every store or lookup
+    ends in "Failed to create the collection: Prompt dismissed"."""
+    log = open(tmp_path / "secret-service.log", "wb")
+    bus, address = start_session_bus(log)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+    monkeypatch.delenv("TALKER_SECRET_BACKEND")
+    daemon = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--components=secrets"],
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        refusal = wait_until(lambda: _store_refusal() or daemon.poll() is not None, 30, 0.2,
+                             "the Secret Service to answer")
+        assert daemon.poll() is None, (tmp_path / "secret-service.log").read_text(errors="replace")
+        assert "Prompt dismissed" in refusal  # the keyring itself says no, for real
+        yield
+    finally:
+        for proc in (daemon, bus):
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def _store_refusal() -> str | None:
+    """What the keyring library (the app's way in) says when asked to store a secret, once the
+    service answers (secret-tool writes to the "login" alias and never asks for a collection)."""
+    done = subprocess.run([sys.executable, "-c", "import keyring; keyring.set_password('probe', 'probe', 'x')"],
+                          capture_output=True, text=True, timeout=30, env=os.environ)
+    return done.stderr if done.returncode != 0 and "Prompt dismissed" in done.stderr else None
+
+
+@pytest.mark.parametrize("lang, notice", [
+    ("en", "The system keyring refused to store passwords: they are kept in {path}, readable by you only."),
+    ("ru", "Системное хранилище паролей отказалось их хранить: пароли сохранены в {path}, доступном только вам."),
+])
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_keyring_that_refuses_leaves_the_secrets_in_the_user_only_file_with_a_one_line_notice(
+        kamailio, pbx_api, refusing_secret_service, tmp_path, lang, notice):
+    anna = pbx_api.add_employee("101", "Anna Ivanova")
+    secrets_file = tmp_path / "home/.config/talker/secrets.json"
+    line = notice.format(path=secrets_file)
+
+    # The first start: the login window's request, and the app says where the secrets went.
+    app = App(tmp_path, extra_env={"TALKER_LANG": lang})
+    try:
+        with app.client() as c:
+            c.request("login", pbx_url=pbx_api.url, login="101", password=anna.communicator_password, timeout=30)
+        app.wait_registered(timeout=20)
+        assert app.notifications() == [line]
+    finally:
+        app.quit()
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    assert f"sip:101@{kamailio.domain}" in secrets_file.read_text()
+
+    # `talker --login` with no app running says it in one line, and the app registers next time.
+    secrets_file.unlink()
+    done = talker("--login", "101", "--pbx", pbx_api.url, stdin=anna.communicator_password + "\n",
+                  env=dict(os.environ, TALKER_LANG=lang))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"talker: {line}\n"
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    app = App(tmp_path, extra_env={"TALKER_LANG": lang})
+    try:
+        app.wait_registered(timeout=20)
+    finally:
+        app.quit()
