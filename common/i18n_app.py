@@ -170,6 +170,7 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "win.dial.number": ("Number or name", "Номер или имя"),
     "win.dial.hint": ("102, 8 (495) 123-45-67, +7 495 123 45 67, a tel: link, or a name: Boris",
                       "102, 8 (495) 123-45-67, +7 495 123 45 67, ссылка tel: или имя: Борис"),
+    "presence.on_call": ("◐ on a call", "◐ разговаривает"),
     "presence.registered": ("● available", "● в сети"),
     "presence.unavailable": ("○ not available", "○ недоступен"),
     "win.contacts.title": ("Talker — Contacts", "Talker — Контакты"),

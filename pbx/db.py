@@ -143,6 +143,19 @@ class UnreachedCall(Base):
     caller: Mapped[str] = mapped_column(String(40), default="")   # the caller's number; "" if unknown
 
 
+class ActiveCall(Base):
+    """A call answered and not yet hung up, as Kamailio saw it (pbx/kamailio/store.py): the 200
+    to its INVITE adds it, its BYE removes it. `caller` and `callee` are the From and To user
+    parts (a SIP account, an extension or a number); presence (pbx/presence.py) reads them. A
+    row whose BYE never came (a phone that vanished) stops counting after ACTIVE_CALL_MAX_AGE."""
+
+    __tablename__ = "active_call"
+    call_key: Mapped[str] = mapped_column(String(64), primary_key=True)   # SHA-256 of the Call-ID
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    callee: Mapped[str] = mapped_column(String(64), default="")
+    started: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class CalendarDayRow(Base):
     """An exception of the production calendar (the default is Monday to Friday working)."""
 

@@ -213,8 +213,8 @@ def get_directory(actor: CurrentActor, pbx: Pbx) -> list[DirectoryEntry]:
 
 @router.get("/presence", response_model=list[PresenceEntry], tags=["me"], responses=_errors(401))
 def get_presence(actor: CurrentActor, pbx: Pbx) -> list[PresenceEntry]:
-    """Each colleague's presence: registered (a phone or app of theirs is registered now) or
-    unavailable, from Kamailio's registrations."""
+    """Each colleague's presence: on a call (answered, not yet hung up), registered (a phone or
+    app of theirs is registered now) or unavailable, from what Kamailio sees."""
     return [PresenceEntry(employee_id=i, state=state) for i, state in sorted(presence.presence(pbx, actor).items())]
 
 

@@ -205,8 +205,9 @@ class ContactOut(Model):
 
 class PresenceEntry(Model):
     employee_id: int
-    state: Literal["registered", "unavailable"] = Field(
-        description="registered: a phone or app of theirs is registered now; unavailable: none is")
+    state: Literal["on_call", "registered", "unavailable"] = Field(
+        description="on_call: in an answered call now; registered: a phone or app of theirs is registered "
+                    "now; unavailable: none is")
 
 
 class LookupOut(Model):

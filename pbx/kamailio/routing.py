@@ -228,6 +228,8 @@ class Router:
                 return 1
             ends = decide.BETWEEN_PHONES
         _, targets = ends
+        if KSR.is_BYE():
+            self.store.call_ended(KSR.pv.get("$ci"))
         if KSR.rr.loose_route() <= 0:
             if KSR.is_ACK():
                 return 1
@@ -507,6 +509,12 @@ class Router:
 
     # --- other routes Kamailio calls on the object (they must exist, see docs/platform-notes.md) ------
     def ksr_reply_route(self, msg):
+        # An answered call, for presence. Whatever fails here must not touch the reply.
+        try:
+            if str(KSR.pv.get("$rs")) == "200" and KSR.pv.get("$rm") == "INVITE":
+                self.store.call_answered(KSR.pv.get("$ci"), KSR.pv.get("$fU"), KSR.pv.get("$tU"))
+        except Exception:
+            KSR.err("talker: presence of a reply failed: %s\n" % traceback.format_exc().replace("\n", " | "))
         return 1
 
     def ksr_onsend_route(self, msg):

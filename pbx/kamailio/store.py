@@ -18,7 +18,9 @@ pattern first (extensions, usernames, E.164 numbers, ISO dates, integers): sqlop
 bound parameters.
 """
 
+import hashlib
 import json
+import re
 import socket
 import time
 from datetime import datetime, timedelta, UTC
@@ -99,6 +101,24 @@ class Store:
                         % (int(employee_id), at, recorded_caller(from_user)), 0)
         except DbError as e:
             self._log("warn", "talker: [%s] a call nobody could take was not recorded: %s" % (self._call_id(), e))
+
+    def call_answered(self, call_id, caller, callee):
+        """Keep an answered call for presence (pbx/presence.py). Every worker that sees the 200
+        (retransmissions, a leg's and its parent's) writes the same row once; a failure costs
+        only the presence, never the call."""
+        at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        try:
+            self._query("INSERT INTO active_call (call_key, caller, callee, started) VALUES ('%s', '%s', '%s', '%s') "
+                        "ON CONFLICT (call_key) DO NOTHING"
+                        % (call_key(call_id), party_user(caller), party_user(callee), at), 0)
+        except DbError as e:
+            self._log("warn", "talker: [%s] an answered call was not recorded: %s" % (self._call_id(), e))
+
+    def call_ended(self, call_id):
+        try:
+            self._query("DELETE FROM active_call WHERE call_key = '%s'" % call_key(call_id), 0)
+        except DbError as e:
+            self._log("warn", "talker: [%s] an ended call was not recorded: %s" % (self._call_id(), e))
 
     def is_account(self, username):
         return bool(self._query("SELECT 1 FROM sip_account WHERE username = '%s'" % username, 1))
@@ -233,3 +253,16 @@ class Store:
             usernames = [employee["extension"]]
         devices = [("sip", u, ringplan.DEFAULT_RING_TIMEOUT_S) for u in usernames if self.registered(u)]
         return encode_steps([devices])
+
+
+# sqlops has no bound parameters (docs/decisions.md #2): what reaches SQL is a hex digest or a
+# user part that matched this pattern, else nothing.
+_PARTY_RE = re.compile(r"[A-Za-z0-9+*#._-]{1,64}")
+
+
+def call_key(call_id):
+    return hashlib.sha256((call_id or "").encode("utf-8", "replace")).hexdigest()
+
+
+def party_user(user):
+    return user if user and _PARTY_RE.fullmatch(user) else ""

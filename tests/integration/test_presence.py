@@ -1,5 +1,5 @@
-"""GET /presence: whether a colleague can be reached now, from the registrations Kamailio really
-holds (its `location` table), on each database backend."""
+"""GET /presence: whether a colleague can be reached now, from what Kamailio really sees (its
+registrations, and the calls it saw answered and hung up), on each database backend."""
 
 from __future__ import annotations
 
@@ -24,6 +24,18 @@ def test_presence_follows_the_phones_registrations(kamailio, pbx_api, peers):
 
         assert states() == {"Anna Ivanova": "unavailable", "Boris Petrov": "registered",
                             "Vera Orlova": "unavailable"}
+        dmitry = peers(kamailio, "104", "Dmitry Orlov")
+        boris.command("call", number="104")
+        dmitry.wait_call("incoming")
+        assert states()["Boris Petrov"] == "registered"   # ringing is not talking yet
+        dmitry.command("answer")
+        boris.wait_call("connected")
+        wait_until(lambda: states()["Dmitry Orlov"] == states()["Boris Petrov"] == "on_call", 10, 0.1,
+                   "both to be on a call")
+        boris.command("hangup")
+        dmitry.wait_call("ended")
+        wait_until(lambda: states()["Dmitry Orlov"] == states()["Boris Petrov"] == "registered", 10, 0.1,
+                   "both to be off the call")
         boris.stop()  # unregisters
         wait_until(lambda: states()["Boris Petrov"] == "unavailable", 15, 0.2, "Boris to count as unavailable")
     with pbx_api.client() as anonymous:
