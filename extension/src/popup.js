@@ -131,7 +131,9 @@ function renderRegistration(reg) {
     failed: t('regFailed', reg.reason ?? ''),
     offline: reg.account ? t('regOffline') : t('regNoAccount'),
   }
-  setPill(reg.state, t(`state_${reg.state}`))
+  // No account is not a network problem: the app's tray says "Not logged in" too.
+  const noAccount = reg.state === 'offline' && !reg.account
+  setPill(reg.state, noAccount ? t('stateNotLoggedIn') : t(`state_${reg.state}`))
   $('registration-text').textContent = texts[reg.state] ?? reg.state
 }
 

@@ -105,6 +105,20 @@ def test_the_popup_names_receiving_and_numbers_as_the_tray_menu_does(lang, reque
         app.quit()
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_with_no_account_the_popup_says_not_logged_in_as_the_tray_does(lang, request, tmp_path, monkeypatch):
+    browser = request.getfixturevalue("browser" if lang == "en" else "russian_browser")
+    monkeypatch.setenv("TALKER_RUNTIME_DIR", str(browser.runtime_dir))
+    app = App(tmp_path)
+    try:
+        app.client().close()
+        popup = browser.open_popup()
+        wait_text(popup.locator("#registration-text"), bool)
+        assert popup.locator("#connection-state").inner_text() == TEXTS["reg.not_logged_in"][LANGUAGES.index(lang)]
+    finally:
+        app.quit()
+
+
 def test_the_popup_shows_the_call_and_hangs_it_up_and_its_dial_field_calls(browser, kamailio, peers, talker_app):
     peer = peers(kamailio, "102", "Boris Petrov")
     talker_app(kamailio)
