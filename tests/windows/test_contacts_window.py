@@ -1,10 +1,13 @@
 """The contacts window against the real app, a real PBX and real phones, on a private X display:
 search, presence from Kamailio's registrations, edit and delete one's own contacts (delete asks
-first), the company book read-only for someone outside Administrators, and a call."""
+first), a contact added in the add-contact window showing up, the company book read-only for
+someone outside Administrators, and a call."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.windows.driver import WindowDriver
 
 pytestmark = pytest.mark.slow
 
@@ -63,6 +66,17 @@ def test_search_presence_edit_delete_and_call(windowed_app, pbx_api, kamailio, p
     w.settled(lambda s: s["message"]["text"] == said["deleted"] and len(s["people"]) == 1)
     with pbx_api.as_(anna) as api:
         assert api.get("/contacts/personal").json() == []
+
+    # Added in the add-contact window that this window opens: listed here once the PBX says so.
+    w.set("search", "")
+    known = {str(p) for p in app.hook_dir.glob("contact-*.sock")}
+    w.invoke("add")
+    add = WindowDriver.wait_for(app.hook_dir, "contact", known=known)
+    add.set("name", "Зинаида Лукина")
+    add.set("number", "89160000001")
+    add.invoke("save")
+    w.settled(lambda s: ["Зинаида Лукина", "+79160000001", said["mine"], ""] in s["people"])
+    add.close()
 
     w.set("search", "recep")
     w.settled(lambda s: [r[0] for r in s["people"]] == ["Reception"])

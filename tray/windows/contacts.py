@@ -4,8 +4,9 @@ edit or delete one's own contacts, and the company's as a member of Administrato
 anyone else the company book is read-only, and the PBX refuses anyway). Colleagues are edited
 in the PBX's cabinet, not here.
 
-Everything goes through the app's PBX session (`pbx_api`); presence is asked again every
-PRESENCE_REFRESH_MS while the window is open (registrations raise no event)."""
+Everything goes through the app's PBX session (`pbx_api`); the lists are fetched again when the
+app says the PBX changed, and presence every PRESENCE_REFRESH_MS while the window is open
+(registrations raise no event)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,9 @@ class ContactsWindow(Window):
         self._confirming: people.Person | None = None
         self._set_form(None)
         self.load()
+        # A change anywhere (the add-contact window, the cabinet, another computer) reaches the
+        # app on the PBX's event stream, and the app tells its windows: reload the books then.
+        self.link.subscribe(self._message)
         self.root.after(PRESENCE_REFRESH_MS, self._refresh_presence)
 
     # --- loading ------------------------------------------------------------------------------
@@ -108,6 +112,12 @@ class ContactsWindow(Window):
         else:
             self._data[key] = reply["body"]
         self._show()
+
+    def _message(self, message: dict) -> None:
+        if message.get("event") == "pbx_state":
+            for book in ("company", "personal", "directory"):
+                path = "/directory" if book == "directory" else f"/contacts/{book}"
+                self.link.api("GET", path, lambda reply, book=book: self._got(book, reply), lambda e: None)
 
     def _refresh_presence(self) -> None:
         self.link.api("GET", "/presence", lambda reply: self._got("presence", reply), lambda e: None)
