@@ -327,6 +327,9 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
                               "hear “unavailable”. Switch a device on, or press “Save anyway”.",
                               "Все устройства выключены: с такой схемой звонки вам не дойдут ни до кого, звонящие "
                               "услышат «недоступен». Включите устройство или нажмите «Всё равно сохранить»."),
+    "win.discard_close": ("Close without saving", "Закрыть без сохранения"),
+    "win.unsaved_close": ("The changes are not saved: Save them, or close without saving.",
+                          "Изменения не сохранены: сохраните их или закройте без сохранения."),
     "win.saving": ("Saving…", "Сохранение…"),
     "win.saved": ("Saved: the next incoming call rings this way.", "Сохранено: следующий входящий вызов пойдёт так."),
     "win.reloaded": ("This is the scheme the PBX has now.", "Показана схема, которая сейчас на АТС."),

@@ -141,7 +141,7 @@ def _shoot(x: XSession, app: App, hook_dir: Path, lang: str, out: Path) -> dict[
     w.select("devices", 1)
     w.set("preview_at", "2026-03-02 10:30")
     w.invoke("preview_refresh")
-    w.settled(lambda s: "2026-03-02" in s["preview"])
+    w.settled(lambda s: "10:30" in s["preview"])  # the date is written the language's way
     title = w.read()["title"]
     settle(0.8)
     window = wait_until(lambda: x.find(name=title), 10, 0.1, "the settings window")[0]

@@ -6,9 +6,12 @@ employee, and no "save to see your changes" where there is nothing to save."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.support.processes import wait_until
+from tests.windows.xsession import XSession, missing_tools
 
 pytestmark = pytest.mark.slow
 
@@ -18,6 +21,17 @@ WORDS = {  # what the user sees, per language
     "ru": {"active": "активен", "infinity": "∞", "mobile": "Добавить мой мобильный +79160001122",
            "date": "20.12.2026", "main": "★ SIP-аккаунт 101"},
 }
+
+
+@pytest.fixture
+def xsession(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A small laptop's screen: 1024×600 (the windows' own fixture has 1280×800)."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    with XSession(tmp_path / "x", size="1024x600") as x:
+        monkeypatch.setenv("DISPLAY", x.display)
+        yield x
 
 
 def _scheme(api, person) -> dict:
@@ -90,3 +104,30 @@ def test_enter_registers_an_employee_and_the_read_only_view_asks_nobody_to_save(
     s = app.open("settings")
     state = s.settled(lambda st: st.get("summary"))
     assert "save" not in state and "preview_note" not in state
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_settings_window_fits_a_small_screen_and_asks_before_losing_changes(lang, windowed_app, pbx_api,
+                                                                               xsession):
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True)
+    app = windowed_app(anna, lang=lang)
+    w = app.open("settings")
+    w.settled(lambda s: s.get("devices"))
+    title = {"en": "Talker — Settings", "ru": "Talker — Настройки"}[lang]
+    window = wait_until(lambda: xsession.find(name=title), 10, 0.1, "the window")[0]
+    wait_until(lambda: xsession.geometry(window)[2] > 400, 10, 0.1, "the window laid out")
+    x, y, width, height = xsession.geometry(window)
+    assert x >= 0 and y >= 0 and x + width <= 1024 and y + height <= 600, (x, y, width, height)
+
+    # A change not saved: Close asks first, a second Close discards it.
+    w.set("mode", "in_turn")
+    w.invoke("close")
+    state = w.read()
+    assert w.alive() and state["close"]["text"] != {"en": "Close", "ru": "Закрыть"}[lang]
+    assert state["message"]["text"]
+    try:
+        w.invoke("close")
+    except ConnectionError:
+        pass  # closed before it could answer
+    wait_until(lambda: not w.alive(), 10, 0.1, "the window to close")
+    assert _scheme(pbx_api, anna)["mode"] == "all_at_once"

@@ -150,6 +150,7 @@ class Window:
 
     name = ""          # dial, settings, ...
     title_key = ""
+    scrolls = False    # a large window: its content scrolls when the screen is smaller
 
     def __init__(self, root: tk.Tk, link: Link, options):
         self.root = root
@@ -158,8 +159,11 @@ class Window:
         self.names: dict[str, object] = {}
         root.title(tr(self.title_key))
         root.protocol("WM_DELETE_WINDOW", self.close)
-        self.frame = ttk.Frame(root, padding=14)
-        self.frame.pack(fill="both", expand=True)
+        if self.scrolls:
+            self.frame = ScrollArea(root).inner
+        else:
+            self.frame = ttk.Frame(root, padding=14)
+            self.frame.pack(fill="both", expand=True)
         self._messages: list[ttk.Label] = []
         self.build()
         self.tidy()
@@ -240,12 +244,59 @@ def fail_sentence(error: ControlError) -> str:
     return str(error) or tr("app.internal")
 
 
+# Room a window leaves on the screen for the desktop's panels and the window's frame.
+SCREEN_MARGIN = (24, 72)
+
+
 def centre(root: tk.Tk) -> None:
     root.update_idletasks()
     w, h = root.winfo_reqwidth(), root.winfo_reqheight()
     x = max(0, (root.winfo_screenwidth() - w) // 2)
     y = max(0, (root.winfo_screenheight() - h) // 3)
     root.geometry(f"+{x}+{y}")
+
+
+class ScrollArea:
+    """A window's content in a canvas that scrolls (wheel and scroll bars) when it is larger
+    than the screen leaves room for: the settings window must fit 1024×600, at any font size.
+    The bars show only when needed."""
+
+    def __init__(self, root: tk.Tk):
+        self.root = root
+        background = ttk.Style(root).lookup("TFrame", "background")
+        self.canvas = tk.Canvas(root, highlightthickness=0, borderwidth=0, background=background)
+        self.vbar = ttk.Scrollbar(root, orient="vertical", command=self.canvas.yview)
+        self.hbar = ttk.Scrollbar(root, orient="horizontal", command=self.canvas.xview)
+        self.canvas.configure(yscrollcommand=self.vbar.set, xscrollcommand=self.hbar.set)
+        root.grid_rowconfigure(0, weight=1)
+        root.grid_columnconfigure(0, weight=1)
+        self.canvas.grid(row=0, column=0, sticky="nsew")
+        self.inner = ttk.Frame(self.canvas, padding=14)
+        self._item = self.canvas.create_window((0, 0), window=self.inner, anchor="nw")
+        self.inner.bind("<Configure>", lambda e: self._fit())
+        self.canvas.bind("<Configure>", lambda e: self._bars())
+        for sequence, step in (("<Button-4>", -1), ("<Button-5>", 1)):
+            root.bind_all(sequence, lambda e, step=step: self.canvas.yview_scroll(step * 3, "units"))
+        root.bind_all("<MouseWheel>", lambda e: self.canvas.yview_scroll(-1 if e.delta > 0 else 1, "units"))
+
+    def _fit(self) -> None:
+        w, h = self.inner.winfo_reqwidth(), self.inner.winfo_reqheight()
+        self.canvas.configure(scrollregion=(0, 0, w, h),
+                              width=min(w, self.root.winfo_screenwidth() - SCREEN_MARGIN[0]),
+                              height=min(h, self.root.winfo_screenheight() - SCREEN_MARGIN[1]))
+        self._bars()
+
+    def _bars(self) -> None:
+        w, h = self.inner.winfo_reqwidth(), self.inner.winfo_reqheight()
+        cw, ch = max(1, self.canvas.winfo_width()), max(1, self.canvas.winfo_height())
+        # The content takes the window's whole width when the window is wider than it needs.
+        self.canvas.itemconfigure(self._item, width=max(w, cw), height=max(h, ch))
+        for bar, needed, place in ((self.vbar, h > ch, {"row": 0, "column": 1, "sticky": "ns"}),
+                                   (self.hbar, w > cw, {"row": 1, "column": 0, "sticky": "ew"})):
+            if needed and not bar.winfo_manager():
+                bar.grid(**place)
+            elif not needed and bar.winfo_manager():
+                bar.grid_remove()
 
 
 TEST_HOOK_ENV = "TALKER_WINDOW_TEST_DIR"

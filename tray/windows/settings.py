@@ -32,6 +32,7 @@ RULE_KINDS = forms.RULE_KINDS
 class SettingsWindow(Window):
     name = "settings"
     title_key = "win.settings.title"
+    scrolls = True
 
     def build(self) -> None:
         self.me: dict | None = None
@@ -45,6 +46,7 @@ class SettingsWindow(Window):
         self.rule_index: int | None = None
         self._loading = False
         self._nobody_confirmed = False  # Save was pressed once on a scheme that rings nothing
+        self._close_confirmed = False   # Close was pressed once with changes not saved
         self._build_audio()
         self.status = self.message(self.frame, "message", 900)
         self.say(self.status, tr("win.loading"), "Muted")
@@ -227,13 +229,13 @@ class SettingsWindow(Window):
         self.save_button = self.named("save", ttk.Button(bottom, text=tr("win.save"), style="Accent.TButton",
                                                          command=self.save))
         self.save_button.pack(side="right")
-        ttk.Button(bottom, text=tr("win.close"), command=self.close).pack(side="right", padx=(0, 8))
+        self.close_button = self.named("close", ttk.Button(bottom, text=tr("win.close"), command=self.close))
+        self.close_button.pack(side="right", padx=(0, 8))
         self.named("reload", ttk.Button(bottom, text=tr("win.reload"), command=self.reload)).pack(
             side="right", padx=(0, 8))
 
         for var, handler in ((self.mode, self._mode_changed), (self.timezone, self._timezone_changed)):
             var.trace_add("write", lambda *a, h=handler: None if self._loading else h())
-        self.root.minsize(1000, 640)
 
     def _build_devices(self, parent: tk.Misc) -> None:
         box = ttk.LabelFrame(parent, text=tr("win.devices"), padding=(10, 6), style="Section.TLabelframe")
@@ -746,7 +748,21 @@ class SettingsWindow(Window):
         self.say(self.status, tr("win.saving"), "Muted")
         self.link.api("PUT", self._scheme_path(), self._saved, self._save_failed, body=body, if_match=self.etag)
 
+    def close(self) -> None:
+        """Closing with changes not saved asks first: Close again discards them."""
+        dirty = self.form is not None and self.me is not None and self.me.get("administrator") \
+            and self._current_json() != self.saved_json
+        if dirty and not self._close_confirmed:
+            self._close_confirmed = True
+            self.close_button.configure(text=tr("win.discard_close"))
+            self.say(self.status, tr("win.unsaved_close"), "Warning")
+            return
+        super().close()
+
     def _unconfirm(self) -> None:
+        if self._close_confirmed:
+            self._close_confirmed = False
+            self.close_button.configure(text=tr("win.close"))
         if self._nobody_confirmed:
             self._nobody_confirmed = False
             self.save_button.configure(text=tr("win.save"))

@@ -109,7 +109,7 @@ def _read(window) -> dict:
         elif isinstance(thing, tk.Misc):
             if not thing.winfo_exists():
                 continue  # replaced (the employee form gives way to the credentials)
-            info = {"mapped": bool(thing.winfo_ismapped())}
+            info = {"mapped": _shown(thing)}
             for option in ("text", "state", "value"):
                 try:
                     info[option] = str(thing.cget(option))
@@ -117,3 +117,14 @@ def _read(window) -> dict:
                     pass
             out[name] = info
     return out
+
+
+def _shown(widget: tk.Misc) -> bool:
+    """Laid out in the window, as far as a user can scroll to it: a widget of a scrolling
+    window that is off the visible part is unmapped by the canvas, yet it is there."""
+    top = widget.winfo_toplevel()
+    while widget is not None and widget is not top:
+        if not widget.winfo_manager():
+            return False
+        widget = widget.master
+    return bool(top.winfo_ismapped())
