@@ -219,3 +219,33 @@ def test_pictures_of_the_tray_icon_its_menu_and_the_settings_window_in_english_a
         for pictures in shots.values():
             for path in pictures.values():
                 shutil.copyfile(path, DOCS / path.name)
+
+
+def test_pictures_of_the_first_start_in_english_and_russian(kamailio, tmp_path):
+    """The window a new user meets: no account yet, so the login window opens by itself."""
+    if missing_tools():
+        pytest.skip(f"not installed: {', '.join(missing_tools())}")
+    out = tmp_path / "shots"
+    out.mkdir()
+    shots = {}
+    for lang in ("en", "ru"):
+        hook_dir = tmp_path / f"hooks-{lang}"
+        hook_dir.mkdir()
+        with XSession(tmp_path / f"x-first-{lang}", size="1440x900") as x:
+            if shutil.which("xsetroot"):
+                subprocess.run(["xsetroot", "-solid", DESKTOP], env={**os.environ, **x.env}, check=False)
+            app = App(tmp_path / f"first-{lang}", extra_env={**x.env, "TALKER_LANG": lang,
+                                                           "TALKER_WINDOW_TEST_DIR": str(hook_dir)})
+            try:
+                w = WindowDriver.wait_for(hook_dir, "login")
+                w.settled()
+                shots[lang] = _capture_window(x, w, out / f"first-run-{lang}.png")
+            finally:
+                app.quit()
+    for lang, path in shots.items():
+        picture = Image.open(path)
+        assert picture.width > 300 and picture.height > 200, f"{lang}: the login window: {picture.size}"
+        assert len(picture.convert("RGB").getcolors(1 << 20)) > 50, f"{lang}: the login window is blank"
+    if os.environ.get("TALKER_UPDATE_SCREENSHOTS") == "1":
+        for path in shots.values():
+            shutil.copyfile(path, DOCS / path.name)
