@@ -56,7 +56,7 @@ def desktop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     sessions: list[XSession] = []
 
     def start(name: str) -> XSession:
-        x = XSession(tmp_path / f"x-{name}", size="1440x900")
+        x = XSession(tmp_path / f"x-{name}", size="1920x1080")
         sessions.append(x)
         x.start_dbus()
         if shutil.which("xsetroot"):

@@ -289,8 +289,8 @@ class ScrollArea:
     def _bars(self) -> None:
         w, h = self.inner.winfo_reqwidth(), self.inner.winfo_reqheight()
         cw, ch = max(1, self.canvas.winfo_width()), max(1, self.canvas.winfo_height())
-        # The content takes the window's whole width when the window is wider than it needs.
-        self.canvas.itemconfigure(self._item, width=max(w, cw), height=max(h, ch))
+        # The content keeps its requested size (a canvas window given a size would no longer
+        # tell when its content grows, and the window would not follow).
         for bar, needed, place in ((self.vbar, h > ch, {"row": 0, "column": 1, "sticky": "ns"}),
                                    (self.hbar, w > cw, {"row": 1, "column": 0, "sticky": "ew"})):
             if needed and not bar.winfo_manager():

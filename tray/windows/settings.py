@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tkinter as tk
 import zoneinfo
+from tkinter import font as tkfont
 from tkinter import ttk
 
 from common.i18n import tr
@@ -246,7 +247,11 @@ class SettingsWindow(Window):
                    ("rings", "win.col.rings", 110), ("when", "win.col.when", 200))
         self.devices = self.named("devices", ttk.Treeview(box, columns=[c[0] for c in columns], show="headings",
                                                           height=6, selectmode="browse"))
+        font = tkfont.nametofont("TkHeadingFont")
+        widest = {"on": max(tr("win.on"), tr("win.off"), key=font.measure)}
         for column, key, width in columns:
+            # Never narrower than the heading or the longest word the column shows, in any language.
+            width = max(width, font.measure(tr(key)) + 24, font.measure(widest.get(column, "")) + 24)
             self.devices.heading(column, text=tr(key), anchor="w")
             self.devices.column(column, width=width, anchor="w", stretch=column == "when")
         self.devices.grid(row=0, column=0, sticky="nsew")
