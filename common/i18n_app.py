@@ -330,6 +330,7 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "win.discard_close": ("Close without saving", "Закрыть без сохранения"),
     "win.unsaved_close": ("The changes are not saved: Save them, or close without saving.",
                           "Изменения не сохранены: сохраните их или закройте без сохранения."),
+    "win.outgoing_saved": ("Your calls now show this number.", "Ваши звонки теперь показывают этот номер."),
     "win.saving": ("Saving…", "Сохранение…"),
     "win.saved": ("Saved: the next incoming call rings this way.", "Сохранено: следующий входящий вызов пойдёт так."),
     "win.reloaded": ("This is the scheme the PBX has now.", "Показана схема, которая сейчас на АТС."),

@@ -131,3 +131,23 @@ def test_the_settings_window_fits_a_small_screen_and_asks_before_losing_changes(
         pass  # closed before it could answer
     wait_until(lambda: not w.alive(), 10, 0.1, "the window to close")
     assert _scheme(pbx_api, anna)["mode"] == "all_at_once"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_outgoing_number_is_chosen_inside_settings_too(lang, windowed_app, pbx_api):
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True)
+    with pbx_api.as_(anna) as admin:
+        number = admin.post("/numbers", json={"number": "+74951112233", "label": "Office"}).json()
+    app = windowed_app(anna, lang=lang)
+    w = app.open("settings")
+    state = w.settled(lambda s: s.get("devices") and s.get("outgoing"))
+    assert state["outgoing"] == {"en": "PBX default", "ru": "По умолчанию АТС"}[lang]
+    w.set("outgoing", "+74951112233 — Office")
+    wait_until(lambda: (_me(pbx_api, anna).get("outgoing_number") or {}).get("id") == number["id"], 10, 0.1,
+               "the outgoing number at the PBX")
+    assert w.settled(lambda s: s["outgoing_message"]["text"])["outgoing"] == "+74951112233 — Office"
+
+
+def _me(api, person) -> dict:
+    with api.as_(person) as c:
+        return c.get("/me").json()

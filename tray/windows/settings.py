@@ -137,7 +137,51 @@ class SettingsWindow(Window):
         self.me = reply["body"]
         if self.me.get("administrator"):
             self.link.api("GET", "/settings", self._got_settings, lambda e: None)
+        self._build_outgoing()
         self.load()
+
+    # --- the outgoing number (the menu's "Outgoing number", here as well) -------------------------
+    def _build_outgoing(self) -> None:
+        box = ttk.LabelFrame(self.frame, text=tr("menu.outgoing_number"), padding=8)
+        box.pack(fill="x", pady=(0, 12), before=self.status)
+        self.outgoing = self.named("outgoing", tk.StringVar(self.root))
+        self.outgoing_box = ttk.Combobox(box, textvariable=self.outgoing, state="readonly", width=48)
+        self.outgoing_box.pack(side="left")
+        self.outgoing_message = self.message(box, "outgoing_message", 500)
+        self.outgoing_message.pack(side="left", padx=(12, 0))
+        self._outgoing_ids: dict[str, int | None] = {}
+        self._outgoing_filling = False
+        self.outgoing.trace_add("write", lambda *_: self._outgoing_chosen())
+        self.link.request("pbx_state", self._show_outgoing, lambda e: self.say(self.outgoing_message, fail_sentence(e)))
+
+    def _show_outgoing(self, state: dict) -> None:
+        outgoing = state.get("outgoing") or {}
+        labels = {tr("menu.pbx_default_number"): None}
+        for n in outgoing.get("numbers") or []:
+            labels[f"{n['number']} — {n['label']}" if n.get("label") else n["number"]] = n["id"]
+        self._outgoing_ids = labels
+        self._outgoing_filling = True
+        try:
+            self.outgoing_box.configure(values=list(labels))
+            selected = outgoing.get("selected_id")
+            self.outgoing.set(next((text for text, i in labels.items() if i == selected), ""))
+        finally:
+            self._outgoing_filling = False
+
+    def _outgoing_chosen(self) -> None:
+        if self._outgoing_filling or self.outgoing.get() not in self._outgoing_ids:
+            return
+        number_id = self._outgoing_ids[self.outgoing.get()]
+
+        def done(state: dict) -> None:
+            self.say(self.outgoing_message, tr("win.outgoing_saved"), "Ok")
+            self._show_outgoing(state)
+
+        def failed(error) -> None:
+            self.say(self.outgoing_message, fail_sentence(error))
+            self.link.request("pbx_state", self._show_outgoing, lambda e: None)  # show what is in effect
+
+        self.link.request("set_outgoing_number", done, failed, number_id=number_id)
 
     def _got_settings(self, reply: dict) -> None:
         if reply["status"] == 200:
