@@ -74,6 +74,14 @@ def test_the_settings_window_speaks_the_seeds_words(lang, windowed_app, pbx_api)
     state = w.settled(lambda s: s["message"]["text"] and not s["message"]["text"].startswith(("Saving", "Сохранение")))
     w.select("devices", 1)
     assert w.read()["start"] == words["date"]
+
+    # «When» shows every rule of a schedule whole: the column grows with them.
+    width = w.read()["devices:widths"]["when"]
+    for _ in range(2):
+        w.invoke("add_rule")
+    state = w.read()
+    assert state["devices"][1][4].count(";") == 2
+    assert state["devices:widths"]["when"] > width + 150, (width, state["devices:widths"])
     assert _scheme(pbx_api, anna)["devices"][1]["schedule"]["rules"][0]["start"] == "2026-12-20"
 
 

@@ -27,6 +27,7 @@ from tray.windows.base import Window, centre, fail_sentence
 from tray.windows.forms import FormInvalid, Path, RuleForm, SchemeForm, under
 
 DEFAULT_REGION = "RU"
+WHEN_MIN_WIDTH = 200
 RULE_KINDS = forms.RULE_KINDS
 
 
@@ -297,7 +298,7 @@ class SettingsWindow(Window):
             # Never narrower than the heading or the longest word the column shows, in any language.
             width = max(width, font.measure(tr(key)) + 24, font.measure(widest.get(column, "")) + 24)
             self.devices.heading(column, text=tr(key), anchor="w")
-            self.devices.column(column, width=width, anchor="w", stretch=column == "when")
+            self.devices.column(column, width=width, anchor="w", stretch=column == "device")
         self.devices.grid(row=0, column=0, sticky="nsew")
         self.devices.bind("<<TreeviewSelect>>", lambda e: self._device_selected())
         side = ttk.Frame(box)
@@ -477,11 +478,20 @@ class SettingsWindow(Window):
         for i in range(len(self.form.devices)):
             tree.insert("", "end", iid=str(i), values=self._row(i))
         self._offer_mobile()
+        self._fit_when()
 
     def _update_device_row(self, i: int) -> None:
         # The main number may have moved to another row (an order or an Active switch changed).
         for row in range(len(self.form.devices)):
             self.devices.item(str(row), values=self._row(row))
+        self._fit_when()
+
+    def _fit_when(self) -> None:
+        """«When» shows every rule of each schedule, whole: the column is as wide as the longest
+        (the window scrolls when that is wider than the screen)."""
+        font = tkfont.nametofont("TkDefaultFont")
+        needed = max((font.measure(d.schedule_text()) for d in self.form.devices), default=0) + 24
+        self.devices.column("when", width=max(WHEN_MIN_WIDTH, needed))
 
     def _select_device(self, index: int | None) -> None:
         self.device_index = index

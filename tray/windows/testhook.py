@@ -102,6 +102,7 @@ def _read(window) -> dict:
             out[name] = thing.get()
         elif isinstance(thing, ttk.Treeview):
             out[name] = [[str(v) for v in thing.item(row, "values")] for row in thing.get_children()]
+            out[f"{name}:widths"] = {c: int(thing.column(c, "width")) for c in thing["columns"]}
         elif isinstance(thing, tk.Text):
             out[name] = thing.get("1.0", "end-1c")
         elif isinstance(thing, tk.Listbox):
