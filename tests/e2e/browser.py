@@ -1,7 +1,7 @@
 """Real Chromium with the real extension, for end-to-end tests and benchmarks.
 
 One `ExtensionBrowser` is a Playwright persistent context on /usr/bin/chromium with the built
-extension (extension/dist/chromium) loaded unpacked and the native host's manifest installed in
+extension (build_extension: a folder of its own) loaded unpacked and the native host's manifest installed in
 its profile, so that the extension starts the real host, which talks to the real app. Its HOME,
 state and the app's runtime directory (where the host looks for the app) are its own. Facts this
 relies on are in docs/platform-notes.md (launch flags, NativeMessagingHosts in the profile, HOME).
