@@ -13,6 +13,7 @@ from tests.api.conftest import api, company  # noqa: F401 - the API tests' fixtu
 from tests.support.api import ApiServer
 
 CHROMIUM = "/usr/bin/chromium"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -108,3 +109,13 @@ def cabinet_on(browser):
     finally:
         for context in contexts:
             context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """Where the cabinet's pictures go: the README's docs/screenshots/ when asked to refresh them
+    (TALKER_UPDATE_SCREENSHOTS=1, as tests/screenshots does), else the test's own folder, so a
+    test run leaves the checkout as it found it."""
+    if os.environ.get("TALKER_UPDATE_SCREENSHOTS") == "1":
+        return DOCS_SCREENSHOTS
+    return tmp_path

@@ -4,7 +4,6 @@ next reader of the data (the apps, Kamailio) sees it."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,6 @@ from tests.cabinet.conftest import Cabinet
 
 pytestmark = pytest.mark.slow
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 YEAR_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <calendar year="2026" lang="ru"><holidays><holiday id="1" title="Новогодние каникулы"/></holidays><days>
 <day d="01.01" t="1" h="1"/><day d="01.02" t="1" h="1"/><day d="03.06" t="2"/><day d="03.09" t="1" f="03.08"/>
@@ -182,7 +180,7 @@ def test_the_audit_log_filters_by_employee_and_resource(api, company, cabinet):
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_these_pages_pass_axe_and_are_photographed(api, company, browser, lang, db_url):
+def test_these_pages_pass_axe_and_are_photographed(api, company, browser, lang, db_url, screenshots):
     boris = company["boris"].employee.id
     schemes.add_sip_account(api.pbx, Actor.console(), boris, "7102")
     with api.as_(company["admin"]) as admin:
@@ -205,7 +203,7 @@ def test_these_pages_pass_axe_and_are_photographed(api, company, browser, lang, 
             cabinet.go(path, ready)
             failures[name] = cabinet.axe()
             if db_url is None:
-                cabinet.page.screenshot(path=SCREENSHOTS / f"cabinet-{name}-{lang}.png", full_page=name != "calendar")
+                cabinet.page.screenshot(path=screenshots / f"cabinet-{name}-{lang}.png", full_page=name != "calendar")
             cabinet.page.set_viewport_size({"width": 390, "height": 844})  # a phone
             assert cabinet.page.evaluate(
                 "document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"), \

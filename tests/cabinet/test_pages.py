@@ -4,7 +4,6 @@ nothing the cabinet itself does, and the README's screenshots are taken from it.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,6 @@ from tests.cabinet.conftest import Cabinet
 
 pytestmark = pytest.mark.slow
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -41,7 +39,7 @@ def _no_sideways_scroll(cabinet: Cabinet) -> bool:
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_every_page_is_accessible_and_fits_a_phone(api, company, browser, lang, db_url, request):
+def test_every_page_is_accessible_and_fits_a_phone(api, company, browser, lang, db_url, request, screenshots):
     admin, boris = company["admin"], company["boris"]
     directory.add_number(api.pbx, Actor.console(), "+74951234567", "Sales", boris.employee.id)
     with api.as_(admin) as client:
@@ -64,14 +62,14 @@ def test_every_page_is_accessible_and_fits_a_phone(api, company, browser, lang, 
         cabinet.page.reload()
         cabinet.page.wait_for_selector("label[for=login]")
         if shots:
-            cabinet.page.screenshot(path=SCREENSHOTS / f"cabinet-login-{lang}.png")
+            cabinet.page.screenshot(path=screenshots / f"cabinet-login-{lang}.png")
         cabinet.log_in("101", admin.communicator_password)
         for name, path, ready in _pages(boris.employee.id):
             cabinet.page.set_viewport_size({"width": 1280, "height": 720})
             cabinet.go(path, ready)
             failures[name] = cabinet.axe()
             if shots and name in SHOWN:
-                cabinet.page.screenshot(path=SCREENSHOTS / f"cabinet-{name}-{lang}.png")
+                cabinet.page.screenshot(path=screenshots / f"cabinet-{name}-{lang}.png")
             cabinet.page.set_viewport_size(PHONE)
             assert _no_sideways_scroll(cabinet), f"{name} scrolls sideways at {PHONE['width']} px"
         # What an employee who is not an administrator has: their own card.

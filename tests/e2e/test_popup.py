@@ -156,6 +156,13 @@ def test_the_dial_field_offers_colleagues_and_contacts_by_name_and_calls_the_one
         wait_text(popup.locator("#pbx-note"), lambda t: "Anna Ivanova" in t, timeout=30)
         assert popup.get_attribute("#dial-input", "placeholder") == "Number or name"
 
+        # The directory and the address books reach the app a moment after the account's name:
+        # the completion shows when both people are known.
+        popup.fill("#dial-input", "бор")
+        offered = popup.locator("#dial-suggestions li")
+        wait_text(popup.locator("#dial-suggestions"), lambda t: offered.count() == 2, timeout=30)
+        assert offered.all_inner_texts() == ["Борис Петров (102)", "Борис Сидоров (+79161234567)"]
+
         popup.fill("#dial-input", "Борис")
         popup.click("#dial-button")
         wait_text(popup.locator("#dial-result"), lambda t: t == (
@@ -163,9 +170,7 @@ def test_the_dial_field_offers_colleagues_and_contacts_by_name_and_calls_the_one
                   timeout=30)
 
         popup.fill("#dial-input", "бор")
-        offered = popup.locator("#dial-suggestions li")
         wait_text(popup.locator("#dial-suggestions"), lambda t: offered.count() == 2, timeout=30)
-        assert offered.all_inner_texts() == ["Борис Петров (102)", "Борис Сидоров (+79161234567)"]
         offered.nth(0).click()
         assert popup.input_value("#dial-input") == "Борис Петров"
         assert popup.locator("#dial-suggestions").is_hidden()
@@ -205,8 +210,13 @@ def test_the_popup_switches_the_receive_mode_and_the_outgoing_number_at_the_pbx(
         wait_text(popup.locator("#pbx-result"), lambda t: t == "Saved.")
         assert admin.get(f"/employees/{anna.employee.id}/scheme").json()["mode"] == "in_turn"
 
-        # A device's active toggle.
-        popup.uncheck('#devices input[data-device-id="sip-101"]')
+        # A device's active toggle. Switching off the only device would leave callers nobody: the
+        # popup warns first, and the same choice again does it.
+        device = '#devices input[data-device-id="sip-101"]'
+        popup.uncheck(device)
+        wait_text(popup.locator("#pbx-result"), lambda t: "leaves no device to ring" in t)
+        wait_until(lambda: popup.locator(device).is_checked(), 10, message="the device shown on again")
+        popup.uncheck(device)
         wait_text(popup.locator("#pbx-result"), lambda t: t == "Saved.")
         scheme = admin.get(f"/employees/{anna.employee.id}/scheme").json()
         assert [d["active"] for d in scheme["devices"] if d["id"] == "sip-101"] == [False], scheme
