@@ -33,7 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "target.impossible": ("“{target}” is not a valid phone number for region {region}.",
                           "«{target}» — неправильный номер телефона для региона {region}."),
     "target.unknown_name": ("“{target}” is neither a phone number nor a name known to your PBX.",
-                            "«{target}» — не номер телефона и не имя, известное вашей АТС."),
+                            "«{target}» — не номер телефона и не имя, известное вашей ВАТС."),
     # --- the app and its control channel ---
     "app.not_running": ("Talker is not running.", "Talker не запущен."),
     "app.start_failed": ("Talker could not be started: {detail}", "Не удалось запустить Talker: {detail}"),
@@ -42,14 +42,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Without a graphical session a terminal is all there is; with one, the login window opens.
     "app.no_account": ("You are not logged in: log in to your company's PBX with "
                        "“talker --login LOGIN --pbx ADDRESS”.",
-                       "Вход не выполнен: войдите в АТС вашей компании командой "
+                       "Вход не выполнен: войдите в ВАТС вашей компании командой "
                        "«talker --login ЛОГИН --pbx АДРЕС»."),
     "app.bad_sip_account": ("This is not a SIP account: give the user as user or user@domain, and the server "
                             "as host or host:port.",
                             "Это не SIP-аккаунт: укажите пользователя как пользователь или пользователь@домен, "
                             "а сервер как адрес или адрес:порт."),
     "app.no_account_window": ("You are not logged in: log in to your company's PBX in the window that opened.",
-                              "Вход не выполнен: войдите в АТС вашей компании в открывшемся окне."),
+                              "Вход не выполнен: войдите в ВАТС вашей компании в открывшемся окне."),
     "app.refused": ("The Talker control channel refused this client.",
                     "Канал управления Talker отказал этому клиенту."),
     "app.bad_message": ("The message to Talker is not valid: {detail}",
@@ -59,13 +59,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "Talker не смог это сделать; подробности в журнале."),
     "call.started": ("Calling {number}…", "Звоним на {number}…"),
     "call.not_registered": ("Not registered with the PBX ({detail}): the call was not placed.",
-                            "Нет регистрации на АТС ({detail}): звонок не совершён."),
+                            "Нет регистрации на ВАТС ({detail}): звонок не совершён."),
     "call.none": ("There is no such call.", "Такого звонка нет."),
     "call.failed": ("The call could not be placed: {detail}", "Не удалось позвонить: {detail}"),
     "cli.logged_in": ("Logged in as {name} ({extension}) at {url}.", "Вход выполнен: {name} ({extension}), {url}."),
     # --- command-line help ---
     "cli.description": ("Talker, a desktop communicator for your company's PBX.",
-                        "Talker — настольный коммуникатор для АТС вашей компании."),
+                        "Talker — настольный коммуникатор для ВАТС вашей компании."),
     "cli.configured": ("The account {account} is saved.", "Аккаунт {account} сохранён."),
     "cli.password_prompt": ("SIP password for {account}: ", "SIP-пароль для {account}: "),
     "cli.no_password": ("No password was given.", "Пароль не указан."),

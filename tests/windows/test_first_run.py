@@ -19,7 +19,7 @@ WORDS = {
            "signed_in": "Logged in as Anna Ivanova (101), 101@pbx.local.",
            "logged_out": "You have logged out."},
     "ru": {"title": "Talker — Вход",
-           "no_account": "Вход не выполнен: войдите в АТС вашей компании в открывшемся окне.",
+           "no_account": "Вход не выполнен: войдите в ВАТС вашей компании в открывшемся окне.",
            "saved": "Сохранено: Talker регистрируется как {account}.",
            "signed_in": "Вход выполнен: Anna Ivanova (101), 101@pbx.local.",
            "logged_out": "Вы вышли из аккаунта."},

@@ -209,7 +209,7 @@ def test_the_pbx_problems_land_next_to_their_fields_in_the_users_language(russia
     }
     assert forms.where(("devices", 1, "schedule", "rules", 2, "end"), form) == \
         "устройство 2 (Номер +79161234567), правило 3"
-    assert forms.api_failure(422, body) == "АТС это не приняла; проблемы отмечены:"
+    assert forms.api_failure(422, body) == "ВАТС это не приняла; проблемы отмечены:"
 
 
 def test_request_validation_problems_and_unknown_codes_get_a_sentence_of_the_users_language(russian):
@@ -277,7 +277,7 @@ def test_the_preview_of_ringing_together_of_nobody_and_in_russian(russian):
     assert ("off", "   • SIP-аккаунт 101: SIP-аккаунт не зарегистрирован ни на одном телефоне.") in lines
     scheme["devices"][0]["schedule"] = None
     lines = forms.describe_plan(_plan(scheme, "2026-03-04T20:00"), {})
-    assert lines[1:4] == [("ring", "Звонят одновременно:"), ("ring", "   • SIP-аккаунт 101 — звонит, пока не ответят (не дольше 600 с — предел АТС)"),
+    assert lines[1:4] == [("ring", "Звонят одновременно:"), ("ring", "   • SIP-аккаунт 101 — звонит, пока не ответят (не дольше 600 с — предел ВАТС)"),
                           ("ring", "   • Номер +79161234567 — звонит 30 с")]
 
 
@@ -294,7 +294,7 @@ def test_the_preview_says_a_skipped_time_a_missing_calendar_and_the_forever_devi
     assert ("none", "2026-03-29 02:30 не существует в поясе Europe/Berlin (часы переводят вперёд): показан план "
                     "на 03:30 — тот же момент по новому времени.") in lines
     assert ("none", "Производственный календарь на 2026 год не загружен: праздники считаются рабочими днями.") in lines
-    assert ("ring", "1. SIP-аккаунт 101 — звонит, пока не ответят (не дольше 600 с — предел АТС)") in lines
+    assert ("ring", "1. SIP-аккаунт 101 — звонит, пока не ответят (не дольше 600 с — предел ВАТС)") in lines
     assert ("off", "   • Номер +79161234567: SIP-аккаунт 101 перед ним звонит, пока не ответят, — до этого очередь "
                    "не дойдёт.") in lines
 

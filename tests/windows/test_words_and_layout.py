@@ -149,7 +149,7 @@ def test_the_outgoing_number_is_chosen_inside_settings_too(lang, windowed_app, p
     app = windowed_app(anna, lang=lang)
     w = app.open("settings")
     state = w.settled(lambda s: s.get("devices") and s.get("outgoing"))
-    assert state["outgoing"] == {"en": "PBX default", "ru": "По умолчанию АТС"}[lang]
+    assert state["outgoing"] == {"en": "PBX default", "ru": "По умолчанию ВАТС"}[lang]
     w.set("outgoing", "+74951112233 — Office")
     wait_until(lambda: (_me(pbx_api, anna).get("outgoing_number") or {}).get("id") == number["id"], 10, 0.1,
                "the outgoing number at the PBX")

@@ -17,7 +17,7 @@ const S = {
     title: 'Журнал изменений', employee: 'Сотрудник', anyone: 'Любой', resource: 'Раздел', anything: 'Любой',
     apply: 'Показать', when: 'Когда (UTC)', who: 'Кто', action: 'Действие', what: 'Раздел', details: 'Подробности',
     empty: 'Записей нет.', more: 'Более ранние записи', shown: 'Показано записей: {n}.',
-    resources: { employee: 'Сотрудники', scheme: 'Схемы приёма', credentials: 'Просмотр учётных данных', settings: 'Настройки АТС',
+    resources: { employee: 'Сотрудники', scheme: 'Схемы приёма', credentials: 'Просмотр учётных данных', settings: 'Настройки ВАТС',
       calendar: 'Производственный календарь', 'contacts.company': 'Адресная книга компании', 'contacts.personal': 'Личные контакты',
       numbers: 'Номера' },
   },

@@ -17,7 +17,7 @@ const S = {
     notSet: 'not set',
   },
   ru: {
-    title: 'Настройки АТС',
+    title: 'Настройки ВАТС',
     region: 'Регион (две буквы, для номеров без кода страны)',
     timezone: 'Часовой пояс расписаний схем приёма',
     trunk: 'Шлюз транка (хост:порт) для внешних номеров',
@@ -25,7 +25,7 @@ const S = {
     proxy: 'SIP-прокси, к которому подключаются приложения',
     maxRing: 'Наибольшее время звонка устройства',
     shortened: 'В сокращённые (предпраздничные) дни рабочие часы в расписаниях заканчиваются на час раньше',
-    seconds: '{n} с (0 — звонить до ответа, в пределах лимита АТС)',
+    seconds: '{n} с (0 — звонить до ответа, в пределах лимита ВАТС)',
     notSet: 'не задан',
   },
 };
@@ -33,7 +33,7 @@ const S = {
 const FIELDS = ['region', 'timezone', 'trunk', 'buy_numbers_url'];
 
 registerPage('settings', {
-  title: { en: 'PBX settings', ru: 'Настройки АТС' },
+  title: { en: 'PBX settings', ru: 'Настройки ВАТС' },
   adminOnly: true,
   async render(container, ctx) {
     const t = (key, vars) => ctx.t(S, key, vars);
