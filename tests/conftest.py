@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,34 @@ from tests.support.audio import write_tone
 from tests.support.pbx import TestPbx
 from tests.support.peer import Peer
 from tests.support.postgres import PostgresServer, PostgresUnavailable
+
+
+@contextlib.contextmanager
+def _turn(folder: Path, alone: bool) -> Iterator[None]:
+    """A turn among the xdist workers of one run: shared, or `alone` (no other test runs
+    meanwhile). A readers-writer lock of two flock()s; the turnstile makes a waiting `alone` turn
+    go before any shared turn asked for after it, so it is not starved by the others' stream."""
+    with open(folder / "turnstile.lock", "a") as turnstile, open(folder / "turns.lock", "a") as turns:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(turns, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield   # closing the file gives the turn back
+
+
+@pytest.fixture(autouse=True)
+def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests marked `realtime` judge sound played and recorded in real time (gaps, levels, delay)
+    on a real sound server; three other workers' Kamailios, Chromiums and phones on two cores
+    starve it and the sound breaks up. Under pytest-xdist such a test waits until the others'
+    tests are over and runs alone; the rest share the machine as before."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    run_dir = tmp_path_factory.getbasetemp().parent   # one per run, shared by its workers
+    with _turn(run_dir, request.node.get_closest_marker("realtime") is not None):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.support.app import talker
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,8 @@ def test_quit_during_a_call_hangs_up_unregisters_and_exits_cleanly(kamailio, pee
     assert done.returncode == 0, done.stderr
     assert app.proc.wait(15) == 0
     assert peer.wait_call("ended")["code"] == 200
-    assert kamailio.registered_contacts("101") == 0
+    # The un-REGISTER left before the app exited; a busy PBX may take a moment to answer it.
+    wait_until(lambda: kamailio.registered_contacts("101") == 0, 10, message="the registration to end")
     stderr = app.stderr()
     assert "Assertion" not in stderr and "Traceback" not in stderr, stderr
 

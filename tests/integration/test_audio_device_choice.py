@@ -15,7 +15,7 @@ from tests.support.app import App
 from tests.support.audio import heard
 from tests.support.processes import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 PEER_TONE = 1600.0
 RINGTONE = 784.0   # tray/sip/sound.py: RINGTONE

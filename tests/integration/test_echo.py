@@ -17,7 +17,7 @@ from tests.support.audio import heard, read_wav, tone_level_db
 from tests.support.processes import wait_until
 from tests.support.sound import MIC_SINK, SPEAKER
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 MIC_TONE, PEER_TONE = 1000.0, 1600.0   # tests/conftest.py `tones`: the peer plays 1600 Hz
 ECHO_DELAY_MS, ECHO_GAIN_DB = 60, -6

@@ -29,7 +29,7 @@ from tests.integration.test_sound_devices import (  # noqa: F401 (collected here
     test_the_microphone_reaches_the_phone_and_the_phone_comes_out_of_the_speaker,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.audio import heard
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 MIC_TONE, PEER_TONE = 1000.0, 1600.0  # 1000 Hz: the tone pjsua's VAD used to cut
 

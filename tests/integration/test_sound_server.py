@@ -36,7 +36,7 @@ from tests.support.audio import read_wav, tone_level_db, tone_onset
 from tests.support.processes import VENV_BIN
 from tests.support.sound import HEADSET, RINGER, SINKS, SPEAKER
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.realtime]
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEAKER_TONE, MIC_TONE, RING_TONE = 1000.0, 1600.0, 1300.0
