@@ -313,16 +313,17 @@ async function change(action, fields) {
   $('pbx-controls').inert = true
   result('pbx-result', t('pbxSaving'), false)
   const reply = await request(action, fields)
-  $('pbx-controls').inert = false
   if (!reply.ok) {
     result('pbx-result', errorText(reply.error), true)
   } else {
     result('pbx-result', t('pbxSaved'), false, 'ok')
   }
-  // What the PBX has now, whether or not the change went through.
+  // What the PBX has now, whether or not the change went through. The controls take clicks
+  // again only once they show it: a click on the old ones would be drawn over and lost.
   const fresh = reply.ok && typeof reply.result?.available === 'boolean' ? reply : await request('pbx_state')
   if (fresh.ok) renderPbx(fresh.result)
   else if (pbx) renderPbx(pbx)
+  $('pbx-controls').inert = false
 }
 
 // --- this page --------------------------------------------------------------------------------------

@@ -221,13 +221,22 @@ def test_the_popup_switches_the_receive_mode_and_the_outgoing_number_at_the_pbx(
         # A device's active toggle. Switching off the only device would leave callers nobody: the
         # popup warns first, and the same choice again does it.
         device = '#devices input[data-device-id="sip-101"]'
+        warned = []
+
+        def switched_off_at_the_pbx() -> bool:
+            if "leaves no device to ring" in popup.locator("#pbx-result").inner_text():
+                warned.append(True)
+                if popup.locator(device).is_checked():
+                    popup.uncheck(device)        # the same choice again, as the warning asks
+            scheme = admin.get(f"/employees/{anna.employee.id}/scheme").json()
+            return [d["active"] for d in scheme["devices"] if d["id"] == "sip-101"] == [False]
+
+        wait_until(lambda: not popup.locator("#pbx-controls").evaluate("e => e.inert"), 10,
+                   message="the popup showing the saved mode")
         popup.uncheck(device)
-        wait_text(popup.locator("#pbx-result"), lambda t: "leaves no device to ring" in t)
-        wait_until(lambda: popup.locator(device).is_checked(), 10, message="the device shown on again")
-        popup.uncheck(device)
+        wait_until(switched_off_at_the_pbx, 20, 0.2, "the device switched off at the PBX")
+        assert warned, "switching off the only device went through without a warning"
         wait_text(popup.locator("#pbx-result"), lambda t: t == "Saved.")
-        scheme = admin.get(f"/employees/{anna.employee.id}/scheme").json()
-        assert [d["active"] for d in scheme["devices"] if d["id"] == "sip-101"] == [False], scheme
 
         # A number added at the PBX reaches the popup live, and choosing it goes back to the PBX.
         number = admin.post("/numbers", json={"number": "+7 495 111-22-33", "label": "Office"}).json()

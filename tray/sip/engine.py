@@ -54,6 +54,7 @@ CODEC_PRIORITIES = {"G722/16000/1": 140, "PCMA/8000/1": 135, "PCMU/8000/1": 134,
 # The conference bridge's clock runs this long after the last call's audio is gone.
 CLOCK_LINGER_S = 1.0
 TONES_AFTER_S = 2.0    # the ring and ringback tones are made this long after the start
+UNREGISTER_WAIT_S = 3.0   # at most this long for the PBX to answer the un-REGISTER on quitting
 # Registration backoff after a network failure: 1, 2, 4, ... seconds, at most this.
 MAX_RETRY_S = 30.0
 # Codes after which retrying with the same credentials is pointless.
@@ -557,12 +558,23 @@ class SipEngine:
 
     def _destroy_endpoint(self) -> None:
         ep = self._ep
-        if self._account is not None:
-            self._drop_account(unregister=True)
-        # Give the un-REGISTER and BYEs a moment to leave and be answered.
+        # Give the BYEs a moment to leave and be answered, before the un-REGISTER: the PBX writes
+        # for both, and one at a time is what a PBX on SQLite can always take.
         deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline and (self._calls or self._reg_state == RegistrationState.REGISTERED):
+        while time.monotonic() < deadline and self._calls:
             ep.libHandleEvents(20)
+        if self._account is not None and self._reg_state == RegistrationState.REGISTERED:
+            # The un-REGISTER is answered (a PBX challenges it first: two round trips) before the
+            # account goes, or the PBX keeps ringing an app that has quit until the binding expires.
+            try:
+                self._account.setRegistration(False)
+            except pj.Error:
+                pass
+            deadline = time.monotonic() + UNREGISTER_WAIT_S
+            while time.monotonic() < deadline and self._reg_state == RegistrationState.REGISTERED:
+                ep.libHandleEvents(20)
+        if self._account is not None:
+            self._drop_account(unregister=self._reg_state == RegistrationState.REGISTERED)
         self._calls.clear()
         self._bridge = None
         if self.sound is not None:
