@@ -66,3 +66,22 @@ def browser(module_browser, monkeypatch):
     monkeypatch.setenv("TALKER_RUNTIME_DIR", str(module_browser.runtime_dir))
     module_browser.reset()
     yield module_browser
+
+
+CALLEE_NUMBER = "+74951234567"
+
+
+def callee_phone(kamailio, peers, options: tuple[str, ...] = ()):
+    """The phone of extension 150 ("Vera Callee"), reachable also as CALLEE_NUMBER."""
+    from pbx import directory
+    from pbx.audit import Actor
+
+    phone = peers(kamailio, "150", "Vera Callee", options=options)
+    [vera] = [e for e in directory.list_employees(kamailio.instance, Actor.console()) if e.extension == "150"]
+    directory.add_number(kamailio.instance, Actor.console(), CALLEE_NUMBER, "Sales", inbound_employee_id=vera.id)
+    return phone
+
+
+def hang_up(app) -> None:
+    with app.client() as c:
+        c.request("hangup")

@@ -12,11 +12,11 @@ import pytest
 
 from pbx import directory
 from pbx.audit import Actor
+from tests.e2e.conftest import CALLEE_NUMBER, callee_phone, hang_up
 from tests.e2e.browser import click_text, note_text, page, wait_for_note, wait_for_numbers
 
 pytestmark = pytest.mark.slow
 
-CALLEE_NUMBER = "+74951234567"
 
 PAGE = page("""
 <p>Отдел продаж: +7 (495) 123-45-67, бухгалтерия: 8 (499) 765-43-21.</p>
@@ -30,15 +30,7 @@ PAGE = page("""
 @pytest.fixture
 def callee(kamailio, peers):
     """The phone of extension 150, reachable also as +7 495 123-45-67."""
-    phone = peers(kamailio, "150", "Vera Callee")
-    [vera] = [e for e in directory.list_employees(kamailio.instance, Actor.console()) if e.extension == "150"]
-    directory.add_number(kamailio.instance, Actor.console(), CALLEE_NUMBER, "Sales", inbound_employee_id=vera.id)
-    return phone
-
-
-def hang_up(app) -> None:
-    with app.client() as c:
-        c.request("hangup")
+    return callee_phone(kamailio, peers, ())
 
 
 def test_clicking_numbers_rings_the_callee_with_the_number_clicked(browser, pages, kamailio, callee, talker_app):

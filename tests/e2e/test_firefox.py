@@ -14,14 +14,12 @@ import time
 import pytest
 
 from common import locations
-from pbx import directory
-from pbx.audit import Actor
+from tests.e2e.conftest import CALLEE_NUMBER, callee_phone, hang_up
 from tests.e2e.browser import build_extension, page
 from tests.e2e.firefox import ExtensionFirefox, missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=f"needs {missing()}")]
 
-CALLEE_NUMBER = "+74951234567"
 
 PAGE = page("""
 <p id="real">Отдел продаж: +7 (495) 123-45-67</p>
@@ -57,15 +55,7 @@ def ff(firefox, monkeypatch):
 @pytest.fixture
 def callee(kamailio, peers):
     """The phone of extension 150, reachable also as +7 495 123-45-67; it answers at once."""
-    phone = peers(kamailio, "150", "Vera Callee", options=("--auto-answer", "0.2"))
-    [vera] = [e for e in directory.list_employees(kamailio.instance, Actor.console()) if e.extension == "150"]
-    directory.add_number(kamailio.instance, Actor.console(), CALLEE_NUMBER, "Sales", inbound_employee_id=vera.id)
-    return phone
-
-
-def hang_up(app) -> None:
-    with app.client() as c:
-        c.request("hangup")
+    return callee_phone(kamailio, peers, ("--auto-answer", "0.2"))
 
 
 def test_in_firefox_a_click_on_a_number_calls_it_and_its_extension(ff, pages, kamailio, callee, talker_app):
