@@ -245,15 +245,3 @@ def phones(tmp_path: Path):
         yield p
     finally:
         p.stop()
-
-
-@pytest.fixture(scope="session")
-def playwright_driver():
-    """One Playwright driver for the whole session: its sync API allows only one per process, so
-    every test that drives Chromium (tests/e2e, tests/installers) shares this one."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    driver = sync_api.sync_playwright().start()
-    try:
-        yield driver
-    finally:
-        driver.stop()

@@ -113,6 +113,10 @@ def create_app(pbx: PbxInstance) -> FastAPI:
     app.include_router(events.router)
     cabinet.mount(app)
     app.add_middleware(BodyLimit)
+    # Read (and cache) the domain now: the first requests would otherwise each open a second
+    # database connection for it while holding one, and a burst of them (a login storm) would
+    # hold the whole pool and wait for it forever.
+    _ = pbx.domain
     with pbx.sessions() as s:
         proxies = settings.get(s, "trusted_proxies")
     if proxies:

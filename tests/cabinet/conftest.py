@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import api, company  # noqa: F401 - the API tests' fixtures, reused
+from tests.support import playwright_driver as driver
 from tests.support.api import ApiServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,10 +18,14 @@ DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
+@pytest.fixture(scope="package")
+def playwright_driver():
+    """This package's Playwright driver (tests/support/playwright_driver.py)."""
+    yield from driver.running()
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory, playwright_driver):
-    # The session's one Playwright driver: a pytest-xdist worker that has run an extension
-    # test already holds it, and its sync API allows one per process.
     home = tmp_path_factory.mktemp("chromium-home")  # Chromium writes into $HOME whatever the profile
     chromium = playwright_driver.chromium.launch(
         executable_path=CHROMIUM, env={**os.environ, "HOME": str(home)},
@@ -58,11 +63,14 @@ class Cabinet:
         self.page.fill("#password", password)
         self.page.click("form.login button[type=submit]")
         self.page.wait_for_selector("#top:not([hidden])")
+        self.page.wait_for_selector("#main[aria-busy='false']")  # the landing page has loaded
 
     def go(self, path: str, ready: str) -> None:
-        """Follow the cabinet to #/path and wait until `ready` (a selector) is on the page."""
+        """Follow the cabinet to #/path and wait until `ready` (a selector) is on the page and the
+        page has finished loading, as a person waits before using it."""
         self.page.evaluate("path => { location.hash = '#/' + path; }", path)
         self.page.wait_for_selector(ready)
+        self.page.wait_for_selector("#main[aria-busy='false']")
 
     def clipboard(self) -> str:
         return self.page.evaluate("navigator.clipboard.readText()")

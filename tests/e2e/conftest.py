@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.browser import CHROMIUM, ExtensionBrowser, PageServer, build_extension
+from tests.support import playwright_driver as driver
 
 def pytest_collection_modifyitems(config, items):
     missing = [what for what, ok in (("chromium", Path(CHROMIUM).exists()), ("npm", shutil.which("npm")))
@@ -27,6 +28,12 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "e2e" in item.path.parts:
                 item.add_marker(skip)
+
+
+@pytest.fixture(scope="package")
+def playwright_driver():
+    """This package's Playwright driver (tests/support/playwright_driver.py)."""
+    yield from driver.running()
 
 
 @pytest.fixture

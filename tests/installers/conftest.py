@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import playwright_driver as driver
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.prefix)
+
+
+@pytest.fixture(scope="package")
+def playwright_driver():
+    """This package's Playwright driver (tests/support/playwright_driver.py)."""
+    yield from driver.running()
 
 
 @pytest.fixture(autouse=True)

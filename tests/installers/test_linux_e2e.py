@@ -127,7 +127,7 @@ def test_a_real_chromium_profile_finds_the_installed_host_and_admits_only_our_ex
     # installer put the manifest in, and where Chromium looks when run with no --user-data-dir.
     profile = home / ".config" / "chromium"
 
-    # The session's one Playwright driver (tests/conftest.py): one per process is allowed.
+    # The package's Playwright driver (tests/support/playwright_driver.py): one per process is allowed.
     context = playwright_driver.chromium.launch_persistent_context(
         str(profile), executable_path=CHROMIUM, headless=True, env=dict(os.environ),
         ignore_default_args=["--disable-extensions"],

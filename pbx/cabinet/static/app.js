@@ -171,9 +171,14 @@ function renderChrome() {
   document.getElementById('who-name').textContent = state.me ? state.me.name : '';
 }
 
+// Each navigation's number: a page still loading when a newer navigation starts (two hash changes
+// in a row, a click during a slow load) must not take the focus or mark the page ready.
+let routeSeq = 0;
+
 async function route() {
   const main = document.getElementById('main');
   if (!state.me) return;
+  const mine = ++routeSeq;
   const visible = visiblePages();
   let [id, ...params] = currentPath();
   if (!id && visible.length) {
@@ -183,6 +188,7 @@ async function route() {
   renderChrome();
   const page = pages.get(id);
   const container = el('div', { class: 'page', id: `page-${id}` });
+  main.setAttribute('aria-busy', 'true');
   main.replaceChildren(container);
   if (!page || (page.adminOnly && !state.me.administrator)) {
     container.append(el('h1', { tabindex: '-1' }, c('notFound')));
@@ -196,6 +202,8 @@ async function route() {
       container.append(el('p', { class: 'error', role: 'alert' }, errorText(err)));
     }
   }
+  if (mine !== routeSeq) return;
+  main.setAttribute('aria-busy', 'false');
   // Focus follows the navigation, so a keyboard or screen-reader user lands on the new page.
   const heading = container.querySelector('h1');
   if (heading && !container.contains(document.activeElement)) {
@@ -205,7 +213,9 @@ async function route() {
 }
 
 function renderLogin(message) {
+  routeSeq += 1;  // a page still loading behind the login form is no longer the page
   document.getElementById('top').hidden = true;
+  document.getElementById('main').removeAttribute('aria-busy');
   document.documentElement.lang = state.lang;
   document.getElementById('skip-link').textContent = c('skip');
   const main = document.getElementById('main');
