@@ -67,6 +67,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cli.description": ("Talker, a desktop communicator for your company's PBX.",
                         "Talker — настольный коммуникатор для ВАТС вашей компании."),
     "cli.configured": ("The account {account} is saved.", "Аккаунт {account} сохранён."),
+    "cli.switched": ("The running Talker now uses the account {account}.",
+                     "Запущенный Talker теперь работает с аккаунтом {account}."),
     "cli.password_prompt": ("SIP password for {account}: ", "SIP-пароль для {account}: "),
     "cli.no_password": ("No password was given.", "Пароль не указан."),
 }

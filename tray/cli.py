@@ -270,6 +270,27 @@ def _login_running_app(p, ns, pbx_url: str, password: str) -> int | None:
     return EXIT_OK
 
 
+def _tell_running_app(fields: dict) -> int | None:
+    """A running app switches to the plain SIP account itself (and registers at once); None when
+    no app is running, and the account is saved for the app's next start instead."""
+    from common.control_client import AppNotRunning, ControlClient, ControlError
+    from common.i18n import tr
+
+    try:
+        client = ControlClient.connect(client="cli")
+    except AppNotRunning:
+        return None
+    except ControlError as e:
+        return _fail(str(e), EXIT_FAILED)
+    try:
+        with client:
+            account = client.request("sip_account", **fields)["account"]
+    except ControlError as e:
+        return _fail(str(e), EXIT_USAGE if e.code in ("invalid_account", "invalid_message") else EXIT_FAILED)
+    print(tr("cli.switched", account=account))
+    return EXIT_OK
+
+
 def _configure_account(p, ns) -> int:
     import dataclasses
 
@@ -287,6 +308,15 @@ def _configure_account(p, ns) -> int:
     password = _read_secret(tr("cli.password_prompt", account=account.aor))
     if not password:
         return _fail(tr("cli.no_password"), EXIT_USAGE)
+    fields: dict = {"server": ns.server, "user": account.aor, "password": password,
+                    "display_name": ns.display_name}
+    if ns.region:
+        fields["region"] = ns.region
+    if names:
+        fields["names"] = names
+    switched = _tell_running_app(fields)
+    if switched is not None:
+        return switched
     try:
         current = settings_mod.load()
         new = dataclasses.replace(current, account=account, region=(ns.region or current.region).upper(),

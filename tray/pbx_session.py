@@ -140,9 +140,11 @@ class PbxSession:
         self._on_account()
         return {"employee": me}
 
-    async def use_sip_account(self, server: str, user: str, password: str, display_name: str = "") -> dict:
+    async def use_sip_account(self, server: str, user: str, password: str, display_name: str = "", *,
+                              region: str | None = None, names: dict[str, str] | None = None) -> dict:
         """A plain SIP account on any server instead of a Talker PBX (whose session, if any, ends).
-        `user` is user@domain, or just the user when the domain is the server's host."""
+        `user` is user@domain, or just the user when the domain is the server's host.
+        `talker --configure-account` may also set the region and the names to dial."""
         username, at, domain = user.strip().rpartition("@")
         if not at:
             username, domain = user.strip(), server.strip().rsplit(":", 1)[0].strip("[]")
@@ -152,10 +154,17 @@ class PbxSession:
         except settings_mod.SettingsError as e:
             log.info("plain SIP account refused: %s", e)
             raise RequestFailed("invalid_account", tr("app.bad_sip_account")) from None
+        current = self._settings()
+        new = dataclasses.replace(current, account=account, pbx_url=None, pbx_login=None,
+                                  region=(region or current.region).upper(), names=names or current.names)
+        try:
+            new.validate()
+        except settings_mod.SettingsError as e:
+            raise RequestFailed("invalid_account", str(e)) from None
         if self.pbx is not None:
             await self.logout()
         self._store.set(sip_password_key(account.aor), password)
-        self._save_settings(dataclasses.replace(self._settings(), account=account, pbx_url=None, pbx_login=None))
+        self._save_settings(new)
         self._password = password
         self._on_account()
         self._on_change()
