@@ -93,13 +93,14 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# The installer runs from the app's venv, never from the current folder (-P): a folder that
-# happens to hold an "installers" package must not be imported instead.
+# The installer runs from the app's venv and nothing else (-I: not the current folder, not
+# PYTHONPATH, not the user's site-packages): a folder that happens to hold an "installers"
+# package, or a PYTHONPATH left pointing at a source checkout, must not be imported instead.
 if [ "$uninstall" = 1 ]; then
     record_venv="$venv"
     [ -n "$own_venv" ] && record_venv="$own_venv"
-    if "$record_venv/bin/python" -P -c 'import installers' 2>/dev/null; then
-        exec "$record_venv/bin/python" -P -m installers uninstall
+    if "$record_venv/bin/python" -I -c 'import installers' 2>/dev/null; then
+        exec "$record_venv/bin/python" -I -m installers uninstall
     fi
     # The venv is broken or gone: the installer needs only the standard library, so this
     # checkout's copy can read the record and undo it.
@@ -113,7 +114,7 @@ fi
 
 if [ -n "$own_venv" ]; then
     [ -x "$own_venv/bin/python" ] || die "$own_venv is not a Python environment" "$own_venv — не окружение Python"
-    exec "$own_venv/bin/python" -P -m installers install --venv "$own_venv" ${pass[@]+"${pass[@]}"}
+    exec "$own_venv/bin/python" -I -m installers install --venv "$own_venv" ${pass[@]+"${pass[@]}"}
 fi
 
 # Folders made here for the app are listed in its install record, so uninstall removes them.
@@ -153,7 +154,7 @@ if [ ! -e "$venv" ]; then
     fi
 fi
 
-pip=("$venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir --quiet)
+pip=("$venv/bin/python" -I -m pip install --disable-pip-version-check --no-cache-dir --quiet)
 # shellcheck disable=SC2206  # TALKER_PIP_ARGS is a list of options, split on spaces on purpose
 pip+=(${TALKER_PIP_ARGS:-})
 if [ -n "$wheel" ]; then
@@ -174,4 +175,4 @@ else
     "${pip[@]}" ${constraints[@]+"${constraints[@]}"} "$tmp"
 fi
 
-exec "$venv/bin/python" -P -m installers install --venv "$venv" ${created[@]+"${created[@]}"} ${pass[@]+"${pass[@]}"}
+exec "$venv/bin/python" -I -m installers install --venv "$venv" ${created[@]+"${created[@]}"} ${pass[@]+"${pass[@]}"}

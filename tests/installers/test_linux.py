@@ -352,7 +352,7 @@ def test_install_sh_makes_its_own_venv_and_uninstall_removes_it(isolated_environ
                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, env=env)
     assert done.returncode == 0, done.stderr
     venv = home / ".local" / "share" / "talker" / "venv"
-    located = subprocess.run([str(venv / "bin" / "python"), "-P", "-c", "import installers; print(installers.__file__)"],
+    located = subprocess.run([str(venv / "bin" / "python"), "-I", "-c", "import installers; print(installers.__file__)"],
                              capture_output=True, text=True, timeout=30)
     assert Path(located.stdout.strip()).is_relative_to(venv), "Talker is not installed into its own venv"
     assert os.readlink(home / ".local" / "bin" / "talker") == str(venv / "bin" / "talker")
