@@ -522,7 +522,9 @@ class SipEngine:
         endpoint on the new address (about a second, like a restart of the engine)."""
         if address == self._bind_address:
             return
-        if self._calls:
+        # A call that has just ended stays in _calls until the next loop turn (see _on_call_state):
+        # it keeps nothing on the old address, and refusing for it would leave the move undone.
+        if any(c.state != CallState.ENDED for c in self._calls.values()):
             raise EngineError("busy", "Calls are in progress.")
         try:
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
