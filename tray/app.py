@@ -119,6 +119,8 @@ class TalkerApp:
             "mute": lambda m, conn: self.act(engine.set_mute(m.get("call_id"), m["on"])),
             "hold": lambda m, conn: self.act(engine.set_hold(m.get("call_id"), m["on"])),
             "recent_calls": lambda m, conn: {"calls": self.call_list.recent()},
+            "missed_calls": lambda m, conn: {"calls": self.missed_calls()},
+            "mark_missed_seen": lambda m, conn: self.mark_missed_seen(m.get("number")),
             "find_people": lambda m, conn: self.find_people(m["query"], m.get("limit", 10)),
             "quit": self._quit,
             "pbx_state": lambda m, conn: session.pbx_state(),
@@ -274,7 +276,8 @@ class TalkerApp:
             return
         with self._lock:
             reg = self._registration
-        self.icon.update(icon_state(reg, self.call_list.now(), (self.session.pbx_state() or {}).get("receive")))
+        self.icon.update(icon_state(reg, self.call_list.now(), (self.session.pbx_state() or {}).get("receive"),
+                                    missed=len(self.history.unseen())))
 
     def notify(self, message: str) -> None:
         log.info("notification: %s", message)
@@ -306,6 +309,17 @@ class TalkerApp:
 
     def icon_state(self) -> IconState | None:
         return self.icon.state if self.icon is not None else None
+
+    def missed_calls(self) -> list[dict]:
+        """The missed calls not seen yet, newest first, as the menu and the popup list them."""
+        return [{"number": e.get("number") or "", "name": e.get("name") or "", "at": e.get("at") or "",
+                 "outcome": e.get("outcome") or "missed"} for e in self.history.unseen()]
+
+    def mark_missed_seen(self, number: str | None = None) -> dict:
+        self.history.mark_seen(number)
+        self._refresh_icon()
+        self._refresh_menu()
+        return {"calls": self.missed_calls()}
 
     def do(self, action: str, **args) -> None:
         """Run an action of the table from any thread (the menu's), without waiting; a refusal
@@ -341,6 +355,10 @@ class TalkerApp:
             call_id = await asyncio.wrap_future(self.engine.make_call(number, dtmf=target.extension))
         except EngineError as e:
             raise RequestFailed(e.code, tr("call.failed", detail=str(e))) from None
+        # A call back from a list dials the number as the missed call had it; the call itself
+        # carries it normalised (tray/calls.py settles that form).
+        if self.history.mark_seen(target_text.strip()):
+            self._refresh_icon()
         call = self.call_list.get(call_id)
         return {"call": call_message(call) if call else {"call_id": call_id, "direction": "out",
                                                          "state": "calling", "number": number}}
@@ -448,9 +466,15 @@ class TalkerApp:
                 proc.terminate()
 
 
-def icon_state(reg: RegistrationEvent, calls: list[CallEvent], receive: dict | None = None) -> IconState:
+def icon_state(reg: RegistrationEvent, calls: list[CallEvent], receive: dict | None = None,
+               missed: int = 0) -> IconState:
     """The badge and tooltip; `receive` is the PBX state's receive scheme (every device switched
-    off shows: callers reach nobody, though the app itself is registered)."""
+    off shows: callers reach nobody, though the app itself is registered); `missed`, the missed
+    calls not seen yet (a count on the icon, whatever the state)."""
+    return dataclasses.replace(_icon_state(reg, calls, receive), missed=missed)
+
+
+def _icon_state(reg: RegistrationEvent, calls: list[CallEvent], receive: dict | None) -> IconState:
     ringing = [c for c in calls if c.state == CallState.INCOMING]
     if ringing:
         return IconState("ringing", reg.account,

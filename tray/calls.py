@@ -37,6 +37,10 @@ class Calls:
             else:
                 self._calls[event.call_id] = event
                 self._started.setdefault(event.call_id, dt.datetime.now(dt.UTC))
+        # Calling a number back, or answering it when it calls again, settles its missed calls.
+        if (event.direction == "out" and event.state == CallState.CALLING) or \
+                (event.direction == "in" and event.state == CallState.CONNECTED):
+            self.history.mark_seen(event.remote_number)
         if event.state == CallState.ENDED:
             # The engine decides how it went: only it sees a decline and a CANCEL's Reason
             # before it reports the end.

@@ -23,6 +23,12 @@ UNREACHED = "unreached"
 # the PBX's 487), the callee declined (603), or it failed (any other final reply; the entry's
 # SIP code and reason say why, tray/failures.py words it).
 OUTGOING_KINDS = ("out_unanswered", "out_declined", "out_failed")
+# The incoming calls a person owes a call back: they stay counted on the icon, at the top of the
+# menu and in the popup until seen ("seen": false in the entry). Marked seen by calling that
+# number (a call back), by answering it when it calls again, or by "Mark as seen". Entries
+# written before this was kept have no "seen" and count as seen: an upgrade must not bring back
+# fifty old calls as news.
+OWED_KINDS = ("missed", "unreached")
 
 
 def kind(entry: dict) -> str:
@@ -59,6 +65,8 @@ class CallHistory:
             self._entries = []
 
     def add(self, entry: dict) -> None:
+        if kind(entry) in OWED_KINDS:
+            entry = {**entry, "seen": False}
         with self._lock:
             self._entries.insert(0, entry)
             del self._entries[MAX_ENTRIES:]
@@ -80,7 +88,7 @@ class CallHistory:
         with self._lock:
             known = {e.get("pbx_id") for e in self._entries if e.get("outcome") == UNREACHED}
         new = [{"number": c.get("caller") or "", "name": name_of(c.get("caller") or "") or "", "direction": "in",
-                "outcome": UNREACHED, "answered": False, "at": c["at"], "pbx_id": c["id"]}
+                "outcome": UNREACHED, "answered": False, "at": c["at"], "pbx_id": c["id"], "seen": False}
                for c in calls if c.get("id") not in known]
         if not new:
             return []
@@ -91,6 +99,22 @@ class CallHistory:
             added = [e for e in new if any(e is x for x in self._entries)]
         self._save()
         return added
+
+    def unseen(self) -> list[dict]:
+        """The missed calls not seen yet (OWED_KINDS), newest first."""
+        with self._lock:
+            return [dict(e) for e in self._entries if e.get("seen") is False]
+
+    def mark_seen(self, number: str | None = None) -> int:
+        """Mark the unseen missed calls seen: those from `number`, or all. Returns how many."""
+        with self._lock:
+            changed = [e for e in self._entries
+                       if e.get("seen") is False and (number is None or e.get("number") == number)]
+            for e in changed:
+                e["seen"] = True
+        if changed:
+            self._save()
+        return len(changed)
 
     def recent(self, count: int = MAX_ENTRIES) -> list[dict]:
         with self._lock:

@@ -35,6 +35,7 @@ class IconState:
     account: str | None
     status: str                # "Registered", "Error", ...
     detail: str | None = None  # the last error, the other party, ...
+    missed: int = 0            # missed calls not seen yet (tray/history.py)
 
     @property
     def tooltip(self) -> str:
@@ -43,14 +44,27 @@ class IconState:
             parts.append(self.account)
         parts.append(self.status)
         text = " — ".join(parts)
+        # The count comes before the detail: Windows cuts a long tooltip, and this line must show.
+        if self.missed:
+            text += "\n" + tr("tray.missed_count", count=self.missed)
         if self.detail:
             text += f"\n{self.detail}"
         return text[:127]  # Windows caps tooltips at 128 characters
 
 
+MISSED_COLOUR = (214, 45, 45)
+
+
+def missed_label(count: int) -> str:
+    """What the icon's red bubble says: the count, up to 9; more is "9+"."""
+    return str(count) if count <= 9 else "9+"
+
+
 @cache
-def render(badge: str, size: int = 64):
-    """The icon image: a handset on a round tile, with a state badge at the bottom right."""
+def render(badge: str, size: int = 64, missed: int = 0):
+    """The icon image: a handset on a round tile, with a state badge at the bottom right and,
+    while missed calls wait to be seen, a red bubble with their count at the top right (as
+    phones and mail programs show unread items)."""
     from PIL import Image, ImageDraw
 
     scale = 4  # draw large, then downsample: smooth edges without anti-aliasing primitives
@@ -70,7 +84,28 @@ def render(badge: str, size: int = 64):
     bx, by = s - br - s * 0.02, s - br - s * 0.02
     d.ellipse((bx - br, by - br, bx + br, by + br), fill=(*BADGES[badge], 255),
               outline=(255, 255, 255, 255), width=int(s * 0.04))
+    if missed:
+        label = missed_label(missed)
+        mr = s * 0.23
+        mx, my = s - mr - s * 0.01, mr + s * 0.01
+        d.ellipse((mx - mr, my - mr, mx + mr, my + mr), fill=(*MISSED_COLOUR, 255),
+                  outline=(255, 255, 255, 255), width=int(s * 0.03))
+        font = _font(round(mr * (1.35 if len(label) == 1 else 1.0)))
+        d.text((mx, my), label, fill=white, font=font, anchor="mm")
     return img.resize((size, size), Image.LANCZOS)
+
+
+@cache
+def _font(px: int):
+    """A bold sans-serif of `px` pixels; Pillow's own when the system has none of them."""
+    from PIL import ImageFont
+
+    for name in ("DejaVuSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf", "Helvetica.ttc"):
+        try:
+            return ImageFont.truetype(name, px)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=px)
 
 
 def load_pystray():
@@ -104,7 +139,7 @@ class TrayIcon:
         if state == self._state:
             return
         self._state = state
-        self.icon.icon = render(state.badge)
+        self.icon.icon = render(state.badge, missed=min(state.missed, 10))
         self.icon.title = state.tooltip
         self.refresh_menu()
 

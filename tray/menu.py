@@ -46,6 +46,9 @@ class MenuModel(Protocol):
 
     def audio_devices_state(self) -> dict: ...
 
+    def missed_calls(self) -> list[dict]:
+        """The missed calls not seen yet, newest first ({number, name, at, outcome})."""
+
     def do(self, action: str, **args: object) -> None:
         """Run an action of the app's table by name (from pystray's thread), without waiting."""
 
@@ -75,6 +78,9 @@ class TrayMenu:
         app = self.app
         sep = self.ps.Menu.SEPARATOR
         yield self._label(self._status_line())
+        missed = self._missed_calls()
+        if missed is not None:
+            yield missed
         yield sep
         # Left click (where the platform has one) opens the dial window: the thing most used.
         yield self._item(tr("menu.call"), _do(app.do, "open_window", window="dial"), default=True)
@@ -99,6 +105,23 @@ class TrayMenu:
             return tr("reg.offline")
         line = f"{st.account}: {st.status}" if st.account else st.status
         return f"{line} — {st.detail}" if st.detail else line
+
+    def _missed_calls(self):
+        """Missed calls not seen yet, right under the status: each calls back when clicked (and
+        so leaves the list); "Mark as seen" empties it without calling. Absent when there are none."""
+        from tray.windows.forms import short_time
+
+        calls = self.app.missed_calls()
+        if not calls:
+            return None
+        items = []
+        for c in calls[:RECENT_IN_MENU]:
+            who = f"{c['name']} ({c['number']})" if c.get("name") else (c["number"] or "?")
+            text = tr("menu.call_back", call=f"{RECENT_ICONS[c['outcome']]} {who}", when=short_time(c["at"]))
+            items.append(self._item(text, _do(self.app.do, "call", target=c["number"]), enabled=bool(c["number"])))
+        items.append(self.ps.Menu.SEPARATOR)
+        items.append(self._item(tr("menu.mark_missed_seen"), _do(self.app.do, "mark_missed_seen")))
+        return self._submenu(tr("tray.missed_count", count=len(calls)), items)
 
     def _recent_calls(self):
         entries = self.app.recent_calls(RECENT_IN_MENU)

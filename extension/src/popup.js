@@ -66,6 +66,7 @@ async function start() {
     return
   }
   showApp(reply.result)
+  refreshMissed()
   const state = await request('pbx_state')
   renderPbx(state.ok ? state.result : { available: false, stale: false, reason: errorText(state.error) })
 }
@@ -113,8 +114,11 @@ function onEvent(event) {
     if (event.call.state === 'ended') calls.delete(event.call.call_id)
     else calls.set(event.call.call_id, event.call)
     renderCalls()
+    // A call that ends may be a missed one; a call out may be a call back, which settles them.
+    if (event.call.state === 'ended' || event.call.state === 'calling') refreshMissed()
   } else if (event.event === 'pbx_state') {
     renderPbx(event.pbx_state)
+    refreshMissed() // a call that reached nobody comes with the PBX's news
   }
 }
 
@@ -158,6 +162,56 @@ function renderCalls() {
   }
   $('calls-section').hidden = calls.size === 0
 }
+
+// --- missed calls ----------------------------------------------------------------------------------
+// The app keeps the missed calls not seen yet; calling one back (here, in the tray or anywhere)
+// or "Mark as seen" settles them, and every list shows that.
+async function refreshMissed() {
+  const reply = await request('missed_calls')
+  renderMissed(reply.ok ? reply.result.calls : [])
+}
+
+function renderMissed(missed) {
+  const list = $('missed')
+  list.replaceChildren(...missed.map((call) => {
+    const li = document.createElement('li')
+    const who = document.createElement('span')
+    who.className = 'who'
+    who.textContent = call.name ? `${call.name} (${call.number})` : call.number
+    const when = document.createElement('span')
+    when.className = 'when'
+    when.textContent = callTime(call.at)
+    if (call.outcome === 'unreached') when.textContent += ` · ${t('missedUnreached')}`
+    li.append(who, when)
+    if (call.number) li.append(button(t('callBack'), () => callBack(call.number)))
+    return li
+  }))
+  $('missed-section').hidden = missed.length === 0
+}
+
+// The time alone for a call today, the date too for an older one, in the browser's language.
+function callTime(at) {
+  const when = new Date(at)
+  if (Number.isNaN(when.getTime())) return ''
+  const today = when.toDateString() === new Date().toDateString()
+  const options = today ? { hour: '2-digit', minute: '2-digit' }
+    : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }
+  return new Intl.DateTimeFormat(ext.i18n.getUILanguage(), options).format(when)
+}
+
+async function callBack(number) {
+  result('dial-result', t('noteCalling', number), false)
+  const reply = await request('call', { target: number })
+  if (reply.ok) result('dial-result', t('noteCallStarted', reply.result?.call?.number ?? number), false, 'ok')
+  else result('dial-result', errorText(reply.error), true)
+  refreshMissed()
+}
+
+$('mark-seen').addEventListener('click', async () => {
+  const reply = await request('mark_missed_seen')
+  if (reply.ok) renderMissed(reply.result.calls)
+  else result('dial-result', errorText(reply.error), true)
+})
 
 function button(label, onClick) {
   const b = document.createElement('button')

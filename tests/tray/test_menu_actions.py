@@ -36,6 +36,9 @@ class AdministratorInTwoCalls:
                 {"number": "+74951112233", "name": "", "direction": "out", "outcome": "answered",
                  "answered": True, "at": "2026-12-04T09:00:00+00:00"}][:limit]
 
+    def missed_calls(self):
+        return [{"number": "102", "name": "Boris Petrov", "at": "2026-12-04T10:00:00+00:00", "outcome": "missed"}]
+
     def calls(self):
         return [CallEvent("c1", "in", CallState.INCOMING, "103", "Vera", None, None),
                 CallEvent("c2", "out", CallState.CONNECTED, "102", "Boris", None, None, muted=True)]
@@ -89,7 +92,7 @@ def test_every_menu_item_sends_a_request_the_control_protocol_accepts(monkeypatc
     asked = {r["action"] for r in model.requests}
     assert asked == {"open_window", "call", "answer", "decline", "hangup", "mute", "hold", "set_receive_mode",
                      "set_device_active", "set_outgoing_number", "set_audio_device", "set_audio_option",
-                     "quit"}
+                     "mark_missed_seen", "quit"}
     # Logging out asks first: the menu opens the account window, whose own button logs out.
     assert {"action": "open_window", "id": "1", "window": "login"} in model.requests
     assert {"action": "mute", "id": "1", "call_id": "c2", "on": False} in model.requests  # it was muted

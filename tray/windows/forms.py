@@ -512,6 +512,16 @@ def optional(value: str) -> str | None:
     return value or None
 
 
+def short_time(at: str, now: dt.datetime | None = None) -> str:
+    """When a call came, as short as is clear: the local time today, the date and time before."""
+    try:
+        when = dt.datetime.fromisoformat(at).astimezone()
+    except (ValueError, TypeError):
+        return ""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone()
+    return when.strftime("%H:%M" if when.date() == now.date() else date_format() + " %H:%M")
+
+
 def recent_row(entry: dict) -> tuple[str, str, str]:
     """A recent call as the dial window lists it: what kind, who, when (local time)."""
     kind = history.kind(entry)
