@@ -12,7 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+
+from common.i18n_app import APP_MESSAGES
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -46,6 +49,23 @@ class _CabinetFiles(StaticFiles):
         return response
 
 
+# The sentences for the API's refusals and field problems by their stable codes, in English and
+# Russian: the same ones the app shows (common/i18n_app.py), so that the cabinet never shows the
+# API's own English message to a person who reads Russian.
+REFUSAL_PREFIXES = ("api.", "problem.")
+
+
+def refusal_texts() -> dict[str, dict[str, str]]:
+    chosen = {key: texts for key, texts in APP_MESSAGES.items() if key.startswith(REFUSAL_PREFIXES)}
+    return {lang: {key: texts[i] for key, texts in chosen.items()} for i, lang in enumerate(("en", "ru"))}
+
+
 def mount(app: FastAPI) -> None:
     """Serve the cabinet at `/`: after the API's routes, so that /api/v1 keeps its own 404s."""
+    texts = refusal_texts()
+
+    @app.get("/refusals.json", include_in_schema=False)
+    def refusals() -> JSONResponse:
+        return JSONResponse(texts, headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
     app.mount("/", _CabinetFiles(directory=STATIC, html=True), name="cabinet")

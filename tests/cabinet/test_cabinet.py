@@ -226,3 +226,34 @@ def test_an_expired_access_token_is_renewed_without_logging_in_again(api, compan
     with api.client(after["access_token"]) as client:
         assert client.get("/me").status_code == 401
     assert cabinet.page.evaluate("sessionStorage.getItem('talker.cabinet.session')") is None
+
+
+def test_a_russian_cabinet_says_every_refusal_in_russian(api, company, cabinet):
+    """The API's own messages are English: a Russian reader gets the app's sentences for their
+    codes, with what they name (the number, its owner), and a field problem beside its field."""
+    page = cabinet.page
+    page.context.add_init_script("localStorage.setItem('talker.cabinet.lang', 'ru')")
+    cabinet.open()
+    page.fill("#login", sip_login(company["admin"]))
+    page.fill("#password", "not-the-password")
+    page.click("form.login button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("Неверный логин или пароль.")
+
+    cabinet.log_in(sip_login(company["admin"]), company["admin"].communicator_password)
+    cabinet.go("employees/new", "#register-form")
+    status = page.locator("#register-form p.error[role=alert]")
+    page.fill("#new-name", "Галина Орлова")
+    page.fill("#new-extension", company["boris"].sip.username)
+    page.click("#register-form button[type=submit]")
+    expect(status).to_have_text(f"Внутренний номер {company['boris'].sip.username} уже принадлежит "
+                                f"сотруднику {company['boris'].employee.name}.")
+
+    page.fill("#new-extension", "104")
+    page.fill("#new-mobile", "12")
+    page.click("#register-form button[type=submit]")
+    expect(status).to_have_text("ВАТС не приняла эти значения; проблемы отмечены.")
+    beside = page.locator("#register-form .field-error")
+    expect(beside).to_have_count(1)
+    assert re.search("[А-Яа-яЁё]", beside.inner_text()) and not re.search("[A-Za-z]{3}", beside.inner_text())
+    # The browser logs each refused request (401, 409, 422) itself; nothing else went wrong.
+    assert [p for p in cabinet.problems if "Failed to load resource" not in p] == []

@@ -11,12 +11,13 @@ const SESSION_KEY = 'talker.cabinet.session';
 // What the API refused, or why it could not be asked: `status` (0: no answer at all), the API's
 // machine-readable `code` (see docs/pbx-api.md), its English `message`, and the `fields` of a 422.
 export class ApiError extends Error {
-  constructor(status, code, message, fields = []) {
+  constructor(status, code, message, fields = [], details = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.details = details;  // what a refusal names: value, owner, retry_after_s
   }
 
   get stale() { return this.status === 412; }
@@ -59,7 +60,7 @@ async function call(method, path, body, { etag, auth = true, contentType } = {})
   if (!response.ok) {
     const err = (parsed && parsed.error) || {};
     throw new ApiError(response.status, err.code || `http_${response.status}`, err.message || response.statusText,
-      err.fields || []);
+      err.fields || [], { value: err.value, owner: err.owner, retry_after_s: err.retry_after_s });
   }
   return { status: response.status, body: parsed, etag: response.headers.get('ETag') };
 }

@@ -11,14 +11,16 @@
 //       navigation to the page.
 //   ctx = { api, t, me, navigate(path), lang, params, reload() }
 //     - api: api.js's `api`: get(path), send(method, path, body, {etag}) -> {status, body, etag};
-//       a refusal throws ApiError {status, code, message, fields} (code: the API's machine-readable
-//       one; err.stale is true for 412).
+//       a refusal throws ApiError {status, code, message, fields, details} (code: the API's
+//       machine-readable one; message: its English sentence, never shown as it is to a Russian
+//       reader; details: value, owner, retry_after_s; err.stale is true for 412).
 //     - t(strings, key, vars): strings = the page's own {en:{…}, ru:{…}}; falls back to i18n.js COMMON
 //       (e.g. t(S, 'stale') -> "Changed by someone else — reload").
 //     - me: GET /me of whoever is logged in ({id, name, administrator, …}).
 //     - navigate('/employees/12'): go to #/employees/12. params: the path's parts after the id.
 //     - lang: 'en' | 'ru'. reload(): render the current page again.
-//   errorText(err, ctx) -> the sentence to show for an ApiError (412 -> stale, 403, network …);
+//   errorText(err, ctx) -> the sentence to show for an ApiError, in ctx.lang (by its code);
+//   problemText(problem, ctx) -> one 422 field problem's sentence, in ctx.lang;
 //   showFormError(form, statusElement, err, ctx) also puts a 422's field problems beside the inputs;
 //   el(tag, attrs, …children) builds DOM; copyField(label, value, {secret}) is a value with Copy.
 //   PAGES below is the one list of page modules (pages/<id>.js registers <id>; the navigation
@@ -65,14 +67,48 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The sentences for the API's refusals and field problems by their stable codes, in both
+// languages (GET /refusals.json: the same ones the app shows), loaded at start. The API's own
+// message is English: it is shown only to an English reader, and only for a code not known here.
+let refusals = { en: {}, ru: {} };
+
+async function loadRefusals() {
+  try {
+    const response = await fetch('/refusals.json', { cache: 'no-cache', credentials: 'omit' });
+    if (response.ok) refusals = await response.json();
+  } catch { /* the general sentences below */ }
+}
+
+function refusalOf(key, lang) {
+  return (refusals[lang] || {})[key];
+}
+
 export function errorText(err, ctx) {
-  const say = (key, vars) => translate(COMMON, key, vars, ctx ? ctx.lang : state.lang);
+  const lang = ctx ? ctx.lang : state.lang;
+  const say = (key, vars) => translate(COMMON, key, vars, lang);
   if (!(err instanceof ApiError)) return say('failed', { message: String(err && err.message || err) });
   if (err.status === 0) return say('network');
   if (err.status === 412) return say('stale');
   if (err.status === 403) return say('forbidden');
-  if (err.status === 401) return say('sessionEnded');
-  return say('failed', { message: err.message });
+  if (err.status === 401 && err.code !== 'invalid_credentials') return say('sessionEnded');
+  const d = err.details || {};
+  const vars = { value: d.value ?? '', owner: d.owner ?? '', seconds: d.retry_after_s ?? '' };
+  let key = `api.${err.code}`;
+  const text = refusalOf(key, lang);
+  if (text !== undefined && text.includes('{owner}') && !(d.owner && d.value)) key = 'api.taken';
+  if (refusalOf(key, lang) !== undefined) return translate(refusals, key, vars, lang);
+  const general = err.status >= 500 ? 'api.internal' : 'api.refused';
+  if (lang === 'en' || refusalOf(general, lang) === undefined) return say('failed', { message: err.message });
+  return translate(refusals, general, {}, lang);
+}
+
+// One field problem of a 422, by its code; the API's English sentence only as errorText says.
+export function problemText(problem, ctx) {
+  const lang = ctx ? ctx.lang : state.lang;
+  const key = `problem.${problem.code}`;
+  if (refusalOf(key, lang) !== undefined) return translate(refusals, key, {}, lang);
+  if (lang === 'en' || refusalOf('problem.other', lang) === undefined) return problem.message;
+  return translate(refusals, 'problem.other', {}, lang);
 }
 
 // A refused form: the sentence in `status` (a role=alert element of the form), and each 422
@@ -87,7 +123,7 @@ export function showFormError(form, status, err, ctx) {
     const id = `${input.id || problem.field}-error`;
     input.setAttribute('aria-invalid', 'true');
     input.setAttribute('aria-describedby', id);
-    input.after(el('span', { class: 'field-error error', id }, problem.message));
+    input.after(el('span', { class: 'field-error error', id }, problemText(problem, ctx)));
   }
   const first = form.querySelector('[aria-invalid="true"]');
   if (first) first.focus();
@@ -241,7 +277,7 @@ function renderLogin(message) {
     } catch (err) {
       submit.disabled = false;
       submit.textContent = c('loginButton');
-      error.textContent = err instanceof ApiError && err.status === 401 ? err.message : errorText(err);
+      error.textContent = errorText(err);
       passwordInput.focus();
     }
   });
@@ -286,7 +322,7 @@ async function main() {
   });
   auth.onEnded(() => { state.me = null; renderLogin(c('sessionEnded')); });
   window.addEventListener('hashchange', route);
-  await loadPages();
+  await Promise.all([loadPages(), loadRefusals()]);
   if (auth.loggedIn) await start();
   else renderLogin();
 }

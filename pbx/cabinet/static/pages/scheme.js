@@ -3,7 +3,7 @@
 // own "who rings at this moment, and why" (GET …/ringplan). Every rule is the PBX's: the form
 // sends the whole scheme with the ETag it read (PUT, If-Match) and shows what the PBX refuses.
 
-import { el, errorText, toast } from '../app.js';
+import { el, errorText, problemText as sentenceOf, toast } from '../app.js';
 
 const S = {
   en: {
@@ -288,7 +288,7 @@ export async function renderSchemeTab(container, ctx, employeeId) {
   // --- saving --------------------------------------------------------------------------------
   function problemText(p) {
     const where = (p.field || '').replace(/^devices\[(\d+)\]/, (m, i) => (devices[i] ? label(t, devices[i]) : m));
-    return `${where}: ${p.message}`;
+    return `${where}: ${sentenceOf(p, ctx)}`;
   }
 
   async function save(event) {
