@@ -33,8 +33,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import tkinter as tk
 
+    from tray.windows import theme
     from tray.windows.base import Link, centre, setup_style, test_hook_dir
 
+    if sys.platform == "win32":
+        theme.enable_dpi_awareness()  # before Tk creates a window: Windows asks only then
     try:
         root = tk.Tk(className="Talker")
     except tk.TclError as e:
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
         testhook.install(window, test_hook_dir())
     centre(root)
+    theme.dress_frame(root, root._look)
     root.mainloop()
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sys
 import threading
 import tkinter as tk
 from collections.abc import Callable
@@ -19,15 +20,13 @@ from tkinter import ttk
 
 from common.control_client import AppNotRunning, ControlClient, ControlError
 from common.i18n import tr
+from tray.windows import theme
+from tray.windows.theme import px
 
 log = logging.getLogger(__name__)
 
 POLL_MS = 40
 REQUEST_TIMEOUT_S = 30.0
-ERROR = "#b3261e"
-WARNING = "#8a5300"
-OK = "#1e6b34"
-MUTED = "#5f6368"
 
 
 class Link:
@@ -116,32 +115,39 @@ class Link:
         threading.Thread(target=run, name="window-events", daemon=True).start()
 
 
-def setup_style(root: tk.Tk) -> ttk.Style:
-    """A plain, tidy ttk look: the clam theme, the system's sans font a little larger."""
-    style = ttk.Style(root)
-    if "clam" in style.theme_names():
-        style.theme_use("clam")
+def setup_style(root: tk.Tk, env: dict | None = None) -> ttk.Style:
+    """The look for this OS (tray/windows/theme.py): its ttk theme, light or dark as the
+    system or TALKER_THEME says, sized for the display's DPI; the system's own font family."""
+    theme.setup_scaling(root)
+    look = theme.choose_look(sys.platform, theme.chosen_scheme(env), ttk.Style(root).theme_names())
+    root._look = look
     base = tkfont.nametofont("TkDefaultFont")
-    base.configure(size=10)
+    if root.tk.call("tk", "windowingsystem") == "x11":
+        # Tk's X11 default is 12 pixels whatever the screen; points follow the DPI.
+        base.configure(size=10)
+    size = int(base.cget("size"))
+    size = size if size > 0 else 10
     for name in ("TkTextFont", "TkMenuFont", "TkHeadingFont"):
-        tkfont.nametofont(name).configure(family=base.cget("family"), size=10)
+        tkfont.nametofont(name).configure(family=base.cget("family"), size=size)
     bold = base.copy()
     bold.configure(weight="bold")
     title = base.copy()
-    title.configure(size=13, weight="bold")
+    title.configure(size=size + 3, weight="bold")
     root._fonts = (bold, title)  # Tk forgets fonts that Python stops referencing
-    background = style.lookup("TFrame", "background")
-    root.configure(background=background)
+    theme.apply(root, look)
+    style = ttk.Style(root)
     style.configure("Title.TLabel", font=title)
     style.configure("Bold.TLabel", font=bold)
-    style.configure("Error.TLabel", foreground=ERROR)
-    style.configure("Warning.TLabel", foreground=WARNING)
-    style.configure("Ok.TLabel", foreground=OK)
-    style.configure("Muted.TLabel", foreground=MUTED)
     style.configure("Accent.TButton", font=bold)
-    style.configure("Treeview", rowheight=24)
+    # A row as tall as a line of text and a little air, at any font size and DPI.
+    style.configure("Treeview", rowheight=base.metrics("linespace") + px(8))
     style.configure("Section.TLabelframe.Label", font=bold)
     return style
+
+
+def palette(widget: tk.Misc) -> theme.Palette:
+    """The colours of this window's look (for what the styles do not cover: text tags)."""
+    return widget._root()._look.palette
 
 
 class Window:
@@ -162,7 +168,7 @@ class Window:
         if self.scrolls:
             self.frame = ScrollArea(root).inner
         else:
-            self.frame = ttk.Frame(root, padding=14)
+            self.frame = ttk.Frame(root, padding=px(14))
             self.frame.pack(fill="both", expand=True)
         self._messages: list[ttk.Label] = []
         self.build()
@@ -178,7 +184,7 @@ class Window:
 
     def message(self, parent: tk.Misc, name: str, wraplength: int = 420) -> ttk.Label:
         """A label for one sentence (an error, a hint); empty until told."""
-        label = ttk.Label(parent, text="", wraplength=wraplength, justify="left")
+        label = ttk.Label(parent, text="", wraplength=px(wraplength), justify="left")
         self._messages.append(label)
         return self.named(name, label)
 
@@ -187,11 +193,11 @@ class Window:
         """The bottom row of a form: close on the right, the default action (named "save") before
         it; Escape closes. Returns the save button."""
         buttons = ttk.Frame(parent)
-        buttons.grid(row=row, column=0, columnspan=2, sticky="e", pady=(12, 0))
+        buttons.grid(row=row, column=0, columnspan=2, sticky="e", pady=px((12, 0)))
         ttk.Button(buttons, text=close_text, command=self.close).pack(side="right")
         save = self.named("save", ttk.Button(buttons, text=save_text, style="Accent.TButton",
                                              command=on_save))
-        save.pack(side="right", padx=(0, 8))
+        save.pack(side="right", padx=px((0, 8)))
         self.root.bind("<Escape>", lambda e: self.close())
         return save
 
@@ -271,7 +277,7 @@ class ScrollArea:
         root.grid_rowconfigure(0, weight=1)
         root.grid_columnconfigure(0, weight=1)
         self.canvas.grid(row=0, column=0, sticky="nsew")
-        self.inner = ttk.Frame(self.canvas, padding=14)
+        self.inner = ttk.Frame(self.canvas, padding=px(14))
         self._item = self.canvas.create_window((0, 0), window=self.inner, anchor="nw")
         self.inner.bind("<Configure>", lambda e: self._fit())
         self.canvas.bind("<Configure>", lambda e: self._bars())
@@ -282,8 +288,8 @@ class ScrollArea:
     def _fit(self) -> None:
         w, h = self.inner.winfo_reqwidth(), self.inner.winfo_reqheight()
         self.canvas.configure(scrollregion=(0, 0, w, h),
-                              width=min(w, self.root.winfo_screenwidth() - SCREEN_MARGIN[0]),
-                              height=min(h, self.root.winfo_screenheight() - SCREEN_MARGIN[1]))
+                              width=min(w, self.root.winfo_screenwidth() - px(SCREEN_MARGIN[0])),
+                              height=min(h, self.root.winfo_screenheight() - px(SCREEN_MARGIN[1])))
         self._bars()
 
     def _bars(self) -> None:
@@ -313,10 +319,10 @@ def field_rows(window: Window, parent: tk.Misc, specs, first_row: int = 0, width
     variables, errors, entries = {}, {}, {}
     row = first_row
     for name, label_key, hint_key in specs:
-        ttk.Label(parent, text=tr(label_key)).grid(row=row, column=0, sticky="w", padx=(0, 10), pady=(4, 0))
+        ttk.Label(parent, text=tr(label_key)).grid(row=row, column=0, sticky="w", padx=px((0, 10)), pady=px((4, 0)))
         var = variables[name] = window.named(name, tk.StringVar(window.root))
         entries[name] = ttk.Entry(parent, textvariable=var, width=width)
-        entries[name].grid(row=row, column=1, sticky="ew", pady=(4, 0))
+        entries[name].grid(row=row, column=1, sticky="ew", pady=px((4, 0)))
         row += 1
         if hint_key:
             ttk.Label(parent, text=tr(hint_key), style="Muted.TLabel").grid(row=row, column=1, sticky="w")

@@ -12,6 +12,7 @@ from tkinter import ttk
 from common.i18n import tr
 from tray.failures import sip_failure
 from tray.windows.base import Window, fail_sentence
+from tray.windows.theme import px
 
 
 def party(call: dict) -> str:
@@ -53,7 +54,7 @@ class CallPanel:
         self.who = window.named("call_party", ttk.Label(self.frame, text="", style="Title.TLabel"))
         self.who.pack(anchor="w")
         self.state = window.named("call_state", ttk.Label(self.frame, text=""))
-        self.state.pack(anchor="w", pady=(2, 8))
+        self.state.pack(anchor="w", pady=px((2, 8)))
         row = self._button_row = ttk.Frame(self.frame)
         row.pack(anchor="w")
         self.buttons = {
@@ -73,13 +74,13 @@ class CallPanel:
         # How loud the other side hears us, so that a user sees the microphone works (and that
         # mute or hold really silence it). Shown while connected, asked for a few times a second.
         self.level_row = ttk.Frame(self.frame)
-        ttk.Label(self.level_row, text=tr("audio.level")).pack(side="left", padx=(0, 8))
+        ttk.Label(self.level_row, text=tr("audio.level")).pack(side="left", padx=px((0, 8)))
         self.level = window.named("mic_level", ttk.Progressbar(self.level_row, maximum=LEVEL_FLOOR_DB,
-                                                               length=160, mode="determinate"))
+                                                               length=px(160), mode="determinate"))
         self.level.pack(side="left")
         self._level_asked = False
         self.error = window.message(self.frame, "call_error", 380)
-        self.error.pack(anchor="w", pady=(6, 0))
+        self.error.pack(anchor="w", pady=px((6, 0)))
         self._tick()
         self._poll_level()
 
@@ -98,9 +99,9 @@ class CallPanel:
         for button in self.buttons.values():
             button.pack_forget()
         for key in wanted:
-            self.buttons[key].pack(side="left", padx=(0, 8))
+            self.buttons[key].pack(side="left", padx=px((0, 8)))
         if call.get("state") == "connected":
-            self.level_row.pack(anchor="w", pady=(8, 0), after=self._button_row)
+            self.level_row.pack(anchor="w", pady=px((8, 0)), after=self._button_row)
         else:
             self.level_row.pack_forget()
             self.level.configure(value=0)

@@ -17,6 +17,7 @@ from common.i18n import tr
 from tray import people
 from tray.windows import forms
 from tray.windows.base import Window, fail_sentence, field_rows
+from tray.windows.theme import px
 
 PRESENCE_REFRESH_MS = 10_000
 FIELDS = (("name", "win.contact.name", None), ("number", "win.contact.number", None),
@@ -33,7 +34,7 @@ class ContactsWindow(Window):
         self.query = self.named("search", tk.StringVar(self.root))
         search = ttk.Entry(f, textvariable=self.query, width=40)
         ttk.Label(f, text=tr("win.contacts.search")).grid(row=0, column=0, sticky="w")
-        search.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(2, 6))
+        search.grid(row=1, column=0, columnspan=2, sticky="ew", pady=px((2, 6)))
         self.query.trace_add("write", lambda *_: self._show())
 
         box = ttk.Frame(f)
@@ -43,7 +44,7 @@ class ContactsWindow(Window):
                                                       show="headings", height=10, selectmode="browse"))
         for column, width in (("name", 190), ("number", 130), ("book", 200), ("presence", 130)):
             self.list.heading(column, text=tr(f"win.contacts.{column}"), anchor="w")
-            self.list.column(column, width=width, anchor="w", stretch=column == "name")
+            self.list.column(column, width=px(width), anchor="w", stretch=column == "name")
         scroll = ttk.Scrollbar(box, orient="vertical", command=self.list.yview)
         self.list.configure(yscrollcommand=scroll.set)
         self.list.pack(side="left", fill="both", expand=True)
@@ -53,26 +54,26 @@ class ContactsWindow(Window):
         self.list.bind("<Return>", lambda e: self.call())
 
         actions = ttk.Frame(f)
-        actions.grid(row=3, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        actions.grid(row=3, column=0, columnspan=2, sticky="w", pady=px((6, 0)))
         self.call_button = self.named("call", ttk.Button(actions, text=tr("win.dial.call"), style="Accent.TButton",
                                                          command=self.call, state="disabled"))
         self.call_button.pack(side="left")
         self.delete_button = self.named("delete", ttk.Button(actions, text=tr("win.contacts.delete"),
                                                              command=self.delete, state="disabled"))
-        self.delete_button.pack(side="left", padx=(8, 0))
+        self.delete_button.pack(side="left", padx=px((8, 0)))
         self.named("add", ttk.Button(actions, text=tr("menu.add_personal_contact"),
-                                     command=lambda: self._open_add("personal"))).pack(side="left", padx=(8, 0))
+                                     command=lambda: self._open_add("personal"))).pack(side="left", padx=px((8, 0)))
 
-        form = ttk.LabelFrame(f, text=tr("win.contacts.edit"), padding=8)
-        form.grid(row=4, column=0, columnspan=2, sticky="ew", pady=(10, 0))
+        form = ttk.LabelFrame(f, text=tr("win.contacts.edit"), padding=px(8))
+        form.grid(row=4, column=0, columnspan=2, sticky="ew", pady=px((10, 0)))
         self.vars, self.errors, self.entries, row = field_rows(self, form, FIELDS)
         self.save_button = self.named("save", ttk.Button(form, text=tr("win.contacts.save"), command=self.save,
                                                          state="disabled"))
-        self.save_button.grid(row=row, column=1, sticky="e", pady=(6, 0))
+        self.save_button.grid(row=row, column=1, sticky="e", pady=px((6, 0)))
         self.status = self.message(f, "message", 560)
-        self.status.grid(row=5, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.status.grid(row=5, column=0, columnspan=2, sticky="w", pady=px((6, 0)))
         buttons = ttk.Frame(f)
-        buttons.grid(row=6, column=0, columnspan=2, sticky="e", pady=(10, 0))
+        buttons.grid(row=6, column=0, columnspan=2, sticky="e", pady=px((10, 0)))
         ttk.Button(buttons, text=tr("win.close"), command=self.close).pack(side="right")
         self.root.bind("<Escape>", lambda e: self.close())
         self.tidy()

@@ -14,6 +14,7 @@ from common.i18n import tr
 from tray.windows import forms
 from tray.windows.base import Window, fail_sentence
 from tray.windows.callpanel import CallPanel
+from tray.windows.theme import px
 
 
 class DialWindow(Window):
@@ -26,10 +27,10 @@ class DialWindow(Window):
         ttk.Label(f, text=tr("win.dial.number")).grid(row=0, column=0, columnspan=2, sticky="w")
         self.number = self.named("number", tk.StringVar(self.root, value=self.options.number or ""))
         entry = ttk.Entry(f, textvariable=self.number, width=32, font=("TkDefaultFont", 13))
-        entry.grid(row=1, column=0, sticky="ew", pady=(2, 0), ipady=3)
+        entry.grid(row=1, column=0, sticky="ew", pady=px((2, 0)), ipady=px(3))
         self.call_button = self.named("call", ttk.Button(f, text=tr("win.dial.call"), style="Accent.TButton",
                                                          command=self.dial))
-        self.call_button.grid(row=1, column=1, sticky="e", padx=(8, 0))
+        self.call_button.grid(row=1, column=1, sticky="e", padx=px((8, 0)))
         ttk.Label(f, text=tr("win.dial.hint"), style="Muted.TLabel").grid(row=2, column=0, columnspan=2, sticky="w")
         # Suggestions take the hint's place while there are any.
         self.suggestions = self.named("suggestions", tk.Listbox(f, height=5, exportselection=False,
@@ -45,23 +46,23 @@ class DialWindow(Window):
         self._pending_query: str | None = None
         self.number.trace_add("write", lambda *_: self._typed())
         self.error = self.message(f, "error", 420)
-        self.error.grid(row=3, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.error.grid(row=3, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
         self.panel = CallPanel(self, f, on_end=lambda call: self.load_recent())
         self.panel_row = 4
 
         ttk.Label(f, text=tr("menu.recent_calls"), style="Bold.TLabel").grid(row=5, column=0, sticky="w",
-                                                                             pady=(12, 4))
+                                                                             pady=px((12, 4)))
         box = ttk.Frame(f)
         box.grid(row=6, column=0, columnspan=2, sticky="nsew")
         f.rowconfigure(6, weight=1)
         self.recent = self.named("recent", ttk.Treeview(box, columns=("kind", "who", "when"), show="headings",
                                                         height=7, selectmode="browse"))
         # Wide enough for a whole date and time in either language (issue 14: it was cut).
-        when_width = tkfont.nametofont("TkDefaultFont").measure("88.88.8888 88:88") + 24
-        for column, key, width in (("kind", "win.recent.kind", 170), ("who", "win.recent.who", 220),
+        when_width = tkfont.nametofont("TkDefaultFont").measure("88.88.8888 88:88") + px(24)
+        for column, key, width in (("kind", "win.recent.kind", px(170)), ("who", "win.recent.who", px(220)),
                                    ("when", "win.recent.when", when_width)):
             self.recent.heading(column, text=tr(key), anchor="w")
-            self.recent.column(column, width=width, minwidth=width if column == "when" else 40, anchor="w",
+            self.recent.column(column, width=width, minwidth=width if column == "when" else px(40), anchor="w",
                                stretch=column == "who")
         scroll = ttk.Scrollbar(box, orient="vertical", command=self.recent.yview)
         self.recent.configure(yscrollcommand=scroll.set)
@@ -72,10 +73,10 @@ class DialWindow(Window):
         self.empty = ttk.Label(f, text="", style="Muted.TLabel")
         self.empty.grid(row=7, column=0, sticky="w")
         buttons = ttk.Frame(f)
-        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=(10, 0))
+        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=px((10, 0)))
         ttk.Button(buttons, text=tr("win.close"), command=self.close).pack(side="right")
         self.named("call_back", ttk.Button(buttons, text=tr("win.dial.call_back"),
-                                           command=self.call_back)).pack(side="right", padx=(0, 8))
+                                           command=self.call_back)).pack(side="right", padx=px((0, 8)))
         entry.bind("<Return>", lambda e: self.dial())
         self.root.bind("<Escape>", lambda e: self.close())
         entry.focus_set()
@@ -189,7 +190,7 @@ class DialWindow(Window):
         self.call_button.configure(state="normal")
         self.say(self.error, "")
         self.panel.call = None
-        self.panel.frame.grid(row=self.panel_row, column=0, columnspan=2, sticky="ew", pady=(10, 0))
+        self.panel.frame.grid(row=self.panel_row, column=0, columnspan=2, sticky="ew", pady=px((10, 0)))
         self.panel.show(result["call"])
 
     def _failed(self, error) -> None:

@@ -11,6 +11,7 @@ from tkinter import ttk
 from common.i18n import tr
 from tray.windows import forms
 from tray.windows.form_window import FormWindow
+from tray.windows.theme import px
 
 
 class EmployeeWindow(FormWindow):
@@ -35,7 +36,7 @@ class EmployeeWindow(FormWindow):
     def extra_rows(self, parent: tk.Misc, row: int) -> int:
         self.admin = self.named("administrator", tk.BooleanVar(self.root))
         ttk.Checkbutton(parent, text=tr("win.employee.administrator"), variable=self.admin).grid(
-            row=row, column=1, sticky="w", pady=(4, 0))
+            row=row, column=1, sticky="w", pady=px((4, 0)))
         return row + 1
 
     def path(self) -> str:
@@ -59,24 +60,24 @@ class EmployeeWindow(FormWindow):
         f.columnconfigure(1, weight=1)
         employee, sip = created["employee"], created["sip"]
         ttk.Label(f, text=tr("win.employee.created", name=employee["name"], extension=employee["extension"]),
-                  style="Title.TLabel").grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 10))
+                  style="Title.TLabel").grid(row=0, column=0, columnspan=3, sticky="w", pady=px((0, 10)))
         rows = (("sip_login", "win.employee.sip_login", f"{sip['username']}@{sip['domain']}"),
                 ("sip_password", "win.employee.sip_password", sip["password"]),
                 ("communicator_password", "win.employee.communicator_password", created["communicator_password"]))
         for n, (name, label, value) in enumerate(rows, 1):
-            ttk.Label(f, text=tr(label)).grid(row=n, column=0, sticky="w", padx=(0, 10), pady=3)
+            ttk.Label(f, text=tr(label)).grid(row=n, column=0, sticky="w", padx=px((0, 10)), pady=px(3))
             var = self.named(name, tk.StringVar(self.root, value=value))
             ttk.Entry(f, textvariable=var, state="readonly", width=30, font="TkFixedFont").grid(
-                row=n, column=1, sticky="ew", pady=3)
+                row=n, column=1, sticky="ew", pady=px(3))
             self.named(f"copy_{name}", ttk.Button(f, text=tr("win.copy"), command=lambda v=value: self._copy(v))
-                       ).grid(row=n, column=2, padx=(8, 0), pady=3)
-        warning = ttk.Label(f, text=tr("win.employee.shown_once"), style="Warning.TLabel", wraplength=460,
+                       ).grid(row=n, column=2, padx=px((8, 0)), pady=px(3))
+        warning = ttk.Label(f, text=tr("win.employee.shown_once"), style="Warning.TLabel", wraplength=px(460),
                             justify="left")
-        warning.grid(row=4, column=0, columnspan=3, sticky="w", pady=(10, 0))
+        warning.grid(row=4, column=0, columnspan=3, sticky="w", pady=px((10, 0)))
         self.named("shown_once", warning)
         self.copied = self.message(f, "copied")
         self.copied.grid(row=5, column=0, columnspan=3, sticky="w")
-        ttk.Button(f, text=tr("win.close"), command=self.close).grid(row=6, column=2, sticky="e", pady=(12, 0))
+        ttk.Button(f, text=tr("win.close"), command=self.close).grid(row=6, column=2, sticky="e", pady=px((12, 0)))
 
     def _copy(self, value: str) -> None:
         # The X clipboard lives as long as its owner: this window keeps it until it closes.

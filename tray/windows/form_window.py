@@ -15,6 +15,7 @@ from tkinter import ttk
 from common.i18n import tr
 from tray.windows import forms
 from tray.windows.base import Window, fail_sentence, field_rows
+from tray.windows.theme import px
 
 
 class FormWindow(Window):
@@ -48,11 +49,11 @@ class FormWindow(Window):
     def build(self) -> None:
         f = self.form_parent()
         ttk.Label(f, text=self.heading(), style="Title.TLabel").grid(row=0, column=0, columnspan=2, sticky="w",
-                                                                     pady=(0, 8))
+                                                                     pady=px((0, 8)))
         self.vars, self.errors, entries, row = field_rows(self, f, self.fields, first_row=1)
         row = self.extra_rows(f, row)
         self.status = self.message(f, "message", 440)
-        self.status.grid(row=row, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.status.grid(row=row, column=0, columnspan=2, sticky="w", pady=px((6, 0)))
         self.save_button = self.save_row(f, row + 1, tr(self.close_key), tr(self.save_key), self.save)
         self.root.bind("<Return>", lambda e: self._enter())
         entries[self.fields[0][0]].focus_set()

@@ -9,6 +9,7 @@ from tkinter import ttk
 from common.i18n import tr
 from tray.windows.base import Window
 from tray.windows.callpanel import CallPanel
+from tray.windows.theme import px
 
 CLOSE_AFTER_END_MS = 2000
 
@@ -19,12 +20,12 @@ class IncomingWindow(Window):
 
     def build(self) -> None:
         self.root.attributes("-topmost", True)  # a ringing phone must not hide behind other windows
-        self.frame.configure(padding=18)
+        self.frame.configure(padding=px(18))
         self.panel = CallPanel(self, self.frame, on_end=self._ended)
         self.panel.frame.pack(fill="both", expand=True)
         self.waiting = ttk.Label(self.frame, text=tr("win.incoming.waiting"), style="Muted.TLabel")
         self.waiting.pack(anchor="w")
-        self.root.minsize(360, 0)
+        self.root.minsize(px(360), 0)
         self.link.subscribe(self._message)
 
     def _message(self, message: dict) -> None:

@@ -17,6 +17,7 @@ from common.i18n import tr
 from tray.settings import normalise_pbx_url
 from tray.windows import forms
 from tray.windows.base import Window, fail_sentence
+from tray.windows.theme import px
 
 CLOSE_AFTER_MS = 1200
 PBX_FIELDS = (("pbx_url", "win.login.pbx_url", "win.login.pbx_url_hint", {}),
@@ -40,27 +41,27 @@ class LoginWindow(Window):
 
         self.account_box = ttk.Frame(f)
         self.account = self.named("account", ttk.Label(self.account_box, text="", style="Title.TLabel",
-                                                       wraplength=440, justify="left"))
-        self.account.pack(anchor="w", pady=(0, 8))
-        ttk.Label(self.account_box, text=tr("win.login.logout_warning"), wraplength=440,
+                                                       wraplength=px(440), justify="left"))
+        self.account.pack(anchor="w", pady=px((0, 8)))
+        ttk.Label(self.account_box, text=tr("win.login.logout_warning"), wraplength=px(440),
                   justify="left").pack(anchor="w")
 
         self.form_box = ttk.Frame(f)
         self.form_box.columnconfigure(0, weight=1)
         self.kind = self.named("kind", tk.StringVar(self.root, value="pbx"))
         kinds = ttk.Frame(self.form_box)
-        kinds.grid(row=0, column=0, sticky="w", pady=(0, 10))
+        kinds.grid(row=0, column=0, sticky="w", pady=px((0, 10)))
         for value, key in (("pbx", "win.login.kind_pbx"), ("sip", "win.login.kind_sip")):
             ttk.Radiobutton(kinds, text=tr(key), value=value, variable=self.kind,
-                            command=self._show_kind).pack(side="left", padx=(0, 14))
+                            command=self._show_kind).pack(side="left", padx=px((0, 14)))
         self.pbx_box = self._fields(self.form_box, "win.login.heading", PBX_FIELDS)
         self.sip_box = self._fields(self.form_box, "win.login.sip_heading", SIP_FIELDS)
         self.pbx_box.grid(row=1, column=0, sticky="ew")
 
         self.status = self.message(f, "message", 440)
-        self.status.grid(row=1, column=0, sticky="w", pady=(8, 0))
+        self.status.grid(row=1, column=0, sticky="w", pady=px((8, 0)))
         buttons = ttk.Frame(f)
-        buttons.grid(row=2, column=0, sticky="e", pady=(12, 0))
+        buttons.grid(row=2, column=0, sticky="e", pady=px((12, 0)))
         self.cancel = ttk.Button(buttons, text=tr("win.cancel"), command=self.close)
         self.cancel.pack(side="right")
         self.submit = self.named("submit", ttk.Button(buttons, text=tr("win.login.submit"),
@@ -76,13 +77,13 @@ class LoginWindow(Window):
         box = ttk.Frame(parent)
         box.columnconfigure(1, weight=1)
         ttk.Label(box, text=tr(heading), style="Title.TLabel").grid(row=0, column=0, columnspan=2, sticky="w",
-                                                                   pady=(0, 10))
+                                                                   pady=px((0, 10)))
         row = 1
         for key, label, hint, extra in specs:
-            ttk.Label(box, text=tr(label)).grid(row=row, column=0, sticky="w", padx=(0, 10), pady=(4, 0))
+            ttk.Label(box, text=tr(label)).grid(row=row, column=0, sticky="w", padx=px((0, 10)), pady=px((4, 0)))
             var = self.vars[key] = self.named(key, tk.StringVar(self.root))
             entry = self.entries[key] = ttk.Entry(box, textvariable=var, width=36, **extra)
-            entry.grid(row=row, column=1, sticky="ew", pady=(4, 0))
+            entry.grid(row=row, column=1, sticky="ew", pady=px((4, 0)))
             row += 1
             if hint:
                 ttk.Label(box, text=tr(hint), style="Muted.TLabel").grid(row=row, column=1, sticky="w")
@@ -107,7 +108,7 @@ class LoginWindow(Window):
         self.form_box.grid_remove()
         self.account_box.grid(row=0, column=0, sticky="ew")
         self.submit.pack_forget()
-        self.logout_button.pack(side="right", padx=(0, 8))
+        self.logout_button.pack(side="right", padx=px((0, 8)))
         self.cancel.configure(text=tr("win.close"))
         self.logout_button.focus_set()
 
@@ -115,7 +116,7 @@ class LoginWindow(Window):
         self.account_box.grid_remove()
         self.form_box.grid(row=0, column=0, sticky="ew")
         self.logout_button.pack_forget()
-        self.submit.pack(side="right", padx=(0, 8))
+        self.submit.pack(side="right", padx=px((0, 8)))
         self.cancel.configure(text=tr("win.cancel"))
         self._show_kind()
 

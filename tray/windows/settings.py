@@ -23,8 +23,9 @@ from tkinter import ttk
 from common.i18n import tr
 from tray.settings import AUDIO_OPTIONS, AUDIO_ROLES
 from tray.windows import forms
-from tray.windows.base import Window, centre, fail_sentence
+from tray.windows.base import Window, centre, fail_sentence, palette
 from tray.windows.forms import FormInvalid, Path, RuleForm, SchemeForm, under
+from tray.windows.theme import px
 
 DEFAULT_REGION = "RU"
 WHEN_MIN_WIDTH = 200
@@ -57,28 +58,28 @@ class SettingsWindow(Window):
 
     # --- sound devices (the app's own settings: no PBX needed) -------------------------------------
     def _build_audio(self) -> None:
-        box = ttk.LabelFrame(self.frame, text=tr("win.settings.audio"), padding=8)
-        box.pack(fill="x", pady=(0, 12))
+        box = ttk.LabelFrame(self.frame, text=tr("win.settings.audio"), padding=px(8))
+        box.pack(fill="x", pady=px((0, 12)))
         self.audio: dict[str, forms.AudioChoices] = {}
         self.audio_boxes: dict[str, ttk.Combobox] = {}
         self._audio_filling = False
         for row, role in enumerate(AUDIO_ROLES):
-            ttk.Label(box, text=tr(f"audio.{role}")).grid(row=row, column=0, sticky="w", padx=(0, 10), pady=2)
+            ttk.Label(box, text=tr(f"audio.{role}")).grid(row=row, column=0, sticky="w", padx=px((0, 10)), pady=px(2))
             var = self.named(role, tk.StringVar(self.root))
             combo = ttk.Combobox(box, textvariable=var, state="readonly", width=48)
-            combo.grid(row=row, column=1, sticky="we", pady=2)
+            combo.grid(row=row, column=1, sticky="we", pady=px(2))
             # Listed afresh each time it drops down: a headset plugged in since shows up.
             combo.configure(postcommand=self._load_audio)
             self.audio_boxes[role] = combo
             var.trace_add("write", lambda *_, role=role: self._audio_chosen(role))
         switches = ttk.Frame(box)
-        switches.grid(row=len(AUDIO_ROLES), column=0, columnspan=2, sticky="w", pady=(4, 0))
+        switches.grid(row=len(AUDIO_ROLES), column=0, columnspan=2, sticky="w", pady=px((4, 0)))
         self.audio_options: dict[str, tk.BooleanVar] = {}
         for option in AUDIO_OPTIONS:
             var = self.audio_options[option] = self.named(option, tk.BooleanVar(self.root))
             self.named(f"{option}_switch", ttk.Checkbutton(
                 switches, text=tr(f"audio.{option}"), variable=var,
-                command=lambda option=option: self._audio_option(option))).pack(side="left", padx=(0, 16))
+                command=lambda option=option: self._audio_option(option))).pack(side="left", padx=px((0, 16)))
         box.columnconfigure(1, weight=1)
         self.audio_message = self.message(box, "audio_message", 600)
         self.audio_message.grid(row=len(AUDIO_ROLES) + 1, column=0, columnspan=2, sticky="w")
@@ -125,8 +126,8 @@ class SettingsWindow(Window):
         """Not logged in to a Talker PBX, or it cannot be reached: one sentence, and a way in."""
         self.say(self.status, fail_sentence(error))
         if error.code == "pbx_unavailable":
-            ttk.Button(self.frame, text=tr("menu.login"), command=self._open_login).pack(anchor="w", pady=(10, 0))
-        ttk.Button(self.frame, text=tr("win.close"), command=self.close).pack(anchor="e", pady=(10, 0))
+            ttk.Button(self.frame, text=tr("menu.login"), command=self._open_login).pack(anchor="w", pady=px((10, 0)))
+        ttk.Button(self.frame, text=tr("win.close"), command=self.close).pack(anchor="e", pady=px((10, 0)))
 
     def _open_login(self) -> None:
         self.link.request("open_window", lambda r: self.close(), self._unavailable, window="login")
@@ -143,13 +144,13 @@ class SettingsWindow(Window):
 
     # --- the outgoing number (the menu's "Outgoing number", here as well) -------------------------
     def _build_outgoing(self) -> None:
-        box = ttk.LabelFrame(self.frame, text=tr("menu.outgoing_number"), padding=8)
-        box.pack(fill="x", pady=(0, 12), before=self.status)
+        box = ttk.LabelFrame(self.frame, text=tr("menu.outgoing_number"), padding=px(8))
+        box.pack(fill="x", pady=px((0, 12)), before=self.status)
         self.outgoing = self.named("outgoing", tk.StringVar(self.root))
         self.outgoing_box = ttk.Combobox(box, textvariable=self.outgoing, state="readonly", width=48)
         self.outgoing_box.pack(side="left")
         self.outgoing_message = self.message(box, "outgoing_message", 500)
-        self.outgoing_message.pack(side="left", padx=(12, 0))
+        self.outgoing_message.pack(side="left", padx=px((12, 0)))
         self._outgoing_ids: dict[str, int | None] = {}
         self._outgoing_filling = False
         self.outgoing.trace_add("write", lambda *_: self._outgoing_chosen())
@@ -237,30 +238,30 @@ class SettingsWindow(Window):
         ttk.Label(top, text=tr("win.settings.heading", name=me["name"], extension=me["extension"]),
                   style="Title.TLabel").pack(side="left")
 
-        mode_box = ttk.LabelFrame(f, text=tr("menu.receive_calls"), padding=(10, 6), style="Section.TLabelframe")
-        mode_box.pack(fill="x", pady=(10, 0))
+        mode_box = ttk.LabelFrame(f, text=tr("menu.receive_calls"), padding=px((10, 6)), style="Section.TLabelframe")
+        mode_box.pack(fill="x", pady=px((10, 0)))
         self.mode = self.named("mode", tk.StringVar(self.root))
         radios = ttk.Frame(mode_box)
         radios.pack(fill="x")
         for mode in forms.MODES:
             ttk.Radiobutton(radios, text=tr(f"mode.{mode}"), value=mode, variable=self.mode).pack(
-                side="left", padx=(0, 18))
+                side="left", padx=px((0, 18)))
         tz = ttk.Frame(radios)
         tz.pack(side="right")
-        ttk.Label(tz, text=tr("win.timezone")).pack(side="left", padx=(0, 6))
+        ttk.Label(tz, text=tr("win.timezone")).pack(side="left", padx=px((0, 6)))
         self.timezone = self.named("timezone", tk.StringVar(self.root))
         ttk.Combobox(tz, textvariable=self.timezone, width=22,
                      values=sorted(zoneinfo.available_timezones())).pack(side="left")
         self.mode_help = self.named("mode_help", ttk.Label(mode_box, text="", style="Muted.TLabel",
-                                                           wraplength=900, justify="left"))
-        self.mode_help.pack(anchor="w", pady=(4, 0))
+                                                           wraplength=px(900), justify="left"))
+        self.mode_help.pack(anchor="w", pady=px((4, 0)))
         self.mode_error = self.message(mode_box, "mode_error", 900)
         self.mode_error.pack(anchor="w")
         self.tz_error = self.message(mode_box, "timezone_error", 900)
         self.tz_error.pack(anchor="w")
 
         middle = ttk.Frame(f)
-        middle.pack(fill="both", expand=True, pady=(10, 0))
+        middle.pack(fill="both", expand=True, pady=px((10, 0)))
         middle.columnconfigure(0, weight=3)
         middle.columnconfigure(1, weight=2)
         middle.rowconfigure(0, weight=1)
@@ -269,23 +270,23 @@ class SettingsWindow(Window):
         self._build_preview(f)
 
         bottom = ttk.Frame(f)
-        bottom.pack(fill="x", pady=(8, 0))
+        bottom.pack(fill="x", pady=px((8, 0)))
         self.status = self.message(bottom, "message", 640)
         self.status.pack(side="left", anchor="w")
         self.save_button = self.named("save", ttk.Button(bottom, text=tr("win.save"), style="Accent.TButton",
                                                          command=self.save))
         self.save_button.pack(side="right")
         self.close_button = self.named("close", ttk.Button(bottom, text=tr("win.close"), command=self.close))
-        self.close_button.pack(side="right", padx=(0, 8))
+        self.close_button.pack(side="right", padx=px((0, 8)))
         self.named("reload", ttk.Button(bottom, text=tr("win.reload"), command=self.reload)).pack(
-            side="right", padx=(0, 8))
+            side="right", padx=px((0, 8)))
 
         for var, handler in ((self.mode, self._mode_changed), (self.timezone, self._timezone_changed)):
             var.trace_add("write", lambda *a, h=handler: None if self._loading else h())
 
     def _build_devices(self, parent: tk.Misc) -> None:
-        box = ttk.LabelFrame(parent, text=tr("win.devices"), padding=(10, 6), style="Section.TLabelframe")
-        box.grid(row=0, column=0, sticky="nsew", padx=(0, 10))
+        box = ttk.LabelFrame(parent, text=tr("win.devices"), padding=px((10, 6)), style="Section.TLabelframe")
+        box.grid(row=0, column=0, sticky="nsew", padx=px((0, 10)))
         box.columnconfigure(0, weight=1)
         box.rowconfigure(0, weight=1)
         columns = (("n", "win.col.order", 70), ("device", "win.col.device", 190), ("on", "win.col.on", 80),
@@ -296,38 +297,38 @@ class SettingsWindow(Window):
         widest = {"on": max(tr("win.on"), tr("win.off"), key=font.measure)}
         for column, key, width in columns:
             # Never narrower than the heading or the longest word the column shows, in any language.
-            width = max(width, font.measure(tr(key)) + 24, font.measure(widest.get(column, "")) + 24)
+            width = max(px(width), font.measure(tr(key)) + px(24), font.measure(widest.get(column, "")) + px(24))
             self.devices.heading(column, text=tr(key), anchor="w")
             self.devices.column(column, width=width, anchor="w", stretch=column == "device")
         self.devices.grid(row=0, column=0, sticky="nsew")
         self.devices.bind("<<TreeviewSelect>>", lambda e: self._device_selected())
         side = ttk.Frame(box)
-        side.grid(row=0, column=1, sticky="n", padx=(8, 0))
+        side.grid(row=0, column=1, sticky="n", padx=px((8, 0)))
         for name, delta in (("up", -1), ("down", 1)):
             self.named(name, ttk.Button(side, text=tr(f"win.{name}"), width=9,
-                                        command=lambda d=delta: self._move(d))).pack(pady=(0, 4))
+                                        command=lambda d=delta: self._move(d))).pack(pady=px((0, 4)))
         self.remove_button = self.named("remove", ttk.Button(side, text=tr("win.remove"), width=9,
                                                              command=self._remove_device))
         self.remove_button.pack()
         add = ttk.Frame(box)
-        add.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(8, 0))
+        add.grid(row=1, column=0, columnspan=2, sticky="ew", pady=px((8, 0)))
         ttk.Label(add, text=tr("win.add_number_label")).pack(side="left")
         self.new_number = self.named("new_number", tk.StringVar(self.root))
         entry = ttk.Entry(add, textvariable=self.new_number, width=20)
-        entry.pack(side="left", padx=6)
+        entry.pack(side="left", padx=px(6))
         entry.bind("<Return>", lambda e: self._add_number())
         self.named("add_number", ttk.Button(add, text=tr("win.add"), command=self._add_number)).pack(side="left")
         # The mobile of the employee's card, one click away from being a device of the scheme.
         self.add_mobile = self.named("add_mobile", ttk.Button(add, text="", command=self._add_mobile))
         self.main_note = self.named("main_note", ttk.Label(box, text=tr("win.main_device"), style="Muted.TLabel",
-                                                           wraplength=520, justify="left"))
+                                                           wraplength=px(520), justify="left"))
         self.new_number_error = self.message(box, "new_number_error", 520)
         self.new_number_error.grid(row=2, column=0, columnspan=2, sticky="w")
         self.warnings = self.message(box, "warnings", 520)
-        self.warnings.grid(row=3, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.warnings.grid(row=3, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
 
     def _build_device_detail(self, parent: tk.Misc) -> None:
-        box = self.detail = ttk.LabelFrame(parent, text="", padding=(10, 6), style="Section.TLabelframe")
+        box = self.detail = ttk.LabelFrame(parent, text="", padding=px((10, 6)), style="Section.TLabelframe")
         box.grid(row=0, column=1, sticky="nsew")
         box.columnconfigure(1, weight=1)
         self.active = self.named("active", tk.BooleanVar(self.root))
@@ -335,25 +336,25 @@ class SettingsWindow(Window):
                                                                               sticky="w")
         self.device_error = self.message(box, "device_error", 440)
         self.device_error.grid(row=1, column=0, columnspan=3, sticky="w")
-        ttk.Label(box, text=tr("win.ring_timeout")).grid(row=2, column=0, sticky="w", pady=(4, 0), padx=(0, 6))
+        ttk.Label(box, text=tr("win.ring_timeout")).grid(row=2, column=0, sticky="w", pady=px((4, 0)), padx=px((0, 6)))
         self.timeout = self.named("timeout", tk.StringVar(self.root))
         spin = ttk.Frame(box)
-        spin.grid(row=2, column=1, columnspan=2, sticky="w", pady=(4, 0))
+        spin.grid(row=2, column=1, columnspan=2, sticky="w", pady=px((4, 0)))
         ttk.Spinbox(spin, from_=0, to=forms.MAX_RING_TIMEOUT_S, increment=5, width=5,
                     textvariable=self.timeout).pack(side="left")
-        ttk.Label(spin, text=tr("win.seconds_unit")).pack(side="left", padx=(4, 10))
+        ttk.Label(spin, text=tr("win.seconds_unit")).pack(side="left", padx=px((4, 10)))
         ttk.Label(spin, text=tr("win.zero_forever"), style="Muted.TLabel").pack(side="left")
         self.timeout_msg = self.message(box, "timeout_message", 440)
         self.timeout_msg.grid(row=4, column=0, columnspan=3, sticky="w")
 
-        ttk.Separator(box).grid(row=5, column=0, columnspan=3, sticky="ew", pady=6)
+        ttk.Separator(box).grid(row=5, column=0, columnspan=3, sticky="ew", pady=px(6))
         ttk.Label(box, text=tr("win.schedule"), style="Bold.TLabel").grid(row=6, column=0, sticky="w")
         self.scheduled = self.named("scheduled", tk.BooleanVar(self.root))
         radios = ttk.Frame(box)
         radios.grid(row=6, column=1, columnspan=2, sticky="w")
         ttk.Radiobutton(radios, text=tr("win.always"), value=False, variable=self.scheduled).pack(side="left")
         ttk.Radiobutton(radios, text=tr("win.on_schedule"), value=True, variable=self.scheduled).pack(
-            side="left", padx=(10, 0))
+            side="left", padx=px((10, 0)))
         self.schedule_error = self.message(box, "schedule_error", 440)
         self.schedule_error.grid(row=7, column=0, columnspan=3, sticky="w")
 
@@ -363,25 +364,25 @@ class SettingsWindow(Window):
         rules.columnconfigure(0, weight=1)
         self.rules = self.named("rules", ttk.Treeview(rules, columns=("rule",), show="", height=3,
                                                       selectmode="browse"))
-        self.rules.column("rule", width=260, anchor="w")
+        self.rules.column("rule", width=px(260), anchor="w")
         self.rules.grid(row=0, column=0, sticky="nsew")
         self.rules.bind("<<TreeviewSelect>>", lambda e: self._rule_selected())
         rule_buttons = ttk.Frame(rules)
-        rule_buttons.grid(row=0, column=1, sticky="n", padx=(6, 0))
+        rule_buttons.grid(row=0, column=1, sticky="n", padx=px((6, 0)))
         self.named("add_rule", ttk.Button(rule_buttons, text=tr("win.add_rule"), width=9,
-                                          command=self._add_rule)).pack(pady=(0, 4))
+                                          command=self._add_rule)).pack(pady=px((0, 4)))
         self.named("remove_rule", ttk.Button(rule_buttons, text=tr("win.remove"), width=9,
                                              command=self._remove_rule)).pack()
 
         editor = self.rule_editor = ttk.Frame(rules)
-        editor.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(6, 0))
+        editor.grid(row=1, column=0, columnspan=2, sticky="ew", pady=px((6, 0)))
         editor.columnconfigure(1, weight=1)
         self.rule_kind = self.named("rule_kind", tk.StringVar(self.root))
         kinds = ttk.Frame(editor)
         kinds.grid(row=0, column=0, columnspan=2, sticky="w")
         for n, kind in enumerate(RULE_KINDS):
             ttk.Radiobutton(kinds, text=tr(f"win.rule.{kind}"), value=kind, variable=self.rule_kind).grid(
-                row=0, column=n, sticky="w", padx=(0, 10))
+                row=0, column=n, sticky="w", padx=px((0, 10)))
         self.rule_error = self.message(editor, "rule_error", 440)
         self.rule_error.grid(row=1, column=0, columnspan=2, sticky="w")
 
@@ -392,7 +393,7 @@ class SettingsWindow(Window):
             ttk.Label(self.period, text=tr(label)).grid(row=0, column=2 * n, sticky="w", padx=(0 if n == 0 else 10, 6))
             ttk.Entry(self.period, textvariable=var, width=11).grid(row=0, column=2 * n + 1, sticky="w")
         ttk.Label(self.period, text=tr("win.date_hint"), style="Muted.TLabel").grid(row=0, column=4, sticky="w",
-                                                                                  padx=(10, 0))
+                                                                                  padx=px((10, 0)))
         self.start_error = self.message(self.period, "start_error", 440)
         self.start_error.grid(row=1, column=0, columnspan=5, sticky="w")
         self.end_error = self.message(self.period, "end_error", 440)
@@ -407,12 +408,12 @@ class SettingsWindow(Window):
         self.days_error.grid(row=1, column=0, columnspan=7, sticky="w")
 
         hours = ttk.Frame(editor)
-        hours.grid(row=3, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        hours.grid(row=3, column=0, columnspan=2, sticky="ew", pady=px((4, 0)))
         hours.columnconfigure(1, weight=1)
-        ttk.Label(hours, text=tr("win.hours")).grid(row=0, column=0, sticky="w", padx=(0, 6))
+        ttk.Label(hours, text=tr("win.hours")).grid(row=0, column=0, sticky="w", padx=px((0, 6)))
         self.hours = self.named("hours", tk.StringVar(self.root))
         ttk.Entry(hours, textvariable=self.hours).grid(row=0, column=1, sticky="ew")
-        ttk.Label(hours, text=tr("win.hours_hint"), style="Muted.TLabel", wraplength=360, justify="left").grid(
+        ttk.Label(hours, text=tr("win.hours_hint"), style="Muted.TLabel", wraplength=px(360), justify="left").grid(
             row=1, column=1, sticky="w")
         self.hours_error = self.message(hours, "hours_error", 440)
         self.hours_error.grid(row=2, column=0, columnspan=2, sticky="w")
@@ -425,30 +426,30 @@ class SettingsWindow(Window):
             var.trace_add("write", lambda *a, h=handler: None if self._loading else h())
 
     def _build_preview(self, parent: tk.Misc) -> None:
-        box = ttk.LabelFrame(parent, text=tr("win.preview"), padding=(10, 6), style="Section.TLabelframe")
-        box.pack(fill="x", pady=(10, 0))
+        box = ttk.LabelFrame(parent, text=tr("win.preview"), padding=px((10, 6)), style="Section.TLabelframe")
+        box.pack(fill="x", pady=px((10, 0)))
         row = ttk.Frame(box)
         row.pack(fill="x")
         ttk.Label(row, text=tr("win.preview_at")).pack(side="left")
         self.preview_at = self.named("preview_at", tk.StringVar(self.root))
         entry = ttk.Entry(row, textvariable=self.preview_at, width=18)
-        entry.pack(side="left", padx=6)
+        entry.pack(side="left", padx=px(6))
         entry.bind("<Return>", lambda e: self.refresh_preview())
         self.named("preview_refresh", ttk.Button(row, text=tr("win.refresh"), command=self.refresh_preview)).pack(
             side="left")
         if self.me.get("administrator"):
             # Only an editor has unsaved changes to mention (and a Save button to save them).
             self.named("preview_note", ttk.Label(row, text=tr("win.preview_saved_only"), style="Muted.TLabel")).pack(
-                side="left", padx=(12, 0))
+                side="left", padx=px((12, 0)))
         text = self.preview = self.named("preview", tk.Text(box, height=7, wrap="word", relief="flat",
                                                             borderwidth=0, highlightthickness=0,
-                                                            font="TkDefaultFont", padx=4, pady=4))
-        text.configure(background="#ffffff")
+                                                            font="TkDefaultFont", padx=px(4), pady=px(4)))
+        colours = palette(self.root)
         text.tag_configure("head", font=self.root._fonts[0])
-        text.tag_configure("ring", foreground="#1e6b34")
-        text.tag_configure("off", foreground="#5f6368")
-        text.tag_configure("none", foreground="#b3261e")
-        text.pack(fill="x", pady=(6, 0))
+        text.tag_configure("ring", foreground=colours.ok)
+        text.tag_configure("off", foreground=colours.muted)
+        text.tag_configure("none", foreground=colours.error)
+        text.pack(fill="x", pady=px((6, 0)))
         text.configure(state="disabled")
 
     # --- filling the editor from the form -----------------------------------------------------
@@ -490,8 +491,8 @@ class SettingsWindow(Window):
         """«When» shows every rule of each schedule, whole: the column is as wide as the longest
         (the window scrolls when that is wider than the screen)."""
         font = tkfont.nametofont("TkDefaultFont")
-        needed = max((font.measure(d.schedule_text()) for d in self.form.devices), default=0) + 24
-        self.devices.column("when", width=max(WHEN_MIN_WIDTH, needed))
+        needed = max((font.measure(d.schedule_text()) for d in self.form.devices), default=0) + px(24)
+        self.devices.column("when", width=max(px(WHEN_MIN_WIDTH), needed))
 
     def _select_device(self, index: int | None) -> None:
         self.device_index = index
@@ -561,9 +562,9 @@ class SettingsWindow(Window):
         self.period.grid_remove()
         self.weekdays.grid_remove()
         if kind == "period":
-            self.period.grid(row=2, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+            self.period.grid(row=2, column=0, columnspan=2, sticky="ew", pady=px((4, 0)))
         elif kind == "weekdays":
-            self.weekdays.grid(row=2, column=0, columnspan=2, sticky="w", pady=(4, 0))
+            self.weekdays.grid(row=2, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
 
     def _rule_selected(self) -> None:
         selected = self.rules.selection()
@@ -696,9 +697,9 @@ class SettingsWindow(Window):
             self.add_mobile.pack_forget()
         else:
             self.add_mobile.configure(text=tr("win.add_mobile", number=mobile))
-            self.add_mobile.pack(side="left", padx=(12, 0))
+            self.add_mobile.pack(side="left", padx=px((12, 0)))
         if self.form is not None and self.form.mode == "main_only":
-            self.main_note.grid(row=4, column=0, columnspan=2, sticky="w", pady=(4, 0))
+            self.main_note.grid(row=4, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
         else:
             self.main_note.grid_remove()
 
@@ -897,19 +898,18 @@ class SettingsWindow(Window):
         me = self.me
         ttk.Label(f, text=tr("win.settings.heading", name=me["name"], extension=me["extension"]),
                   style="Title.TLabel").pack(anchor="w")
-        self.named("read_only_note", ttk.Label(f, text=tr("win.read_only"), wraplength=640, justify="left")).pack(
-            anchor="w", pady=(6, 8))
+        self.named("read_only_note", ttk.Label(f, text=tr("win.read_only"), wraplength=px(640), justify="left")).pack(
+            anchor="w", pady=px((6, 8)))
         self.summary = self.named("summary", tk.Text(f, height=8, wrap="word", relief="flat", borderwidth=0,
-                                                     highlightthickness=0, font="TkDefaultFont", padx=4, pady=4))
-        self.summary.configure(background="#ffffff")
+                                                     highlightthickness=0, font="TkDefaultFont", padx=px(4), pady=px(4)))
         self.summary.pack(fill="x")
         self._build_preview(f)
         bottom = ttk.Frame(f)
-        bottom.pack(fill="x", pady=(8, 0))
+        bottom.pack(fill="x", pady=px((8, 0)))
         self.status = self.message(bottom, "message", 520)
         self.status.pack(side="left")
         ttk.Button(bottom, text=tr("win.close"), command=self.close).pack(side="right")
-        self.root.minsize(640, 0)
+        self.root.minsize(px(640), 0)
 
     def _fill_read_only(self) -> None:
         lines = [tr("win.ro.mode", mode=tr(f"mode.{self.form.mode}")) if self.form.mode in forms.MODES else ""]

@@ -11,6 +11,7 @@ deterministic way to drive a whole form.
     {"op": "invoke", "name": "save"}                     a button or check button
     {"op": "select", "name": "devices", "index": 1}      a row of a list
     {"op": "read"}                                       every named thing's text, and "busy"
+    {"op": "look"}                                       the theme, scaling and colours Tk really uses
     {"op": "close"}
 """
 
@@ -22,6 +23,7 @@ import queue
 import socket
 import threading
 import tkinter as tk
+import tkinter.font
 from tkinter import ttk
 
 
@@ -70,6 +72,8 @@ def _run(window, command: dict):
     op = command["op"]
     if op == "read":
         return _read(window)
+    if op == "look":
+        return _look(window)
     if op == "close":
         window.root.after(10, window.close)
         return None
@@ -117,6 +121,27 @@ def _read(window) -> dict:
                 except tk.TclError:
                     pass
             out[name] = info
+    return out
+
+
+def _look(window) -> dict:
+    """What Tk draws with, as Tk reports it (not what the code asked for)."""
+    root = window.root
+    style = ttk.Style(root)
+
+    def rgb(colour: str) -> str:
+        return "#" + "".join(f"{c >> 8:02x}" for c in root.winfo_rgb(colour))
+
+    out: dict = {"theme": style.theme_use(), "scaling": float(root.tk.call("tk", "scaling")),
+                 "background": rgb(root.cget("background")),
+                 "rowheight": int(style.lookup("Treeview", "rowheight") or 0),
+                 "linespace": tk.font.nametofont("TkDefaultFont").metrics("linespace"), "widgets": {}}
+    for name, thing in window.names.items():
+        if isinstance(thing, (tk.Text, tk.Listbox, tk.Canvas)) and thing.winfo_exists():
+            colours = {"background": rgb(thing.cget("background"))}
+            if not isinstance(thing, tk.Canvas):
+                colours["foreground"] = rgb(thing.cget("foreground"))
+            out["widgets"][name] = colours
     return out
 
 
