@@ -1,6 +1,7 @@
 """Pictures of Talker as a user sees it, with the real tray backend: the icon in a system
-tray, its open menu, the settings window, the contacts window and the dial window completing a
-name, in English and in Russian.
+tray, its open menu, the settings window (light, and dark as TALKER_THEME=dark or a desktop that
+prefers dark shows it), the contacts window and the dial window completing a name, in English
+and in Russian; and README's picture of the icon's states, drawn by tray/icon.py itself.
 
 A private X session (Xvfb -displayfd) with a D-Bus session bus, trayer as the XEmbed system
 tray, dunst for notifications, and the real app on pystray's gtk backend, logged in to a real
@@ -28,9 +29,9 @@ from PIL import Image, ImageChops
 
 from tests.support.api import ApiServer
 from tests.support.app import App, talker
-from tests.support.processes import wait_until
+from tests.support.processes import stop_process, wait_until
 from tests.windows.driver import WindowDriver
-from tests.windows.xsession import XSession, missing_tools, settle
+from tests.windows.xsession import XSession, median_luma, missing_tools, settle
 
 pytestmark = pytest.mark.slow
 
@@ -136,17 +137,17 @@ def _shoot(x: XSession, app: App, hook_dir: Path, lang: str, out: Path) -> dict[
     # and the PBX's plan for a Monday morning.
     with app.client() as c:
         c.request("open_window", window="settings")
-    w = WindowDriver.wait_for(hook_dir, "settings")
-    w.settled(lambda s: s.get("devices"))
-    w.select("devices", 1)
-    w.set("preview_at", "2026-03-02 10:30")
-    w.invoke("preview_refresh")
-    w.settled(lambda s: "10:30" in s["preview"])  # the date is written the language's way
-    title = w.read()["title"]
-    settle(0.8)
-    window = wait_until(lambda: x.find(name=title), 10, 0.1, "the settings window")[0]
-    shots["settings"] = x.capture(out / f"settings-{lang}.png", window)
-    w.close()
+    shots["settings"] = _settings_shot(x, WindowDriver.wait_for(hook_dir, "settings"), out / f"settings-{lang}.png")
+    # The same window on a desktop that prefers dark (a window process of its own, as the app
+    # starts them, with TALKER_THEME=dark).
+    known = {str(p) for p in hook_dir.glob("settings-*.sock")}
+    dark = subprocess.Popen([sys.executable, "-m", "tray.windows", "settings"], env={**app.env, "TALKER_THEME": "dark"},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        shots["settings-dark"] = _settings_shot(x, WindowDriver.wait_for(hook_dir, "settings", known=known),
+                                                out / f"settings-dark-{lang}.png")
+    finally:
+        stop_process(dark)
 
     # The contacts window (colleagues with presence, both address books), and the dial window
     # offering the people a typed name may mean.
@@ -165,6 +166,18 @@ def _shoot(x: XSession, app: App, hook_dir: Path, lang: str, out: Path) -> dict[
     shots["dial"] = _capture_window(x, w, out / f"dial-completion-{lang}.png")
     w.close()
     return shots
+
+
+def _settings_shot(x: XSession, w: WindowDriver, path: Path) -> Path:
+    w.settled(lambda s: s.get("devices"))
+    w.select("devices", 1)
+    w.set("preview_at", "2026-03-02 10:30")
+    w.invoke("preview_refresh")
+    w.settled(lambda s: "10:30" in s["preview"])  # the date is written the language's way
+    try:
+        return _capture_window(x, w, path)
+    finally:
+        w.close()
 
 
 def _capture_window(x, w, path: Path) -> Path:
@@ -187,7 +200,7 @@ def test_pictures_of_the_tray_icon_its_menu_and_the_settings_window_in_english_a
     for lang in ("en", "ru"):
         x = desktop(lang)
         app = App(tmp_path / lang, extra_env={**x.env, "PYSTRAY_BACKEND": "gtk", "TALKER_LANG": lang,
-                                              "TALKER_WINDOW_TEST_DIR": str(hook_dir)})
+                                              "TALKER_WINDOW_TEST_DIR": str(hook_dir), "TALKER_THEME": "light"})
         try:
             app.wait_registered()
             with app.client() as c:
@@ -206,6 +219,9 @@ def test_pictures_of_the_tray_icon_its_menu_and_the_settings_window_in_english_a
         assert len(menu.convert("RGB").getcolors(1 << 20)) > 50, f"{lang}: the menu is blank"
         settings = Image.open(pictures["settings"])
         assert settings.width > 900 and settings.height > 500, f"{lang}: {settings.size}"
+        dark = Image.open(pictures["settings-dark"])
+        assert dark.size == settings.size, f"{lang}: the dark window is laid out differently: {dark.size}"
+        assert median_luma(dark) < 0.2 < 0.8 < median_luma(settings), f"{lang}: the dark window is not dark"
         for name in ("contacts", "dial"):
             picture = Image.open(pictures[name])
             assert picture.width > 300 and picture.height > 200, f"{lang}: the {name} window: {picture.size}"
@@ -234,7 +250,7 @@ def test_pictures_of_the_first_start_in_english_and_russian(kamailio, tmp_path):
         with XSession(tmp_path / f"x-first-{lang}", size="1440x900") as x:
             if shutil.which("xsetroot"):
                 subprocess.run(["xsetroot", "-solid", DESKTOP], env={**os.environ, **x.env}, check=False)
-            app = App(tmp_path / f"first-{lang}", extra_env={**x.env, "TALKER_LANG": lang,
+            app = App(tmp_path / f"first-{lang}", extra_env={**x.env, "TALKER_LANG": lang, "TALKER_THEME": "light",
                                                            "TALKER_WINDOW_TEST_DIR": str(hook_dir)})
             try:
                 w = WindowDriver.wait_for(hook_dir, "login")
@@ -249,3 +265,46 @@ def test_pictures_of_the_first_start_in_english_and_russian(kamailio, tmp_path):
     if os.environ.get("TALKER_UPDATE_SCREENSHOTS") == "1":
         for path in shots.values():
             shutil.copyfile(path, DOCS / path.name)
+
+
+# What README's picture of the icon's states says under each (English, as the README's text).
+STATE_CAPTIONS = {"registered": "registered", "registering": "connecting", "offline": "offline",
+                  "failed": "error", "in_call": "in a call", "ringing": "ringing", "nobody_rings": "nobody rings"}
+MISSED_EXAMPLE = 3
+
+
+def _icon_states_picture() -> Image.Image:
+    """Every state's icon as tray/icon.py draws it, captioned, and one with missed calls."""
+    from PIL import ImageDraw, ImageFont
+
+    from tray import icon
+
+    assert set(STATE_CAPTIONS) == set(icon.BADGES), "a badge has no caption here"
+    tiles = [(icon.render(badge, 64), STATE_CAPTIONS[badge]) for badge in icon.BADGES]
+    tiles.append((icon.render("registered", 64, missed=MISSED_EXAMPLE), f"{MISSED_EXAMPLE} missed"))
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", 12)
+    except OSError:
+        font = ImageFont.load_default(size=12)
+    cell_w, cell_h, pad = 96, 100, 8
+    sheet = Image.new("RGB", (cell_w * len(tiles) + 2 * pad, cell_h + 2 * pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    for n, (image, caption) in enumerate(tiles):
+        x = pad + n * cell_w
+        sheet.paste(image, (x + (cell_w - 64) // 2, pad + 4), image)
+        draw.text((x + cell_w // 2, pad + 84), caption, fill=(60, 64, 67), font=font, anchor="mm")
+    return sheet
+
+
+def test_the_picture_of_the_icons_states_is_drawn_by_the_icons_own_code(tmp_path):
+    """docs/tray-icon-states.png (README's first picture) shows every badge tray/icon.py has;
+    TALKER_UPDATE_SCREENSHOTS=1 draws it anew from that code."""
+    from tray import icon
+
+    fresh = _icon_states_picture()
+    fresh.save(tmp_path / "tray-icon-states.png")
+    if os.environ.get("TALKER_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(tmp_path / "tray-icon-states.png", DOCS.parent / "tray-icon-states.png")
+    for picture in (fresh, Image.open(DOCS.parent / "tray-icon-states.png")):
+        for badge, colour in {**icon.BADGES, "missed calls": icon.MISSED_COLOUR}.items():
+            assert _colour_share(picture, colour, tolerance=6) > 0.001, f"no {badge} badge in the picture"

@@ -12,25 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from tests.support.processes import stop_process, wait_until
 from tests.windows.driver import WindowDriver
-from tests.windows.xsession import XSession, settle
+from tests.windows.xsession import XSession, median_luma, settle
 from tray.windows.theme import luminance
 
 pytestmark = pytest.mark.slow
-
-
-def _median_luma(path: Path) -> float:
-    """The median pixel's brightness, 0..1 (ITU-R 601 luma: enough to tell dark from light)."""
-    histogram = Image.open(path).convert("L").histogram()
-    half, seen = sum(histogram) / 2, 0
-    for level, count in enumerate(histogram):
-        seen += count
-        if seen >= half:
-            return level / 255
-    return 1.0
 
 
 @pytest.mark.parametrize("scheme", ["dark", "light"])
@@ -42,7 +30,7 @@ def test_talker_theme_dark_gives_a_dark_settings_window_and_light_a_light_one(sc
     state = w.settled(lambda s: s.get("devices") and s.get("preview"))
     window = wait_until(lambda: xsession.find(name=state["title"]), 10, 0.1, "the settings window")[0]
     settle(0.8)
-    median = _median_luma(xsession.capture(tmp_path / f"settings-{scheme}.png", window))
+    median = median_luma(xsession.capture(tmp_path / f"settings-{scheme}.png", window))
     # Most of the window is its background: dark in the dark scheme, with light text on it.
     assert median < 0.2 if scheme == "dark" else median > 0.8, median
     look = w.do("look")
@@ -102,7 +90,7 @@ def test_a_desktop_that_prefers_dark_in_gnome_settings_opens_dark_windows(window
     title = w.settled()["title"]
     frame = _frame_of(xsession, title)
     settle(0.8)
-    median = _median_luma(xsession.capture(tmp_path / "login-dark.png", frame))
+    median = median_luma(xsession.capture(tmp_path / "login-dark.png", frame))
     assert median < 0.2, median
     assert luminance(w.do("look")["background"]) < 0.05
     # The window manager is told too, so that GNOME draws the title bar dark as well.

@@ -114,3 +114,18 @@ class XSession:
 def settle(seconds: float = 0.3) -> None:
     """Let the X server and the toolkits draw what they were told to."""
     time.sleep(seconds)
+
+
+def median_luma(picture) -> float:
+    """The median pixel's brightness of a screenshot (a path or a PIL image), 0 black to 1
+    white (ITU-R 601 luma: enough to tell a dark window from a light one)."""
+    from PIL import Image
+
+    image = picture if isinstance(picture, Image.Image) else Image.open(picture)
+    histogram = image.convert("L").histogram()
+    half, seen = sum(histogram) / 2, 0
+    for level, count in enumerate(histogram):
+        seen += count
+        if seen >= half:
+            return level / 255
+    return 1.0

@@ -514,9 +514,9 @@ def _style_clam(style, p: Palette) -> None:
                   selectbackground=[("readonly !focus", p.surface), ("readonly focus", p.accent)],
                   selectforeground=[("readonly !focus", p.foreground)])
     for name in ("TCombobox", "TSpinbox"):
-        style.configure(name, background=p.button, arrowcolor=p.foreground, arrowsize=px(12))
+        style.configure(name, background=p.surface, arrowcolor=p.muted, arrowsize=px(15))
         style.map(name, background=[("pressed", p.button_pressed), ("active", p.button_active)],
-                  arrowcolor=[("disabled", p.disabled)])
+                  arrowcolor=[("disabled", p.disabled), ("active", p.foreground)])
 
     style.configure("Treeview", background=p.surface, fieldbackground=p.surface, foreground=p.foreground,
                     bordercolor=p.border, lightcolor=p.surface, darkcolor=p.surface)
