@@ -345,7 +345,8 @@ class TalkerApp:
                 raise RequestFailed("no_account", tr("app.no_account_window"))
             raise RequestFailed("no_account", tr("app.no_account"))
         try:
-            await asyncio.wait_for(self._registered.wait(), CALL_WAIT_FOR_REGISTRATION_S)
+            if not self._registered.is_set():   # wait_for costs a task and loop turns: not when registered
+                await asyncio.wait_for(self._registered.wait(), CALL_WAIT_FOR_REGISTRATION_S)
         except TimeoutError:
             with self._lock:
                 reg = self._registration
