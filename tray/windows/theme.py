@@ -391,9 +391,10 @@ def apply(root, look: Look) -> None:
         "*Menu.disabledForeground": p.disabled, "*Menu.selectColor": p.foreground,
     }
     if not look.native:
-        # One thin border like the ttk fields' instead of X11's sunken 3-D edge.
-        for widget in ("Listbox", "Text"):
-            plain.update({f"*{widget}.relief": "flat", f"*{widget}.borderWidth": 0,
+        # One thin border like the ttk fields' instead of X11's sunken 3-D edge; a flat border
+        # inside it is drawn in the background colour: the Listbox's only way to pad its text.
+        for widget, inner in (("Listbox", px(3)), ("Text", 0)):
+            plain.update({f"*{widget}.relief": "flat", f"*{widget}.borderWidth": inner,
                           f"*{widget}.highlightThickness": 1, f"*{widget}.highlightBackground": p.border,
                           f"*{widget}.highlightColor": p.accent})
         plain.update({"*Menu.relief": "flat", "*Menu.borderWidth": 1, "*Menu.activeBorderWidth": 0})
