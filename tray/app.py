@@ -37,7 +37,7 @@ from tray import __version__, failures, people, settings as settings_mod
 from tray.actions import Actions
 from tray.calls import Calls, call_message
 from tray.control_server import Connection, ControlServer, RequestFailed
-from tray.history import CallHistory, moment as history_moment
+from tray.history import CallHistory, kind as history_kind, moment as history_moment
 from tray.icon import IconState, TrayIcon, load_pystray
 from tray.pbx_session import PbxSession
 from tray.route_follower import RouteFollower
@@ -121,6 +121,8 @@ class TalkerApp:
             "recent_calls": lambda m, conn: {"calls": self.call_list.recent()},
             "missed_calls": lambda m, conn: {"calls": self.missed_calls()},
             "mark_missed_seen": lambda m, conn: self.mark_missed_seen(m.get("number")),
+            "caller_info": lambda m, conn: self.caller_info(m["number"]),
+            "set_call_note": lambda m, conn: self.set_call_note(m["call_id"], m["note"]),
             "find_people": lambda m, conn: self.find_people(m["query"], m.get("limit", 10)),
             "quit": self._quit,
             "pbx_state": lambda m, conn: session.pbx_state(),
@@ -260,7 +262,11 @@ class TalkerApp:
         self.control.broadcast({"event": "call", "call": call_message(event)})
         self._refresh_icon()
         if event.state == CallState.INCOMING:
-            self.notify(tr("tray.ringing", party=party(event.remote_number, event.remote_name)))
+            from tray.windows.forms import about_caller
+
+            # Who it is and how the last call with them went, before the first word is said.
+            about = about_caller(self.caller_info(event.remote_number))
+            self.notify("\n".join([tr("tray.ringing", party=party(event.remote_number, event.remote_name)), *about]))
             if self.icon is not None and self.icon.has_event_loop:
                 # A real tray means a graphical session: answer and decline get a window of their own.
                 self.open_window("incoming")
@@ -314,6 +320,23 @@ class TalkerApp:
         """The missed calls not seen yet, newest first, as the menu and the popup list them."""
         return [{"number": e.get("number") or "", "name": e.get("name") or "", "at": e.get("at") or "",
                  "outcome": e.get("outcome") or "missed"} for e in self.history.unseen()]
+
+    def caller_info(self, number: str) -> dict:
+        """Who has this number and how the last call with it went (with its note): what the
+        incoming-call window and its notification say besides the name."""
+        pbx = self.session.pbx
+        found = pbx.caller(number) if pbx is not None else None
+        last = self.history.last_with(number)
+        return {"number": number, "pbx": pbx is not None,
+                "name": (found or {}).get("name", ""), "source": (found or {}).get("source"),
+                "contact_note": (found or {}).get("note", ""),
+                "last_call": {"at": last.get("at") or "", "kind": history_kind(last), "note": last.get("note", ""),
+                              "code": last.get("code"), "reason": last.get("reason")} if last else None}
+
+    def set_call_note(self, call_id: str, note: str) -> dict:
+        if not self.call_list.set_note(call_id, note):
+            raise RequestFailed("no_such_call", tr("call.none"))
+        return {"call_id": call_id}
 
     def mark_missed_seen(self, number: str | None = None) -> dict:
         self.history.mark_seen(number)

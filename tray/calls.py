@@ -8,6 +8,7 @@ as copies.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 
 from tray.history import CallHistory
@@ -27,27 +28,45 @@ class Calls:
         self._lock = threading.Lock()
         self._calls: dict[str, CallEvent] = {}
         self._started: dict[str, dt.datetime] = {}
+        self._notes: dict[str, str] = {}  # typed during a call: kept with it when it ends
+        self._run = secrets.token_hex(4)
 
     def update(self, event: CallEvent) -> None:
         """A call changed (the SIP thread); one that ended goes into the history."""
-        with self._lock:
-            if event.state == CallState.ENDED:
-                self._calls.pop(event.call_id, None)
-                started = self._started.pop(event.call_id, None)
-            else:
-                self._calls[event.call_id] = event
-                self._started.setdefault(event.call_id, dt.datetime.now(dt.UTC))
         # Calling a number back, or answering it when it calls again, settles its missed calls.
         if (event.direction == "out" and event.state == CallState.CALLING) or \
                 (event.direction == "in" and event.state == CallState.CONNECTED):
             self.history.mark_seen(event.remote_number)
-        if event.state == CallState.ENDED:
+        with self._lock:
+            if event.state != CallState.ENDED:
+                self._calls[event.call_id] = event
+                self._started.setdefault(event.call_id, dt.datetime.now(dt.UTC))
+                return
+            self._calls.pop(event.call_id, None)
+            started = self._started.pop(event.call_id, None)
+            note = self._notes.pop(event.call_id, "")
             # The engine decides how it went: only it sees a decline and a CANCEL's Reason
-            # before it reports the end.
+            # before it reports the end. Added under the lock: a note sent as the call ends
+            # finds it either here or in the history.
             self.history.add({"number": event.remote_number, "name": event.remote_name,
                               "direction": event.direction, "outcome": event.outcome,
                               "answered": event.answered, "code": event.code, "reason": event.reason,
-                              "at": (started or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")})
+                              "at": (started or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+                              "call_id": self._key(event.call_id), **({"note": note} if note else {})})
+
+    def _key(self, call_id: str) -> str:
+        # The engine's call ids start again with every run: the history tells runs apart.
+        return f"{self._run}:{call_id}"
+
+    def set_note(self, call_id: str, note: str) -> bool:
+        """A note on a call, typed while it goes on or after it ended; False: no such call
+        (nor one that ended since the app started)."""
+        note = note.strip()
+        with self._lock:
+            if call_id in self._calls:
+                self._notes[call_id] = note
+                return True
+            return self.history.set_note(self._key(call_id), note)
 
     def now(self) -> list[CallEvent]:
         """The calls in progress (ringing, dialling, connected), oldest first."""

@@ -116,6 +116,26 @@ class CallHistory:
             self._save()
         return len(changed)
 
+    def last_with(self, number: str) -> dict | None:
+        """The newest call with this number, either way, or None."""
+        with self._lock:
+            found = next((e for e in self._entries if number and e.get("number") == number), None)
+            return dict(found) if found else None
+
+    def set_note(self, call_id: str, note: str) -> bool:
+        """Keep a note on the call `call_id` (tray/calls.py makes the ids unique across runs); an
+        empty note removes it. False when no such call is listed."""
+        with self._lock:
+            entry = next((e for e in self._entries if e.get("call_id") == call_id), None)
+            if entry is None:
+                return False
+            if note:
+                entry["note"] = note
+            else:
+                entry.pop("note", None)
+        self._save()
+        return True
+
     def recent(self, count: int = MAX_ENTRIES) -> list[dict]:
         with self._lock:
             return [dict(e) for e in self._entries[:count]]

@@ -189,6 +189,12 @@ class PbxClient:
 
     def caller_name(self, number: str) -> str | None:
         """The caller's name from the directory, the company book, then the personal contacts."""
+        found = self.caller(number)
+        return found["name"] if found else None
+
+    def caller(self, number: str) -> dict | None:
+        """Who has this number: {name, source ("directory", "company" or "personal"), note (an
+        address-book entry's)}, from the directory, the company book, then the personal contacts."""
         try:
             dial = dialstring.normalise(dialstring.parse(number), self._region)
         except dialstring.InvalidTarget:
@@ -196,11 +202,11 @@ class PbxClient:
         st = self.snapshot()
         for person in st.get("directory") or []:
             if dial in (person.get("extension"), person.get("mobile")):
-                return person["name"]
+                return {"name": person["name"], "source": "directory", "note": ""}
         for book in ("company", "personal"):
             for contact in st.get(book) or []:
                 if contact.get("number") == dial:
-                    return contact["name"]
+                    return {"name": contact["name"], "source": book, "note": contact.get("note") or ""}
         return None
 
     # --- the session -----------------------------------------------------------------------

@@ -177,3 +177,49 @@ def register(pbx_port: int, domain: str, username: str, password: str, contact_p
         reply = send(2, digest_authorization(challenge, "REGISTER", f"sip:{domain}", username, password))
         if not reply.startswith("SIP/2.0 200"):
             raise RuntimeError(f"REGISTER {username} failed: {reply.splitlines()[:1]}")
+
+
+class TrunkCall:
+    """A call the trunk gateway brings in, by hand: INVITE `number` from `caller`, then `ack()`
+    once answered and `bye()`. Where a scenario tool cannot follow the dialog (sipp puts the
+    callee's display name into the ACK's request URI when its Contact has one), this reads the
+    remote target and the route set from the 200 itself (RFC 3261 12.1.2)."""
+
+    def __init__(self, endpoint: Endpoint, pbx: tuple[str, int], number: str, caller: str):
+        self.endpoint, self.pbx, self.caller = endpoint, pbx, caller
+        self.tag = secrets.token_hex(4)
+        self.call_id = endpoint.request(
+            "INVITE", f"sip:{number}@{pbx[0]}:{pbx[1]}", to=pbx, from_uri=f"sip:{caller}@{endpoint.address}",
+            to_uri=f"sip:{number}@{pbx[0]}", from_tag=self.tag, contact=f"<sip:{caller}@{endpoint.address}>",
+            extra="Content-Type: application/sdp\r\n", body=audio_answer(4998))
+        self._ok: str | None = None
+
+    def answered(self, timeout: float = 20.0) -> str:
+        """The 200 to the INVITE (AssertionError when another final reply or none came)."""
+        reply = self.endpoint.final_reply(self.call_id, timeout)
+        if status(reply or "") != 200:
+            raise AssertionError(f"the call was not answered: {(reply or 'no reply').splitlines()[0]}")
+        self._ok = reply
+        return reply
+
+    def final(self, timeout: float = 20.0) -> int | None:
+        reply = self.endpoint.final_reply(self.call_id, timeout)
+        return status(reply or "")
+
+    def _in_dialog(self, method: str, cseq: int) -> None:
+        ok = self._ok or self.answered()
+        target = re.search(r"<([^>]+)>", header(ok, "Contact") or "").group(1)
+        routes = list(reversed(headers(ok, "Record-Route")))   # the caller's side: in reverse
+        to_tag = re.search(r";tag=([^;>\s]+)", header(ok, "To") or "").group(1)
+        first = re.search(r"<sip:([^;>]+)", routes[0]).group(1) if routes else target.split("@", 1)[-1]
+        host, port = first.rsplit(":", 1)
+        self.endpoint.request(method, target, to=(host, int(port)), from_uri=f"sip:{self.caller}@{self.endpoint.address}",
+                              to_uri=re.search(r"<([^>]+)>", header(ok, "To")).group(1), from_tag=self.tag,
+                              to_tag=to_tag, call_id=self.call_id, cseq=cseq,
+                              extra="".join(f"Route: {r}\r\n" for r in routes))
+
+    def ack(self) -> None:
+        self._in_dialog("ACK", 1)
+
+    def bye(self) -> None:
+        self._in_dialog("BYE", 2)

@@ -25,7 +25,7 @@ WINDOWS = {
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tray.windows")
     p.add_argument("window", choices=protocol.window_names())
-    p.add_argument("--number", default="", help="dial: the number to put in the field")
+    p.add_argument("--number", default="", help="dial, contact: the number to put in the field")
     p.add_argument("--book", choices=("personal", "company"), default="personal",
                    help="contact: which address book")
     options = p.parse_args(argv)

@@ -18,6 +18,9 @@ class ContactWindow(FormWindow):
     def build(self) -> None:
         self.book = self.options.book
         super().build()
+        # "Add to contacts…" after a call with an unknown number brings the number along.
+        if self.options.number:
+            self.vars["number"].set(self.options.number)
 
     def heading(self) -> str:
         return tr("win.contact.company" if self.book == "company" else "win.contact.personal")

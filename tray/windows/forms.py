@@ -522,6 +522,30 @@ def short_time(at: str, now: dt.datetime | None = None) -> str:
     return when.strftime("%H:%M" if when.date() == now.date() else date_format() + " %H:%M")
 
 
+def about_caller(info: dict) -> list[str]:
+    """What the incoming-call window and its notification say besides the name (the app's
+    `caller_info`): where the number is known from (with the contact's note), and the last call
+    with it, with the note typed on it."""
+    lines = []
+    source = info.get("source")
+    if source:
+        line = tr(f"about.{source}")
+        if info.get("contact_note"):
+            line += f" — {info['contact_note']}"
+        lines.append(line)
+    else:
+        lines.append(tr("about.unknown"))
+    last = info.get("last_call")
+    if last:
+        kind = last.get("kind") or "in"
+        words = tr("win.recent.out_failed", reason=history.failure(last)) if kind == "out_failed" \
+            else tr(f"win.recent.{kind}")
+        lines.append(tr("about.last_call", when=short_time(last.get("at") or ""), kind=words))
+        if last.get("note"):
+            lines.append(tr("about.note", note=last["note"]))
+    return lines
+
+
 def recent_row(entry: dict) -> tuple[str, str, str]:
     """A recent call as the dial window lists it: what kind, who, when (local time)."""
     kind = history.kind(entry)

@@ -1,6 +1,9 @@
-"""The incoming-call window: who calls, Answer / Decline; once answered, Hang up, Mute, Hold.
-The app opens it when a call starts ringing here; it shows the newest ringing call and closes
-itself shortly after that call ends (or at once if nothing rings any more)."""
+"""The incoming-call window: who calls (and what the app knows of them: tray/windows/callpanel.py),
+Answer / Decline; once answered, Hang up, Mute, Hold, and a note. The app opens it when a call
+starts ringing here; it shows the newest ringing call and closes itself shortly after that call
+ends (or at once if nothing rings any more) — unless the call still asks something of the
+person: a note typed and not saved, or a new number to add to the contacts. Then it stays,
+with Close."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ class IncomingWindow(Window):
         self.panel.frame.pack(fill="both", expand=True)
         self.waiting = ttk.Label(self.frame, text=tr("win.incoming.waiting"), style="Muted.TLabel")
         self.waiting.pack(anchor="w")
+        self.close_button = self.named("close", ttk.Button(self.frame, text=tr("win.close"), command=self.close))
+        self.root.bind("<Escape>", lambda e: self.close())
         self.root.minsize(px(360), 0)
         self.link.subscribe(self._message)
 
@@ -43,4 +48,10 @@ class IncomingWindow(Window):
             self.close()
 
     def _ended(self, call: dict) -> None:
-        self.root.after(CLOSE_AFTER_END_MS, self.close)
+        self.root.after(CLOSE_AFTER_END_MS, self._close_unless_asked)
+
+    def _close_unless_asked(self) -> None:
+        if self.panel.offers():
+            self.close_button.pack(anchor="e", pady=px((8, 0)))
+            return
+        self.close()
