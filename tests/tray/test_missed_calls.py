@@ -43,8 +43,10 @@ def test_missed_calls_stay_on_the_icon_and_the_menu_until_called_back(kamailio, 
     _missed_call(boris, app, 1)
     _missed_call(boris, app, 2)
     when = _at(app.recent_calls(1)[0]["at"])
-    assert "\nMissed calls: 2" in app.icon.icon.title
-    assert app.icon.icon.icon.tobytes() == render("registered", missed=2).tobytes()
+    # The icon's picture and tooltip follow its state a moment later (pystray's thread).
+    wait_until(lambda: "\nMissed calls: 2" in app.icon.icon.title, 5, 0.05, "the tooltip")
+    wait_until(lambda: app.icon.icon.icon.tobytes() == render("registered", missed=2).tobytes(), 5, 0.05,
+               "the red bubble")
     assert app.icon.icon.icon.tobytes() != render("registered").tobytes()
     # Right under the status line, where a glance at the menu finds it.
     assert texts(menu(app))[1] == "Missed calls: 2"
