@@ -201,6 +201,15 @@ class Window:
         self.root.bind("<Escape>", lambda e: self.close())
         return save
 
+    def clear_when_edited(self, var: tk.Variable, label: ttk.Label, then: Callable[[], None] | None = None) -> None:
+        """Changing a field takes its error away: what the error said was about the old value."""
+        def edited(*_):
+            if str(label.cget("text")):
+                self.say(label, "")
+                if then is not None:
+                    then()
+        var.trace_add("write", edited)
+
     def tidy(self) -> None:
         """Fold away every message label that has nothing to say (call after placing them)."""
         for label in self._messages:
@@ -312,9 +321,11 @@ def test_hook_dir() -> str | None:
     return os.environ.get(TEST_HOOK_ENV) or None
 
 
-def field_rows(window: Window, parent: tk.Misc, specs, first_row: int = 0, width: int = 34):
+def field_rows(window: Window, parent: tk.Misc, specs, first_row: int = 0, width: int = 34,
+               on_fixed: Callable[[], None] | None = None):
     """Label, entry and an error line per field: specs are (name, label_key, hint_key or None).
-    Returns the variables, the error labels (both by name) and the next free row."""
+    Editing a field clears its error line (then `on_fixed` runs). Returns the variables, the
+    error labels (both by name) and the next free row."""
     parent.columnconfigure(1, weight=1)
     variables, errors, entries = {}, {}, {}
     row = first_row
@@ -329,5 +340,6 @@ def field_rows(window: Window, parent: tk.Misc, specs, first_row: int = 0, width
             row += 1
         errors[name] = window.message(parent, f"{name}_error", 320)
         errors[name].grid(row=row, column=1, sticky="w")
+        window.clear_when_edited(var, errors[name], on_fixed)
         row += 1
     return variables, errors, entries, row

@@ -210,6 +210,7 @@ class ContactsWindow(Window):
             return
         values = {k: v.get().strip() for k, v in self.vars.items()}
         missing = forms.required(values, ("name", "number"))
+        self.say(self.status, "")  # the last save's answer does not stand beside this one's
         for name, label in self.errors.items():
             self.say(label, missing.get((name,), ""))
         if missing:

@@ -47,6 +47,7 @@ class DialWindow(Window):
         self.number.trace_add("write", lambda *_: self._typed())
         self.error = self.message(f, "error", 420)
         self.error.grid(row=3, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
+        self.clear_when_edited(self.number, self.error)
         self.panel = CallPanel(self, f, on_end=lambda call: self.load_recent())
         self.panel_row = 4
 

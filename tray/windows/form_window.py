@@ -50,13 +50,20 @@ class FormWindow(Window):
         f = self.form_parent()
         ttk.Label(f, text=self.heading(), style="Title.TLabel").grid(row=0, column=0, columnspan=2, sticky="w",
                                                                      pady=px((0, 8)))
-        self.vars, self.errors, entries, row = field_rows(self, f, self.fields, first_row=1)
+        self.vars, self.errors, entries, row = field_rows(self, f, self.fields, first_row=1,
+                                                         on_fixed=self._problem_fixed)
         row = self.extra_rows(f, row)
         self.status = self.message(f, "message", 440)
         self.status.grid(row=row, column=0, columnspan=2, sticky="w", pady=px((6, 0)))
         self.save_button = self.save_row(f, row + 1, tr(self.close_key), tr(self.save_key), self.save)
         self.root.bind("<Return>", lambda e: self._enter())
         entries[self.fields[0][0]].focus_set()
+
+    def _problem_fixed(self) -> None:
+        """Once no field is marked any more, the line that said "the problems are marked" goes too."""
+        if str(self.status.cget("style")) == "Error.TLabel" and \
+                not any(str(label.cget("text")) for label in self.errors.values()):
+            self.say(self.status, "")
 
     def _enter(self) -> None:
         """Enter does what the default button says, while there is one to press (an employee's
@@ -67,12 +74,13 @@ class FormWindow(Window):
     def save(self) -> None:
         values = {k: v.get() for k, v in self.vars.items()}
         missing = forms.required(values, self.required)
+        # Every press starts afresh: what the last one was told no longer stands beside this one's.
+        self.say(self.status, "")
         self.show_field_problems({k: [v] for k, v in missing.items()})
         if missing:
             return
         body = self.body(values)
         self.save_button.configure(state="disabled")
-        self.say(self.status, "")
         self.link.api("POST", self.path(), self._answered, self._failed, body=body)
 
     def show_field_problems(self, problems: dict) -> None:

@@ -90,6 +90,7 @@ class LoginWindow(Window):
                 row += 1
             self.errors[key] = self.message(box, f"{key}_error", 320)
             self.errors[key].grid(row=row, column=1, sticky="w")
+            self.clear_when_edited(var, self.errors[key])
             row += 1
         return box
 
@@ -134,13 +135,15 @@ class LoginWindow(Window):
         keys = ("sip_server", "sip_user", "sip_password") if sip else ("pbx_url", "login", "password")
         values = {k: self.vars[k].get() for k in keys}
         missing = forms.required(values, keys)
-        for key in keys:
+        # Every press starts afresh: the last refusal must not stand beside this one's problems
+        # (nor those of the other kind of account, hidden now).
+        self.say(self.status, "")
+        for key in self.errors:
             self.say(self.errors[key], missing.get((key,), ""))
         if missing:
             return
         self.submit.configure(state="disabled")
         if sip:
-            self.say(self.status, "")
             self.link.request("sip_account", self._sip_saved, self._failed, server=values["sip_server"].strip(),
                               user=values["sip_user"].strip(), password=values["sip_password"])
             return

@@ -324,6 +324,7 @@ class SettingsWindow(Window):
                                                            wraplength=px(520), justify="left"))
         self.new_number_error = self.message(box, "new_number_error", 520)
         self.new_number_error.grid(row=2, column=0, columnspan=2, sticky="w")
+        self.clear_when_edited(self.new_number, self.new_number_error)
         self.warnings = self.message(box, "warnings", 520)
         self.warnings.grid(row=3, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
 
@@ -803,7 +804,11 @@ class SettingsWindow(Window):
             self.say(self.status, tr("win.cannot_read") + self._summary(
                 {k: [v] for k, v in self.local.items()}))
             return
-        self.local = {}
+        # This save's answer replaces the last one's problems, even an answer that never comes.
+        had_problems = bool(self.server or self.local)
+        self.server, self.local = {}, {}
+        if had_problems:
+            self._refresh_devices_keep()
         self.save_button.configure(state="disabled")
         self.say(self.status, tr("win.saving"), "Muted")
         self.link.api("PUT", self._scheme_path(), self._saved, self._save_failed, body=body, if_match=self.etag)
