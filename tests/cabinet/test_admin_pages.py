@@ -245,7 +245,7 @@ def test_a_schedule_made_in_the_editor_is_the_one_the_pbx_keeps(api, company, ca
     page = cabinet.page
     _scheme_tab(cabinet, boris)
     row = page.locator("li.device[data-device='sip-102']")
-    row.locator("fieldset.schedule input[type=checkbox]").first.uncheck()  # "Always" off: working days 9-18
+    row.locator(".schedule-button").click()  # «Указать» ("Set"): working days 9-18 to start from
     row.locator(".rule select").select_option("weekdays")
     row.get_by_label("Sat").check()
     row.get_by_label("Mon").uncheck()

@@ -349,20 +349,27 @@ class SettingsWindow(Window):
         self.timeout_msg.grid(row=4, column=0, columnspan=3, sticky="w")
 
         ttk.Separator(box).grid(row=5, column=0, columnspan=3, sticky="ew", pady=px(6))
-        ttk.Label(box, text=tr("win.schedule"), style="Bold.TLabel").grid(row=6, column=0, sticky="w")
+        # The seed's control: the schedule in words and «Указать» ("Set") while the device has
+        # none, «Изменить» ("Change") once it has one; either opens the rules below.
+        ttk.Label(box, text=tr("win.schedule"), style="Bold.TLabel").grid(row=6, column=0, sticky="nw")
         self.scheduled = self.named("scheduled", tk.BooleanVar(self.root))
-        radios = ttk.Frame(box)
-        radios.grid(row=6, column=1, columnspan=2, sticky="w")
-        ttk.Radiobutton(radios, text=tr("win.always"), value=False, variable=self.scheduled).pack(side="left")
-        ttk.Radiobutton(radios, text=tr("win.on_schedule"), value=True, variable=self.scheduled).pack(
-            side="left", padx=px((10, 0)))
+        self.schedule_summary = self.named("schedule_summary", ttk.Label(box, text="", wraplength=px(300),
+                                                                         justify="left"))
+        self.schedule_summary.grid(row=6, column=1, sticky="w")
+        self.schedule_button = self.named("schedule_button", ttk.Button(box, text=tr("win.schedule_set"),
+                                                                        command=self._open_schedule))
+        self.schedule_button.grid(row=6, column=2, sticky="ne", padx=px((6, 0)))
         self.schedule_error = self.message(box, "schedule_error", 440)
         self.schedule_error.grid(row=7, column=0, columnspan=3, sticky="w")
+        self._schedule_open: str | None = None   # the device whose rules are open for editing
 
         rules = self.rules_frame = ttk.Frame(box)
         rules.grid(row=8, column=0, columnspan=3, sticky="nsew")
         box.rowconfigure(8, weight=1)
         rules.columnconfigure(0, weight=1)
+        self.named("no_schedule", ttk.Button(rules, text=tr("win.schedule_none"),
+                                             command=lambda: self.scheduled.set(False))).grid(
+            row=2, column=0, columnspan=2, sticky="w", pady=px((6, 0)))
         self.rules = self.named("rules", ttk.Treeview(rules, columns=("rule",), show="", height=3,
                                                       selectmode="browse"))
         self.rules.column("rule", width=px(260), anchor="w")
@@ -515,6 +522,7 @@ class SettingsWindow(Window):
         self.remove_button.configure(state="normal" if d.kind == "external" else "disabled")
         self._refresh_rules()
         self._select_rule(0 if d.rules else None)
+        self._show_schedule()
 
     def _device_selected(self) -> None:
         selected = self.devices.selection()
@@ -628,10 +636,40 @@ class SettingsWindow(Window):
         d.scheduled = bool(self.scheduled.get())
         if d.scheduled and not d.rules:
             d.rules.append(_default_rule())
+        self._schedule_open = d.id if d.scheduled else None
         self._forget(("devices", self.device_index, "schedule"))
         self._refresh_rules()
         self._select_rule(0 if d.scheduled and d.rules else None)
         self._edited()
+
+    def _open_schedule(self) -> None:
+        """«Указать» gives the device a schedule (office hours to start from); «Изменить» opens
+        the one it has."""
+        d = self._device()
+        if d is None:
+            return
+        if not d.scheduled:
+            self.scheduled.set(True)  # -> _scheduled_changed
+        self._schedule_open = d.id
+        self._show_schedule()
+
+    def _show_schedule(self) -> None:
+        """The schedule in words, the button that fits it, and the rules only while open (or
+        while the PBX or the form has something to say about them)."""
+        d = self._device()
+        if d is None:
+            self.schedule_summary.configure(text="")
+            self.rules_frame.grid_remove()
+            return
+        self.schedule_summary.configure(text=d.schedule_text())
+        self.schedule_button.configure(text=tr("win.schedule_change" if d.scheduled else "win.schedule_set"))
+        opened = d.scheduled and (self._schedule_open == d.id or
+                                  self._has_problem(("devices", self.device_index, "schedule")))
+        self.schedule_button.state(["disabled"] if opened else ["!disabled"])
+        if opened:
+            self.rules_frame.grid()
+        else:
+            self.rules_frame.grid_remove()
 
     def _rule_edited(self, what: str) -> None:
         rule = self._rule()
@@ -730,6 +768,7 @@ class SettingsWindow(Window):
         self._unconfirm()
         if self.device_index is not None and self.device_index < len(self.form.devices):
             self._update_device_row(self.device_index)
+            self._show_schedule()
         self._render()
         dirty = self._current_json() != self.saved_json
         self.say(self.status, tr("win.unsaved") if dirty else "", "Muted")

@@ -21,7 +21,8 @@
 //     - lang: 'en' | 'ru'. reload(): render the current page again.
 //   errorText(err, ctx) -> the sentence to show for an ApiError, in ctx.lang (by its code);
 //   problemText(problem, ctx) -> one 422 field problem's sentence, in ctx.lang;
-//   showFormError(form, statusElement, err, ctx) also puts a 422's field problems beside the inputs;
+//   showFormError(form, statusElement, err, ctx) also puts a 422's field problems beside the inputs
+//   (replacing the last ones; editing a field removes its own); clearFormError(form, status) after a success;
 //   el(tag, attrs, …children) builds DOM; copyField(label, value, {secret}) is a value with Copy.
 //   PAGES below is the one list of page modules (pages/<id>.js registers <id>; the navigation
 //   follows this order); a module that fails to load is left out with
@@ -128,6 +129,29 @@ export function showFormError(form, status, err, ctx) {
   const first = form.querySelector('[aria-invalid="true"]');
   if (first) first.focus();
 }
+
+// A form whose last submit went through: its sentence and every field problem go.
+export function clearFormError(form, status) {
+  form.querySelectorAll('.field-error').forEach((node) => node.remove());
+  form.querySelectorAll('[aria-invalid]').forEach((node) => node.removeAttribute('aria-invalid'));
+  status.textContent = '';
+}
+
+// Editing a field takes its problem away (issue 14: an old error stayed beside the new value):
+// what the PBX said was about the value that was there.
+function forgetFieldError(event) {
+  const input = event.target;
+  if (!(input instanceof Element) || input.getAttribute('aria-invalid') !== 'true') return;
+  input.removeAttribute('aria-invalid');
+  const id = input.getAttribute('aria-describedby');
+  const note = id ? document.getElementById(id) : null;
+  if (note && note.classList.contains('field-error')) {
+    note.remove();
+    input.removeAttribute('aria-describedby');
+  }
+}
+document.addEventListener('input', forgetFieldError);
+document.addEventListener('change', forgetFieldError);
 
 export function toast(text) {
   const box = document.getElementById('toast');

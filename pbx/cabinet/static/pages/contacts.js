@@ -1,7 +1,7 @@
 // The company address book (everyone reads it, Administrators change it) and the user's own
 // contacts, with one search over both. Edits carry the ETag of the contact they started from.
 
-import { registerPage, el, errorText, showFormError, toast } from '../app.js';
+import { registerPage, el, clearFormError, errorText, showFormError, toast } from '../app.js';
 
 const S = {
   en: {
@@ -140,7 +140,7 @@ registerPage('contacts', {
           const r = await ctx.api.send('POST', `/contacts/${book.id}`, data);
           book.rows.push(r.body);
           form.reset();
-          formStatus.textContent = '';
+          clearFormError(form, formStatus);
           toast(t('added', { name: r.body.name }));
           draw();
         } catch (err) { showFormError(form, formStatus, err, ctx); }

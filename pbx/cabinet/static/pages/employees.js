@@ -2,7 +2,7 @@
 // card with its tabs. Administrators see everyone; anyone else is sent to their own card (the
 // PBX refuses them the others anyway).
 
-import { registerPage, el, copyField, errorText, showFormError, toast } from '../app.js';
+import { registerPage, el, clearFormError, copyField, errorText, showFormError, toast } from '../app.js';
 
 const S = {
   en: {
@@ -280,7 +280,7 @@ function cardTab(panel, ctx, state) {
       const r = await ctx.api.send('PATCH', `/employees/${card.id}`, changes, { etag: state.etag });
       state.card = r.body;
       state.etag = r.etag;
-      status.textContent = '';
+      clearFormError(form, status);
       toast(ctx.t(S, 'saved'));
       ctx.reload();
     } catch (err) {
@@ -431,7 +431,7 @@ async function outgoingTab(panel, ctx, state) {
         { number_id: select.value ? Number(select.value) : null }, { etag: state.etag });
       state.card = r.body;
       state.etag = r.etag;
-      status.textContent = '';
+      clearFormError(form, status);
       toast(ctx.t(S, 'saved'));
     } catch (err) {
       showFormError(form, status, err, ctx);

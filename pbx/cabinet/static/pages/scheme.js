@@ -18,7 +18,9 @@ const S = {
     forever: '∞ until answered (at most {limit} s, the PBX-wide limit)', seconds: '{n} s',
     up: 'Move up', down: 'Move down', moveLabel: '{what}: {dir}', dragHint: 'Drag a device, or focus it and press Alt+↑ / Alt+↓, to change the order.',
     moved: '{what} is now number {n} of {total}.',
-    schedule: 'Schedule', always: 'Always (no schedule)', rules: 'Rings when any of these applies:',
+    schedule: 'Schedule', always: 'always', setSchedule: 'Set', changeSchedule: 'Change',
+    noSchedule: 'Ring always (no schedule)', scheduleOf: 'Schedule of {what}', rules: 'Rings when any of these applies:',
+    allDay: 'all day', workingDays: 'Working days', daysOff: 'Days off', noDays: 'no days', noRules: 'no rules',
     ruleType: 'Rule {n}', working_days: 'Working days (production calendar)', days_off: 'Days off (production calendar)',
     weekdays: 'These weekdays', period: 'A date period', from: 'From', to: 'To', startDate: 'First day', endDate: 'Last day',
     hoursFrom: 'From', hoursTo: 'Until', wholeDay: 'All day.', addHours: 'Add hours', removeHours: 'Remove hours {n}', addRule: 'Add a rule', removeRule: 'Remove rule {n}',
@@ -49,12 +51,14 @@ const S = {
     timezone: 'Часовой пояс расписаний',
     devices: 'Устройства (верхнее — первое)', noDevices: 'Устройств нет: звонки этому сотруднику никуда не придут.',
     sip: 'SIP-аккаунт {address}', external: 'Номер {address}',
-    active: 'Активно', timeout: 'Время звонка, секунд',
+    active: 'Активен', timeout: 'Время ожидания, секунд',
     timeoutHelp: '0 = ∞, звонит, пока не ответят — не дольше {limit} с, предел ВАТС',
     forever: '∞ пока не ответят (не дольше {limit} с — предел ВАТС)', seconds: '{n} с',
     up: 'Выше', down: 'Ниже', moveLabel: '{what}: {dir}', dragHint: 'Перетащите устройство или выберите его и нажмите Alt+↑ / Alt+↓, чтобы изменить порядок.',
     moved: '{what} теперь {n}-е из {total}.',
-    schedule: 'Расписание', always: 'Всегда (без расписания)', rules: 'Звонит, когда подходит любое из правил:',
+    schedule: 'Расписание', always: 'всегда', setSchedule: 'Указать', changeSchedule: 'Изменить',
+    noSchedule: 'Звонить всегда (без расписания)', scheduleOf: 'Расписание: {what}', rules: 'Звонит, когда подходит любое из правил:',
+    allDay: 'весь день', workingDays: 'Рабочие дни', daysOff: 'Выходные дни', noDays: 'нет дней', noRules: 'нет правил',
     ruleType: 'Правило {n}', working_days: 'Рабочие дни (производственный календарь)', days_off: 'Выходные дни (производственный календарь)',
     weekdays: 'Эти дни недели', period: 'Период дат', from: 'С', to: 'По', startDate: 'Первый день', endDate: 'Последний день',
     hoursFrom: 'С', hoursTo: 'До', wholeDay: 'Весь день.', addHours: 'Добавить часы', removeHours: 'Удалить часы {n}', addRule: 'Добавить правило', removeRule: 'Удалить правило {n}',
@@ -168,7 +172,7 @@ export async function renderSchemeTab(container, ctx, employeeId) {
         oninput: (e) => { device.ring_timeout_s = e.target.value === '' ? 0 : Number(e.target.value); showTimeout(); } }),
       ' ', shown,
       el('span', { class: 'muted hint', id: `${timeoutId}-hint` }, t('timeoutHelp', { limit }))),
-    scheduleEditor(device, index));
+    scheduleEditor(device));
     if (editable) {
       row.addEventListener('keydown', (e) => {
         if (e.target !== row || !e.altKey) return;
@@ -193,28 +197,49 @@ export async function renderSchemeTab(container, ctx, employeeId) {
     return row;
   }
 
-  function scheduleEditor(device, index) {
+  // The seed's control: the schedule in words, and «Указать» ("Set") while the device has none,
+  // «Изменить» ("Change") once it has one; either opens the rules (the tray's settings window
+  // does the same).
+  function scheduleEditor(device) {
     const box = el('fieldset', { class: 'schedule' });
+    let open = false;
+    const summaryId = nextId('schedule-summary');
     const draw = () => {
-      const alwaysId = nextId('always');
-      box.replaceChildren(el('legend', {}, t('schedule')),
-        el('label', { class: 'inline', for: alwaysId },
-          el('input', { type: 'checkbox', id: alwaysId, name: `devices[${index}].schedule`, checked: !device.schedule,
-            disabled: !editable, onchange: (e) => {
-              device.schedule = e.target.checked ? null
-                : { rules: [{ type: 'calendar', days: 'working_days', windows: [{ start: '09:00', end: '18:00' }] }] };
-              draw();
-            } }), t('always')));
-      if (!device.schedule) return;
+      if (!device.schedule) open = false;  // its last rule removed: «Указать» again
+      const summary = el('span', { class: 'schedule-summary', id: summaryId }, scheduleText(t, device.schedule));
+      box.replaceChildren(el('legend', {}, t('schedule')), summary);
+      if (editable) {
+        box.append(' ', el('button', { type: 'button', class: 'schedule-button', disabled: open,
+          'aria-label': `${t(device.schedule ? 'changeSchedule' : 'setSchedule')}: ${t('scheduleOf', { what: label(t, device) })}`,
+          'aria-describedby': summaryId, onclick: () => {
+            if (!device.schedule) {
+              device.schedule = { rules: [{ type: 'calendar', days: 'working_days', windows: [{ start: '09:00', end: '18:00' }] }] };
+            }
+            open = true;
+            draw();
+            const first = box.querySelector('.rule select');
+            if (first) first.focus();
+          } }, t(device.schedule ? 'changeSchedule' : 'setSchedule')));
+      }
+      if (!device.schedule || !open) return;
       box.append(el('p', { class: 'muted' }, t('rules')));
       device.schedule.rules.forEach((rule, j) => box.append(ruleEditor(device, rule, j, draw)));
-      if (editable) {
-        box.append(el('button', { type: 'button', onclick: () => {
+      box.append(el('div', { class: 'actions' },
+        el('button', { type: 'button', onclick: () => {
           device.schedule.rules.push({ type: 'weekdays', days: ['mon', 'tue', 'wed', 'thu', 'fri'], windows: [] });
           draw();
-        } }, t('addRule')));
-      }
+        } }, t('addRule')),
+        el('button', { type: 'button', class: 'link no-schedule', onclick: () => {
+          device.schedule = null;
+          open = false;
+          draw();
+        } }, t('noSchedule'))));
     };
+    // The words follow every edit of a rule.
+    const refresh = () => { const s = box.querySelector('.schedule-summary'); if (s) s.textContent = scheduleText(t, device.schedule); };
+    box.addEventListener('input', refresh);
+    box.addEventListener('change', refresh);
+    box.addEventListener('click', () => setTimeout(refresh, 0));
     draw();
     return box;
   }
@@ -415,4 +440,31 @@ export async function renderSchemeTab(container, ctx, employeeId) {
 function today() {
   const d = new Date();
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+// A schedule in words, as the tray's settings window says it: "Working days, 09:00–18:00; Sat, 10:00–14:00".
+function scheduleText(t, schedule) {
+  if (!schedule) return t('always');
+  const parts = schedule.rules.map((rule) => {
+    let what;
+    if (rule.type === 'period') what = `${rule.start || '…'} – ${rule.end || '…'}`;
+    else if (rule.type === 'weekdays') what = weekdaysText(t, rule.days || []) || t('noDays');
+    else what = t(rule.days === 'days_off' ? 'daysOff' : 'workingDays');
+    const hours = (rule.windows || []).map((w) => `${w.start}–${w.end}`).join(', ');
+    return `${what}, ${hours || t('allDay')}`;
+  });
+  return parts.join('; ') || t('noRules');
+}
+
+// ['mon','tue','wed','thu','fri','sun'] -> "Mon–Fri, Sun": three days or more in a row as a range.
+function weekdaysText(t, days) {
+  const picked = WEEKDAYS.map((d, i) => (days.includes(d) ? i : -1)).filter((i) => i >= 0);
+  const runs = [];
+  for (const i of picked) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] === i - 1) last.push(i);
+    else runs.push([i]);
+  }
+  return runs.flatMap((run) => (run.length >= 3 ? [`${t(WEEKDAYS[run[0]])}–${t(WEEKDAYS[run[run.length - 1]])}`]
+    : run.map((i) => t(WEEKDAYS[i])))).join(', ');
 }

@@ -1,7 +1,7 @@
 // PBX settings: region, time zone, trunk, the shop address; the SIP proxy and the ring-timeout
 // limit are shown, not edited (the PBX sets the first itself, the second is fixed).
 
-import { registerPage, el, showFormError, toast } from '../app.js';
+import { registerPage, el, clearFormError, showFormError, toast } from '../app.js';
 
 const S = {
   en: {
@@ -64,7 +64,7 @@ registerPage('settings', {
         const saved = await ctx.api.send('PATCH', '/settings', changes, { etag: state.etag });
         state.values = saved.body;
         state.etag = saved.etag;
-        status.textContent = '';
+        clearFormError(form, status);
         toast(ctx.t(S, 'saved'));
       } catch (err) {
         showFormError(form, status, err, ctx);
