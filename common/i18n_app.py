@@ -311,6 +311,8 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "win.schedule_change": ("Change", "Изменить"),
     "win.schedule_none": ("Ring always (no schedule)", "Звонить всегда (без расписания)"),
     "win.no_rules": ("no rules", "нет правил"),
+    "win.more_rules": ("+{n} more", "ещё {n}"),
+    "win.rules_count": ("rules: {n}", "правил: {n}"),
     "win.add_rule": ("Add rule", "Правило +"),
     "win.rule.weekdays": ("Weekdays", "Дни недели"),
     "win.rule.working_days": ("Working days", "Рабочие дни"),

@@ -47,6 +47,7 @@ def test_a_schedule_is_set_changed_and_removed_with_the_seeds_words(lang, api, c
     assert device["schedule"]["rules"][0]["days"] == "working_days"
 
     # Shown again, the device has a schedule: «Изменить» opens its rules; it can be removed.
+    cabinet.go("employees", "#employee-list")
     _scheme_tab(cabinet, boris)
     row = page.locator("li.device[data-device='sip-102']")
     button, summary = row.locator(".schedule-button"), row.locator(".schedule-summary")
@@ -86,4 +87,5 @@ def test_a_corrected_field_loses_its_error_and_a_good_submit_leaves_none(api, co
     assert page.locator("#register-form .field-error").count() == 0, "the old error stayed beside the new value"
     page.click("#register-form button[type=submit]")
     page.wait_for_selector("#register-result .once")
-    assert cabinet.problems == []
+    # (The browser logs the two refusals, 422, as failed loads: they are what the test asked for.)
+    assert [p for p in cabinet.problems if "status of 422" not in p] == []

@@ -52,6 +52,9 @@ class WindowDriver:
     def select(self, name: str, index: int) -> None:
         self.do("select", name=name, index=index)
 
+    def hover(self, name: str, row: int, column: str) -> None:
+        self.do("hover", name=name, row=row, column=column)
+
     def read(self) -> dict:
         return self.do("read")
 

@@ -116,11 +116,20 @@ def test_the_tables_say_what_rings_when_in_words():
     assert RuleForm("weekdays").summary() == "no days, all day"
 
 
+def test_a_schedule_too_long_for_its_place_shows_whole_rules_and_how_many_more():
+    parts = ["Working days, 09:00–18:00", "Sat, 10:00–14:00", "Sun, 22:00–23:30"]
+    assert forms.fit_rules(parts, lambda text: True) == "Working days, 09:00–18:00; Sat, 10:00–14:00; Sun, 22:00–23:30"
+    assert forms.fit_rules(parts, lambda text: len(text) <= 45) == "Working days, 09:00–18:00; +2 more"
+    assert forms.fit_rules(parts, lambda text: len(text) <= 10) == "rules: 3"
+
+
 def test_the_russian_tables(russian):
     form = SchemeForm.from_json(SCHEME)
     assert form.devices[1].label == "Номер +79161234567"
     assert form.devices[1].schedule_text().startswith("Рабочие дни, 09:00–18:00; Сб, Вс, весь день")
     assert form.devices[0].timeout_text() == "∞"
+    assert forms.fit_rules(["Рабочие дни, 09:00–18:00", "Сб, весь день"], lambda text: len(text) <= 31) == \
+        "Рабочие дни, 09:00–18:00; ещё 1"
 
 
 def test_values_that_cannot_be_sent_are_refused_with_their_paths():

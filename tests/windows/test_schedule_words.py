@@ -13,9 +13,9 @@ pytestmark = pytest.mark.slow
 
 WORDS = {
     "en": {"set": "Set", "change": "Change", "always": "always", "office": "Working days, 09:00–18:00",
-           "both": "Working days, 09:00–18:00; Sat, 10:00–14:00", "saved": "Saved"},
+           "both": "Working days, 09:00–18:00; Sat, 10:00–14:00", "saved": "Saved", "more": "+{n} more"},
     "ru": {"set": "Указать", "change": "Изменить", "always": "всегда", "office": "Рабочие дни, 09:00–18:00",
-           "both": "Рабочие дни, 09:00–18:00; Сб, 10:00–14:00", "saved": "Сохранено"},
+           "both": "Рабочие дни, 09:00–18:00; Сб, 10:00–14:00", "saved": "Сохранено", "more": "ещё {n}"},
 }
 
 
@@ -49,6 +49,27 @@ def test_a_schedule_is_set_then_changed_then_removed_with_the_seeds_words(lang, 
     w.invoke("save")
     w.settled(lambda s: s["message"]["text"].startswith(said["saved"]))
     assert len(_scheme(pbx_api, anna)["devices"][0]["schedule"]["rules"]) == 2
+
+    # More rules than «Когда» has room for: whole rules and how many more, never one cut in half;
+    # the tooltip and the detail beside the list say every rule.
+    for day in ("sun", "mon", "tue"):
+        w.invoke("add_rule")
+        w.set("rule_kind", "weekdays")
+        w.set(f"day_{day}", True)
+        w.set("hours", "22:00-23:30")
+    state = w.read()
+    whole = state["schedule_summary"]["text"]
+    assert whole.count(";") == 4
+    cell = state["devices"][0][4]
+    shown, _, more = cell.rpartition("; ")
+    assert more == said["more"].format(n=5 - len(shown.split("; "))) and whole.startswith(shown + "; "), cell
+    assert state["devices:widths"]["when"] <= 360 and state["devices:widths"]["device"] >= 190
+    w.hover("devices", 0, "when")
+    state = w.read()
+    assert state["when_tip"]["text"] == whole and state["when_tip"]["mapped"]
+    w.invoke("remove_rule")
+    w.invoke("remove_rule")
+    w.invoke("remove_rule")
     w.close()
 
     # Opened again, the device has a schedule: «Изменить» opens it, and it can go back to always.

@@ -314,6 +314,39 @@ class ScrollArea:
                 bar.grid_remove()
 
 
+class CellTip:
+    """The whole text of a Treeview column's cell near the pointer while it rests there (Tk has no
+    tooltips): for a column that shows a shortened text."""
+
+    def __init__(self, window: Window, tree: ttk.Treeview, column: str, text_for: Callable[[str], str], name: str):
+        self.tree, self.column, self.text_for = tree, column, text_for
+        self.tip = tk.Toplevel(tree)
+        self.tip.withdraw()
+        self.tip.overrideredirect(True)
+        colours = palette(tree)
+        self.label = window.named(name, tk.Label(self.tip, text="", justify="left", wraplength=px(480),
+                                                 background=colours.surface, foreground=colours.foreground,
+                                                 highlightthickness=1, highlightbackground=colours.border,
+                                                 borderwidth=0, padx=px(6), pady=px(3)))
+        self.label.pack()
+        tree.bind("<Motion>", self._moved, add="+")
+        tree.bind("<Leave>", lambda e: self.hide(), add="+")
+
+    def _moved(self, event) -> None:
+        row = self.tree.identify_row(event.y)
+        column = self.tree.identify_column(event.x)
+        if not row or not column or self.tree.column(column, "id") != self.column:
+            self.hide()
+            return
+        self.label.configure(text=self.text_for(row))
+        self.tip.geometry(f"+{event.x_root + 14}+{event.y_root + 18}")
+        self.tip.deiconify()
+        self.tip.lift()
+
+    def hide(self) -> None:
+        self.tip.withdraw()
+
+
 TEST_HOOK_ENV = "TALKER_WINDOW_TEST_DIR"
 
 

@@ -243,10 +243,28 @@ class DeviceForm:
             return self.timeout
         return tr("win.forever") if seconds == 0 else tr("win.seconds", seconds=seconds)
 
-    def schedule_text(self) -> str:
+    def schedule_parts(self) -> list[str]:
+        """The schedule in words, a part per rule."""
         if not self.scheduled:
-            return tr("win.always")
-        return "; ".join(r.summary() for r in self.rules) or tr("win.no_rules")
+            return [tr("win.always")]
+        return [r.summary() for r in self.rules] or [tr("win.no_rules")]
+
+    def schedule_text(self) -> str:
+        return "; ".join(self.schedule_parts())
+
+
+def fit_rules(parts: list[str], fits) -> str:
+    """A schedule's words for a narrow place: every rule if they fit (`fits(text)`), else as many
+    whole rules as fit and how many more — never a rule cut in half (issue 14: «Когда» showed
+    the first rule, cut off). The whole text goes into a tooltip beside it."""
+    whole = "; ".join(parts)
+    if fits(whole):
+        return whole
+    for shown in range(len(parts) - 1, 0, -1):
+        text = "; ".join(parts[:shown] + [tr("win.more_rules", n=len(parts) - shown)])
+        if fits(text):
+            return text
+    return tr("win.rules_count", n=len(parts))
 
 
 def device_label(kind: str, address: str) -> str:

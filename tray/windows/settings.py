@@ -23,12 +23,13 @@ from tkinter import ttk
 from common.i18n import tr
 from tray.settings import AUDIO_OPTIONS, AUDIO_ROLES
 from tray.windows import forms
-from tray.windows.base import Window, centre, fail_sentence, palette
+from tray.windows.base import CellTip, Window, centre, fail_sentence, palette
 from tray.windows.forms import FormInvalid, Path, RuleForm, SchemeForm, under
 from tray.windows.theme import px
 
 DEFAULT_REGION = "RU"
 WHEN_MIN_WIDTH = 200
+WHEN_MAX_WIDTH = 360   # wider schedules show whole rules and how many more; the tooltip has all
 RULE_KINDS = forms.RULE_KINDS
 
 
@@ -299,9 +300,13 @@ class SettingsWindow(Window):
             # Never narrower than the heading or the longest word the column shows, in any language.
             width = max(px(width), font.measure(tr(key)) + px(24), font.measure(widest.get(column, "")) + px(24))
             self.devices.heading(column, text=tr(key), anchor="w")
-            self.devices.column(column, width=width, anchor="w", stretch=column == "device")
+            # «Device» takes what room is left, but never less than its own (a wider «When» once
+            # squeezed it to two letters).
+            self.devices.column(column, width=width, anchor="w", stretch=column == "device",
+                                minwidth=width if column == "device" else 20)
         self.devices.grid(row=0, column=0, sticky="nsew")
         self.devices.bind("<<TreeviewSelect>>", lambda e: self._device_selected())
+        CellTip(self, self.devices, "when", lambda row: self.form.devices[int(row)].schedule_text(), "when_tip")
         side = ttk.Frame(box)
         side.grid(row=0, column=1, sticky="n", padx=px((8, 0)))
         for name, delta in (("up", -1), ("down", 1)):
@@ -478,8 +483,10 @@ class SettingsWindow(Window):
         d = self.form.devices[i]
         flag = "⚠ " if self._has_problem(("devices", i)) else ""
         main = tr("win.main_marker") if i == self.form.main_index() else ""
+        font = tkfont.nametofont("TkDefaultFont")
+        when = forms.fit_rules(d.schedule_parts(), lambda text: font.measure(text) + px(24) <= px(WHEN_MAX_WIDTH))
         return (f"{flag}{i + 1}", f"{main}{d.label}", tr("win.on") if d.active else tr("win.off"),
-                d.timeout_text(), d.schedule_text())
+                d.timeout_text(), when)
 
     def _refresh_devices(self) -> None:
         tree = self.devices
@@ -496,11 +503,16 @@ class SettingsWindow(Window):
         self._fit_when()
 
     def _fit_when(self) -> None:
-        """«When» shows every rule of each schedule, whole: the column is as wide as the longest
-        (the window scrolls when that is wider than the screen)."""
+        """«When» is as wide as its longest text, up to WHEN_MAX_WIDTH: a longer schedule shows
+        its first rules whole and how many more (the detail beside it and the cell's tooltip say
+        all). A wider column would squeeze «Device» and run past the list's edge."""
         font = tkfont.nametofont("TkDefaultFont")
-        needed = max((font.measure(d.schedule_text()) for d in self.form.devices), default=0) + px(24)
-        self.devices.column("when", width=max(px(WHEN_MIN_WIDTH), needed))
+        shown = (self.devices.set(row, "when") for row in self.devices.get_children())
+        needed = max((font.measure(text) for text in shown), default=0) + px(24)
+        self.devices.column("when", width=min(px(WHEN_MAX_WIDTH), max(px(WHEN_MIN_WIDTH), needed)))
+        # A Treeview asks for room only when configured: without this it keeps its first width
+        # and the wider column runs past its edge.
+        self.devices.configure(height=self.devices.cget("height"))
 
     def _select_device(self, index: int | None) -> None:
         self.device_index = index

@@ -10,6 +10,7 @@ deterministic way to drive a whole form.
     {"op": "set", "name": "timeout", "value": "0"}      a Tk variable, as if typed
     {"op": "invoke", "name": "save"}                     a button or check button
     {"op": "select", "name": "devices", "index": 1}      a row of a list
+    {"op": "hover", "name": "devices", "row": 0, "column": "when"}   the pointer on a cell
     {"op": "read"}                                       every named thing's text, and "busy"
     {"op": "look"}                                       the theme, scaling and colours Tk really uses
     {"op": "close"}
@@ -84,6 +85,11 @@ def _run(window, command: dict):
         if str(thing.cget("state")) == "disabled":
             raise RuntimeError(f"{command['name']} is disabled")
         thing.invoke()
+    elif op == "hover":
+        # The pointer comes to rest on a cell of a list, as a mouse's would.
+        row = thing.get_children()[command["row"]]
+        x, y, width, height = thing.bbox(row, command["column"])
+        thing.event_generate("<Motion>", x=x + width // 2, y=y + height // 2)
     elif op == "select":
         rows = thing.get_children() if isinstance(thing, ttk.Treeview) else None
         if rows is not None:
