@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import glob
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,32 +16,60 @@ from tests.support.peer import Peer
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 
-@contextlib.contextmanager
-def _turn(folder: Path, alone: bool) -> Iterator[None]:
-    """A turn among the xdist workers of one run: shared, or `alone` (no other test runs
-    meanwhile). A readers-writer lock of two flock()s; the turnstile makes a waiting `alone` turn
-    go before any shared turn asked for after it, so it is not starved by the others' stream."""
-    with open(folder / "turnstile.lock", "a") as turnstile, open(folder / "turns.lock", "a") as turns:
+class _Turns:
+    """This worker's turn among the xdist workers of one run: shared, or alone (no other test
+    runs meanwhile). A readers-writer lock of two flock()s; the turnstile makes a waiting alone
+    turn go before any shared turn asked for after it, so it is not starved by the others'
+    stream. An alone turn is kept from one realtime test to the next on the same worker: the
+    others wait for it once, not once per test (each wait first lets their running tests end)."""
+
+    def __init__(self) -> None:
+        self.alone: bool | None = None   # None: no turn held
+        self._files: list = []
+
+    def take(self, folder: Path, alone: bool) -> None:
+        if self.alone:
+            return   # already alone: whatever runs next runs alone too
+        turnstile = open(folder / "turnstile.lock", "a")
+        turns = open(folder / "turns.lock", "a")
+        self._files = [turnstile, turns]
         fcntl.flock(turnstile, fcntl.LOCK_EX)
         try:
             fcntl.flock(turns, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
         finally:
             fcntl.flock(turnstile, fcntl.LOCK_UN)
-        yield   # closing the file gives the turn back
+        self.alone = alone
+
+    def give_back(self) -> None:
+        for f in self._files:
+            f.close()   # closing the file gives the turn back
+        self._files, self.alone = [], None
+
+
+_turns = _Turns()
+
+
+def _is_realtime(item: pytest.Item | None) -> bool:
+    return item is not None and item.get_closest_marker("realtime") is not None
 
 
 @pytest.fixture(autouse=True)
-def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests marked `realtime` judge sound played and recorded in real time (gaps, levels, delay)
     on a real sound server; three other workers' Kamailios, Chromiums and phones on two cores
     starve it and the sound breaks up. Under pytest-xdist such a test waits until the others'
-    tests are over and runs alone; the rest share the machine as before."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    run_dir = tmp_path_factory.getbasetemp().parent   # one per run, shared by its workers
-    with _turn(run_dir, request.node.get_closest_marker("realtime") is not None):
-        yield
+    tests are over and runs alone; the rest share the machine as before. The turn is given
+    back after the test's teardown (pytest_runtest_teardown below)."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        run_dir = tmp_path_factory.getbasetemp().parent   # one per run, shared by its workers
+        _turns.take(run_dir, _is_realtime(request.node))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    yield
+    if not (_turns.alone and _is_realtime(nextitem)):
+        _turns.give_back()
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +101,12 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     return home
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        # The realtime tests first and together: one worker then runs them in one alone turn
+        # (work stealing hands out contiguous runs of tests) while the others wait once.
+        items.sort(key=lambda item: not _is_realtime(item))   # stable: the rest keep their order
     if shutil.which("kamailio") is None:
         skip = pytest.mark.skip(reason="Kamailio is not installed (scripts/test installs it)")
         for item in items:

@@ -644,7 +644,9 @@ class SipEngine:
         # pjsua2 objects still referenced from Python after libDestroy() trip pjlib assertions
         # when they are collected: drop them all first.
         gc.collect()
-        ep.libDestroy()
+        # NO_RX_MSG: pjsua would otherwise sleep a whole second "for unregistrations to
+        # complete" on every destroy; ours are answered (or given up on) above.
+        ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)
         self._clock_thread_states.release()
         self._ep = None
         self._wake_address = None
