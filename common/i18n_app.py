@@ -375,6 +375,7 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "win.rings_forever": ("rings until answered (at most {limit} s, the PBX-wide limit)",
                           "звонит, пока не ответят (не дольше {limit} с — предел ВАТС)"),
     "reason.inactive": ("switched off in the scheme.", "выключено в схеме."),
+    "reason.do_not_disturb": ("do not disturb is on.", "включён режим «Не беспокоить»."),
     "reason.not_main": ("only the main number rings, and this is not it.", "звонит только основной номер, а это не он."),
     "reason.after_forever": ("an earlier device rings until answered, so this one is never reached.",
                              "предыдущее устройство звонит, пока не ответят, до этого очередь не дойдёт."),

@@ -20,6 +20,9 @@ Decisions taken where the product rules are silent
   "only the main number" would be "in turn" with one step.
 * One reason per excluded device, the first that applies in this order:
     1. inactive          - switched off; nothing else matters.
+       do_not_disturb    - every active device, while the scheme's `do_not_disturb_until` is
+                           later than the call: the employee asked for quiet for a while, and it
+                           ends by itself (no one has to switch the devices back on).
     2. not_main / after_forever - the mode never gets to the device, so its own schedule and
                            state are not looked at. after_forever is decided live: it is said only
                            after a ring-forever device that really is in the plan, so if that
@@ -169,6 +172,7 @@ class Reason(StrEnum):
     """Why a device is not in the plan. The values are stable: UIs translate them."""
 
     INACTIVE = "inactive"
+    DO_NOT_DISTURB = "do_not_disturb"
     NOT_MAIN = "not_main"
     AFTER_FOREVER = "after_forever"
     DAY_OFF = "day_off"
@@ -181,6 +185,7 @@ class Reason(StrEnum):
 
 REASON_TEXT: Mapping[Reason, str] = {
     Reason.INACTIVE: "The device is switched off in the scheme.",
+    Reason.DO_NOT_DISTURB: "The employee asked not to be disturbed until a set time.",
     Reason.NOT_MAIN: "Only the main number rings, and this is not it.",
     Reason.AFTER_FOREVER: "An earlier device rings until answered, so this one is never reached.",
     Reason.DAY_OFF: "Its schedule covers this time on working days only, and the production "
@@ -290,17 +295,27 @@ class Scheme:
     mode: str            # Mode
     devices: tuple[Device, ...]
     timezone: str        # IANA name; the PBX's or the employee's
+    # Nothing rings before this moment (aware, whole minutes); None: no do-not-disturb.
+    do_not_disturb_until: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "devices", tuple(self.devices))
 
-    # JSON form, as the PBX stores it and the admin API exchanges it.
+    # JSON form, as the PBX stores it and the admin API exchanges it. A scheme without
+    # do-not-disturb has no such key: documents stored before it existed read the same.
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "mode": str(self.mode),
             "timezone": self.timezone,
             "devices": [_device_to_dict(d) for d in self.devices],
         }
+        if self.do_not_disturb_until is not None:
+            data["do_not_disturb_until"] = self.do_not_disturb_until.astimezone(UTC).isoformat(timespec="seconds")
+        return data
+
+    def quiet_at(self, now: datetime) -> bool:
+        """Whether do-not-disturb holds at `now` (aware)."""
+        return self.do_not_disturb_until is not None and now < self.do_not_disturb_until
 
     @classmethod
     def from_dict(cls, data: object) -> Scheme:
@@ -508,9 +523,12 @@ def compute_plan(scheme: Scheme, calendar: WorkingDays, now: datetime,
     excluded: list[Excluded] = []
     main = next((d for d in ordered if d.active), None)
     forever: Ringing | None = None
+    quiet = scheme.quiet_at(now)
     for device in ordered:
         if not device.active:
             reason: Reason | None = Reason.INACTIVE
+        elif quiet:
+            reason = Reason.DO_NOT_DISTURB
         elif mode is Mode.MAIN_ONLY and device is not main:
             reason = Reason.NOT_MAIN
         elif mode is Mode.IN_TURN and forever is not None:
@@ -944,9 +962,25 @@ class _Reader:
         timezone = self._field(data, "timezone", str, (), "text")
         raw_devices = self._field(data, "devices", list, (), "a list")
         devices = [self.device(d, ("devices", i)) for i, d in enumerate(raw_devices or [])]
+        quiet_until = self._moment(data, "do_not_disturb_until")
         if self.problems:
             return None
-        return Scheme(mode=mode, timezone=timezone, devices=tuple(d for d in devices if d))
+        return Scheme(mode=mode, timezone=timezone, devices=tuple(d for d in devices if d),
+                      do_not_disturb_until=quiet_until)
+
+    def _moment(self, data: Mapping[str, Any], key: str) -> datetime | None:
+        """An optional ISO 8601 moment with its zone offset."""
+        text = self._field(data, key, str, (), "an ISO 8601 date and time with a zone offset", None)
+        if text is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.utcoffset() is None:
+            self._bad((key,), f"{key} must be an ISO 8601 date and time with a zone offset.")
+            return None
+        return moment
 
     def device(self, data: object, at: FieldPath) -> Device | None:
         if not isinstance(data, Mapping):

@@ -109,10 +109,13 @@ def replace_scheme(pbx: PbxInstance, actor: Actor, employee_id: int, expected_ve
     def write() -> tuple[Scheme, int]:
         with pbx.sessions.begin() as s:
             employee = directory._load(s, employee_id)
-            _, version = _stored(s, employee)
+            stored, version = _stored(s, employee)
             _expect(version, expected_version)
             _check(employee, scheme)
-            return scheme, _save(s, actor, employee, scheme, version, "scheme.replace")
+            # Do-not-disturb is the employee's own switch (set_do_not_disturb): an
+            # administrator's edit of the scheme keeps it as it is.
+            kept = dataclasses.replace(scheme, do_not_disturb_until=stored.do_not_disturb_until)
+            return kept, _save(s, actor, employee, kept, version, "scheme.replace")
     return versioned_write(expected_version, write, STALE)
 
 
@@ -127,7 +130,7 @@ def set_mode(pbx: PbxInstance, actor: Actor, employee_id: int, expected_version:
             employee = directory._load(s, employee_id)
             scheme, version = _stored(s, employee)
             _expect(version, expected_version)
-            scheme = Scheme(mode=mode, timezone=scheme.timezone, devices=scheme.devices)
+            scheme = dataclasses.replace(scheme, mode=mode)
             return scheme, _save(s, actor, employee, scheme, version, "scheme.mode")
     return versioned_write(expected_version, write, STALE)
 
@@ -150,10 +153,39 @@ def set_device(pbx: PbxInstance, actor: Actor, employee_id: int, expected_versio
                     d, active=d.active if active is None else active,
                     ring_timeout_s=d.ring_timeout_s if ring_timeout_s is None else ring_timeout_s)
                 for d in scheme.devices)
-            scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=devices)
+            scheme = dataclasses.replace(scheme, devices=devices)
             _check(employee, scheme)
             return scheme, _save(s, actor, employee, scheme, version, "scheme.device")
     return versioned_write(expected_version, write, STALE)
+
+
+MAX_DO_NOT_DISTURB_MIN = 24 * 60
+
+
+def set_do_not_disturb(pbx: PbxInstance, actor: Actor, minutes: int,
+                       now: dt.datetime | None = None) -> tuple[Scheme, int]:
+    """Nothing rings for the actor for `minutes` (0: ringing again now), whatever their scheme
+    says; it ends by itself. Every employee may do it for themselves, administrators included
+    (it is not a change of the scheme's devices, which only administrators make). The end is
+    rounded up to a whole minute, where routing's cached plans change (decide.whole_minute_schedules)."""
+    if actor.employee_id is None:
+        raise Forbidden("Only an employee can ask not to be disturbed.")
+    if not 0 <= minutes <= MAX_DO_NOT_DISTURB_MIN:
+        raise InvalidInput.field("minutes", "bad_minutes",
+                                 f"Do not disturb lasts 0 to {MAX_DO_NOT_DISTURB_MIN} minutes, not {minutes}.")
+    until = None
+    if minutes:
+        end = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC) + dt.timedelta(minutes=minutes)
+        until = end.replace(second=0, microsecond=0) + (dt.timedelta(minutes=1) if end.second or end.microsecond
+                                                        else dt.timedelta())
+
+    def write() -> tuple[Scheme, int]:
+        with pbx.sessions.begin() as s:
+            employee = directory._load(s, actor.employee_id)
+            scheme, version = _stored(s, employee)
+            scheme = dataclasses.replace(scheme, do_not_disturb_until=until)
+            return scheme, _save(s, actor, employee, scheme, version, "scheme.do_not_disturb")
+    return versioned_write(None, write, STALE)
 
 
 def add_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: str,
@@ -176,7 +208,7 @@ def add_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, username: 
             position = max((d.position for d in scheme.devices), default=0) + 1
             device = Device(id=sip_device_id(username), kind=DeviceKind.SIP, address=username, active=True,
                             position=position, ring_timeout_s=DEFAULT_RING_TIMEOUT_S)
-            scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=scheme.devices + (device,))
+            scheme = dataclasses.replace(scheme, devices=scheme.devices + (device,))
             _save(s, actor, employee, scheme, version, "scheme.sip_account")
             audit.record(s, actor, "employee.sip_account", "employee", employee.id, username=username)
     versioned_write(None, write, STALE)
@@ -205,7 +237,7 @@ def remove_sip_account(pbx: PbxInstance, actor: Actor, employee_id: int, usernam
             directory._commit_or_conflict(s)
             devices = tuple(d for d in scheme.devices
                             if not (d.kind == DeviceKind.SIP and d.address == username))
-            scheme = Scheme(mode=scheme.mode, timezone=scheme.timezone, devices=devices)
+            scheme = dataclasses.replace(scheme, devices=devices)
             _save(s, actor, employee, scheme, version, "scheme.sip_account")
             audit.record(s, actor, "employee.sip_account.delete", "employee", employee.id,
                          audience_id=employee.id, username=username)

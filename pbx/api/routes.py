@@ -18,7 +18,7 @@ from pbx.api.schemas import (
     AuditEntryOut, CalendarDayIn, CalendarDayModel, CalendarOut, ContactIn, ContactOut, ContactPatch, CredentialsOut, DirectoryEntry, EmployeeCard,
     EmployeeCreate, EmployeeCreated, EmployeePatch, ErrorResponse, GeneratedPassword, LoginRequest,
     LoginResponse, LogoutRequest, LookupOut, Me, PresenceEntry, NumberIn, NumberOut, NumbersOut, OutgoingNumberIn,
-    RefreshRequest, SchemeModel, SchemeOut, SchemePatch, SettingsOut, SettingsPatch, SipAccountIn, SipCredentialsOut,
+    RefreshRequest, DoNotDisturbIn, SchemeModel, SchemeOut, SchemePatch, SettingsOut, SettingsPatch, SipAccountIn, SipCredentialsOut,
     SipLoginOut, DevicePatch, UnreachedCallOut, UnreachedCallsOut,
 )
 from pbx.audit import Actor
@@ -193,6 +193,13 @@ def set_my_outgoing_number(body: OutgoingNumberIn, actor: CurrentActor, pbx: Pbx
     me = directory.set_outgoing_number(pbx, actor, actor.employee_id, body.number_id, expected_version(if_match))
     set_etag(response, me.version)
     return me_out(me)
+
+
+@router.put("/me/do-not-disturb", response_model=SchemeOut, tags=["me"], responses=_errors(401, 422))
+def set_my_do_not_disturb(body: DoNotDisturbIn, actor: CurrentActor, pbx: Pbx, response: Response) -> SchemeOut:
+    """Nothing rings for me for `minutes` (callers hear 480 and the call is listed among my
+    unreached calls); it ends by itself. 0 ends it now. Any employee, for themselves."""
+    return _scheme_out(*schemes.set_do_not_disturb(pbx, actor, body.minutes), response)
 
 
 @router.get("/me/unreached-calls", response_model=UnreachedCallsOut, tags=["me"], responses=_errors(401))
@@ -479,7 +486,7 @@ def put_scheme(employee_id: Id, body: SchemeModel, actor: CurrentActor, pbx: Pbx
             raise InvalidInput.field("version", "version_mismatch",
                                      f"The body says version {body.version} but If-Match says {version}: "
                                      "send the ETag of the scheme you read.")
-    document = body.model_dump(mode="json", exclude={"version"})
+    document = body.model_dump(mode="json", exclude={"version", "do_not_disturb_until"})
     return _scheme_out(*schemes.replace_scheme(pbx, actor, employee_id, version, document), response)
 
 

@@ -282,6 +282,9 @@ class SchemeModel(Model):
                               json_schema_extra=_one_of(Mode))
     timezone: Text(64, 1)
     devices: list[DeviceModel] = Field(max_length=32)
+    do_not_disturb_until: dt.datetime | None = Field(default=None, description=(
+        "Nothing rings before this moment (the employee's own switch: PUT /me/do-not-disturb); "
+        "a PUT of the scheme leaves it as it is"))
     version: int | None = Field(default=None, description=(
         "As read (optional). The write is based on If-Match; a version here that names another one is "
         "refused (422 version_mismatch); with If-Match: * it is the version the write is based on"))
@@ -289,6 +292,11 @@ class SchemeModel(Model):
 
 class SchemeOut(SchemeModel):
     version: int = Field(description="also the ETag")
+
+
+class DoNotDisturbIn(Model):
+    minutes: int = Field(ge=-(2**31), le=2**31 - 1, description=(
+        "How long nothing rings for you, 1 to 1440; 0 ends it now"))
 
 
 class SchemePatch(Model):

@@ -198,7 +198,12 @@ def split_host_port(value: str) -> tuple[str, int]:
 
 def whole_minute_schedules(scheme: Scheme) -> bool:
     """True when no schedule window of the scheme starts or ends inside a minute. Zone offsets
-    and DST changes fall on whole minutes too, so such a scheme's plan only changes at one."""
+    and DST changes fall on whole minutes too, so such a scheme's plan only changes at one.
+    The end of a do-not-disturb counts too (the PBX sets whole minutes; a hand-made document may
+    not)."""
+    quiet = scheme.do_not_disturb_until
+    if quiet is not None and (quiet.second or quiet.microsecond):
+        return False
     for device in scheme.devices:
         for rule in (device.schedule.rules if device.schedule is not None else ()):
             for w in rule.windows:

@@ -139,6 +139,10 @@ def own_outgoing_number(w: World, persona: str) -> Call:
     return Call(json={"number_id": w.number_id}, headers={"If-Match": "*"})
 
 
+def quiet_for_a_while(w: World, persona: str) -> Call:
+    return Call(json={"minutes": 15})
+
+
 def new_employee(w: World, persona: str) -> Call:
     return Call(json={"name": "New Hire", "extension": f"6{w.unique():03d}"})
 
@@ -263,6 +267,7 @@ MATRIX = [
     # oneself
     Row("GET", f"{P}/me", (401, 200, 200, 200), nothing),
     Row("PUT", f"{P}/me/outgoing-number", (401, 200, 200, 200), own_outgoing_number),
+    Row("PUT", f"{P}/me/do-not-disturb", (401, 200, 200, 200), quiet_for_a_while),
     Row("GET", f"{P}/me/unreached-calls", (401, 200, 200, 200), nothing),
     Row("GET", f"{P}/directory", (401, 200, 200, 200), nothing),
     Row("GET", f"{P}/presence", (401, 200, 200, 200), nothing),
