@@ -87,5 +87,13 @@ def test_a_corrected_field_loses_its_error_and_a_good_submit_leaves_none(api, co
     assert page.locator("#register-form .field-error").count() == 0, "the old error stayed beside the new value"
     page.click("#register-form button[type=submit]")
     page.wait_for_selector("#register-result .once")
+
+    # Importing a calendar: "choose a file" goes once a file is chosen.
+    cabinet.go("calendar", "#calendar-import")
+    page.click("#calendar-import-button")
+    page.wait_for_selector("#calendar-import-status:not(:empty)")
+    page.set_input_files("#calendar-file", files=[{"name": "2026.xml", "mimeType": "application/xml",
+                                                   "buffer": b'<calendar year="2026"><days/></calendar>'}])
+    assert page.inner_text("#calendar-import-status") == "", "the old error stayed beside the chosen file"
     # (The browser logs the two refusals, 422, as failed loads: they are what the test asked for.)
     assert [p for p in cabinet.problems if "status of 422" not in p] == []

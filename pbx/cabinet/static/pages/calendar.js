@@ -138,6 +138,8 @@ registerPage('calendar', {
       el('label', { for: 'calendar-file' }, t('importFile')), fileInput, importStatus,
       el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'calendar-import-button' }, t('importButton')))) : null;
     if (importForm) {
+      // Another file chosen: what was said about the last one (or about none) no longer holds.
+      fileInput.addEventListener('change', () => { importStatus.replaceChildren(); });
       importForm.addEventListener('submit', async (ev) => {
         ev.preventDefault();
         const file = fileInput.files[0];
