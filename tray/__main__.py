@@ -1,5 +1,5 @@
 import sys
 
-from tray.app import main
+from tray.boot import main
 
 sys.exit(main())

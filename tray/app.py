@@ -22,19 +22,17 @@ import asyncio
 import datetime as dt
 import dataclasses
 import logging
-import logging.handlers
 import os
-import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
-from common import dialstring, locations, protocol
+from common import dialstring, protocol
 from common.i18n import tr
-from tray import __version__, failures, people, settings as settings_mod
+from tray import failures, people, settings as settings_mod
 from tray.actions import Actions
+from tray.boot import USER_AGENT, EarlyEngine, main
 from tray.calls import Calls, call_message
 from tray.control_server import Connection, ControlServer, RequestFailed
 from tray.history import CallHistory, kind as history_kind, moment as history_moment
@@ -42,10 +40,8 @@ from tray.icon import IconState, TrayIcon, load_pystray
 from tray.pbx_session import PbxSession
 from tray.route_follower import RouteFollower
 from tray.sound_choice import SoundChoice
-from tray.secret_store import open_store, sip_password_key
+from tray.secret_store import open_store
 from tray.settings import Settings
-from tray.single_instance import InstanceLock
-from tray.sip import echo
 from tray.sip.engine import (
     AudioConfig, CallEvent, CallOutcome, CallState, EngineError, RegistrationEvent, RegistrationState, SipEngine,
 )
@@ -73,8 +69,11 @@ def party(number: str, name: str) -> str:
 class TalkerApp:
     def __init__(self, settings: Settings, password: str | None, *, audio: AudioConfig = AudioConfig(),
                  bind_address: str | None = None, store=None, history: CallHistory | None = None,
-                 route: Callable[[str], str | None] = local_address_for):
+                 route: Callable[[str], str | None] = local_address_for, early: EarlyEngine | None = None):
+        """`early`: the engine tray/boot.py started (and set registering) before this module was
+        imported; the app adopts it instead of starting its own."""
         self.settings = settings
+        self._early = early
         store = store if store is not None else open_store()
         account = settings.account
         # The local address follows the route to the PBX, unless it was given.
@@ -84,8 +83,10 @@ class TalkerApp:
             route = None
         self.sound = SoundChoice(audio, settings=lambda: self.settings, remember=self._remember,
                                  on_change=self._refresh_menu)
-        self.engine = SipEngine(self, bind_address=bind_address, audio=self.sound.config,
-                                user_agent=f"Talker/{__version__}")
+        if early is not None:
+            self.engine = early.engine
+        else:
+            self.engine = SipEngine(self, bind_address=bind_address, audio=self.sound.config, user_agent=USER_AGENT)
         self.sound.attach(self.engine)
         self.control = ControlServer(self.handle_request)
         self.call_list = Calls(history)
@@ -159,8 +160,13 @@ class TalkerApp:
     def start(self) -> None:
         self.control.start()
         self.control.call_soon(self._on_loop_start)
-        self.engine.start()
-        self._register()
+        early, self._early = self._early, None
+        if early is None:
+            self.engine.start()
+            self._register()
+        else:
+            early.listener.attach(self)   # what the engine reported before the app was there
+            self.route.poke()
         self.route.start()
         self.sound.start(self._stop)
         if self.settings.account is None and graphical_session():
@@ -523,66 +529,3 @@ def graphical_session() -> bool:
     if sys.platform in ("win32", "darwin"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def audio_from_environment() -> AudioConfig:
-    """Test and diagnostic hooks: TALKER_AUDIO_DEVICE=null, TALKER_AUDIO_INPUT,
-    TALKER_AUDIO_OUTPUT and TALKER_AUDIO_RINGER (PortAudio device names; the OS default
-    otherwise),
-    TALKER_AUDIO_PLAY=tone.wav, TALKER_AUDIO_RECORD_DIR=dir (each call's received audio as
-    call-<id>.wav), TALKER_ECHO_CANCEL=0 (no echo cancellation, whatever the settings say)."""
-    env = os.environ
-    return AudioConfig(
-        device=env.get("TALKER_AUDIO_DEVICE", "system"),
-        input_device=env.get("TALKER_AUDIO_INPUT") or None,
-        output_device=env.get("TALKER_AUDIO_OUTPUT") or None,
-        ringer_device=env.get("TALKER_AUDIO_RINGER") or None,
-        echo_cancellation=echo.wanted(env),
-        play_file=Path(env["TALKER_AUDIO_PLAY"]) if env.get("TALKER_AUDIO_PLAY") else None,
-        record_dir=Path(env["TALKER_AUDIO_RECORD_DIR"]) if env.get("TALKER_AUDIO_RECORD_DIR") else None,
-    )
-
-
-def setup_logging() -> Path:
-    log_dir = locations.ensure_private_dir(locations.state_dir())
-    path = log_dir / "talker.log"
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    if sys.stderr is not None and sys.stderr.isatty():
-        root.addHandler(logging.StreamHandler())
-    root.setLevel(os.environ.get("TALKER_LOG_LEVEL", "INFO"))
-    # httpx logs every request URL at INFO; nothing secret is in them, but they drown the log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return path
-
-
-def main() -> int:
-    """Run the app in the foreground (what `talker` with no arguments does)."""
-    setup_logging()
-    run_dir = locations.ensure_private_dir(locations.runtime_dir())
-    lock = InstanceLock(run_dir / locations.INSTANCE_LOCK)
-    if not lock.acquire():
-        print(tr("app.already_running"), file=sys.stderr)
-        return 0
-    try:
-        try:
-            settings = settings_mod.load()
-        except settings_mod.SettingsError as e:
-            print(tr("app.start_failed", detail=str(e)), file=sys.stderr)
-            return 1
-        store = open_store()
-        password = None
-        if settings.account is not None:
-            password = store.get(sip_password_key(settings.account.aor))
-        log.info("Talker %s starting (pid %d)", __version__, os.getpid())
-        app = TalkerApp(settings, password, audio=audio_from_environment(),
-                        bind_address=os.environ.get("TALKER_SIP_BIND") or None, store=store)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: app.request_stop())
-        app.run()
-        log.info("Talker stopped")
-        return 0
-    finally:
-        lock.release()

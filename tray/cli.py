@@ -150,7 +150,7 @@ def _full_cli(args: list[str]) -> int:
     if ns.login:
         return _login(p, ns)
     from common.locations import UnsafeDirectory
-    from tray.app import main as app_main
+    from tray.boot import main as app_main
 
     try:
         return app_main()

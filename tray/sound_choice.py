@@ -11,7 +11,6 @@ settings (tray/app.py, audio_from_environment).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from common import locations
 from common.i18n import tr
 from tray import settings as settings_mod
 from tray.audio_devices import AudioDevices
+from tray.boot import engine_audio
 from tray.control_server import RequestFailed
 from tray.settings import Settings
 from tray.sip.engine import AudioConfig, SipEngine
@@ -39,26 +39,21 @@ class SoundChoice:
         self._engine: SipEngine | None = None
         self._system = audio.device == "system"
         self._echo_allowed = audio.echo_cancellation   # False: TALKER_ECHO_CANCEL=0 overrides the setting
-        now = settings()
-        audio = dataclasses.replace(audio, ring_silently=now.ring_silently,
-                                    echo_cancellation=self._echo_allowed and now.echo_cancellation)
         self._forced = {"microphone": audio.input_device, "speaker": audio.output_device,
                         "ringer": audio.ringer_device}
         self._lock = threading.Lock()
         self.devices = AudioDevices(locations.ensure_private_dir(locations.runtime_dir()),
                                     on_change=self._devices_changed)
+        # The same config as the engine that tray/boot.py may have started already.
+        self.config = engine_audio(audio, settings())
         if not self._system:
             self._applied: tuple[str | None, str | None, str | None] = (None, None, None)
-            self.config = audio
             return
         # Listing the OS's devices (pactl, tens of milliseconds) is nothing registering needs: it
         # runs on the audio-devices thread once the engine has started, and the engine opens no
         # device before it is done (devices_ready).
-        self._ready = threading.Event()
+        self._ready = self.config.devices_ready
         self._applied = tuple(self._forced[role] for role in settings_mod.AUDIO_ROLES)
-        mic, speaker, ringer = self._applied
-        self.config = dataclasses.replace(audio, input_device=mic, output_device=speaker, ringer_device=ringer,
-                                          devices_ready=self._ready)
 
     def attach(self, engine: SipEngine) -> None:
         self._engine = engine

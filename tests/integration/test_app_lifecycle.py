@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.support.app import talker
-from tests.support.processes import wait_until
+from tests.support.processes import stop_process, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +46,38 @@ def test_sigterm_stops_the_app_cleanly(kamailio, talker_app):
     assert app.proc.wait(15) == 0
     assert "Assertion" not in app.stderr()
     assert talker("--status").returncode == 1  # nobody listens any more
+
+
+# Started as `python -m tray` is, with a probe that notes, when asyncio is first imported (the
+# control channel and the tray need it), whether the SIP engine's thread already runs.
+_PROBE = """
+import sys, threading
+class Probe:
+    def find_spec(self, name, path=None, target=None):
+        if name == "asyncio":
+            sys.meta_path.remove(self)
+            with open(sys.argv[1], "w") as f:
+                f.write(" ".join(sorted(t.name for t in threading.enumerate())))
+        return None
+sys.meta_path.insert(0, Probe())
+import runpy
+runpy.run_module("tray", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_the_phone_starts_registering_before_the_rest_of_the_app_loads(kamailio, tmp_path):
+    from tests.support.app import app_env, configure_account
+
+    creds = kamailio.add_employee("101", "Anna Ivanova")
+    configure_account(kamailio, "101", creds.password)
+    seen = tmp_path / "threads-at-asyncio"
+    log = open(tmp_path / "app.stderr", "wb")
+    proc = subprocess.Popen([sys.executable, "-c", _PROBE, str(seen)], stdin=subprocess.DEVNULL,
+                            stdout=log, stderr=log, env=app_env(tmp_path))
+    try:
+        wait_until(lambda: kamailio.registered_contacts("101") == 1, 15, message="the app to register")
+    finally:
+        talker("--quit", env=app_env(tmp_path))
+        stop_process(proc, 15, None)
+        log.close()
+    assert "sip" in seen.read_text().split(), (tmp_path / "app.stderr").read_text()
