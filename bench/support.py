@@ -77,6 +77,22 @@ def threads(pid: int) -> dict[str, tuple[str, int]]:
     return found
 
 
+def thread_cpu(pid: int) -> dict[str, tuple[str, float]]:
+    """Thread id → (name, user + system CPU seconds): where a process's CPU goes (Python's own
+    threads are all named after the interpreter; pjsua2's clock is "clock", PulseAudio's client
+    threads "threaded-ml")."""
+    found = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()
+        found[task.name] = (stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
 def wakeups(before: dict[str, tuple[str, int]], after: dict[str, tuple[str, int]]) -> int:
     """Wake-ups of all threads between two `threads()` readings (threads alive in both)."""
     return sum(after[tid][1] - before[tid][1] for tid in after if tid in before)

@@ -17,6 +17,7 @@ baresip (Debian's baresip-core) is a benchmark peer installed by `scripts/setup 
 dependency of Talker. Figures, never a pass/fail.
 
     .venv/bin/python bench/versus_baresip.py [--runs 20] [--idle-seconds 60] [--call-seconds 60]
+        [--parts startup,idle,dial,call]
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support import cpu_s, isolate, pct, precompile, pss_mb, rss_mb, threads, wakeups  # noqa: E402
+from bench.support import cpu_s, isolate, pct, precompile, pss_mb, rss_mb, thread_cpu, threads, wakeups  # noqa: E402
 from tests.support import baresip  # noqa: E402
 from tests.support.app import TALKER, App, configure_account  # noqa: E402
 from tests.support.audio import write_tone  # noqa: E402
@@ -128,6 +129,7 @@ class Bench:
         self.peer_wav = write_tone(tmp / "peer.wav", PEER_TONE, args.call_seconds + 30)
         self.talker_audio = {**self.sound.env, "TALKER_AUDIO_DEVICE": "system", "TALKER_AUDIO_RECORD_DIR": ""}
         self.cleanup: list = []
+        self.call_threads: dict[str, dict[str, float]] = {}   # kind of call → thread → ms per call minute
 
     def close(self) -> None:
         for stop in reversed(self.cleanup):
@@ -246,9 +248,14 @@ class Bench:
                     bs.call("104")
                 answerer.wait_call("connected", after=mark, timeout=15)
                 time.sleep(2.0)   # the media and the sound devices have settled
-                cpu0, t0 = cpu_s(pid), time.monotonic()
+                cpu0, per_thread0, t0 = cpu_s(pid), thread_cpu(pid), time.monotonic()
                 time.sleep(self.args.call_seconds)
-                found[name].append(1000 * (cpu_s(pid) - cpu0) * 60 / (time.monotonic() - t0))
+                per_min = 60 / (time.monotonic() - t0)
+                found[name].append(1000 * (cpu_s(pid) - cpu0) * per_min)
+                # The last call of each kind, thread by thread (their names and ids).
+                self.call_threads[name] = {
+                    f"{thread}:{tid}": 1000 * (cpu - per_thread0.get(tid, (thread, 0.0))[1]) * per_min
+                    for tid, (thread, cpu) in thread_cpu(pid).items()}
                 if name.startswith("talker"):
                     with app.client() as c:
                         c.request("hangup")
@@ -276,7 +283,12 @@ def main() -> None:
     ap.add_argument("--idle-seconds", type=float, default=60)
     ap.add_argument("--call-seconds", type=float, default=60)
     ap.add_argument("--call-runs", type=int, default=2)
+    ap.add_argument("--parts", default="startup,idle,dial,call",
+                    help="which figures to take, comma-separated (startup, idle, dial, call)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    if parts - {"startup", "idle", "dial", "call"}:
+        raise SystemExit(f"unknown parts: {sorted(parts - {'startup', 'idle', 'dial', 'call'})}")
     missing = baresip.missing()
     if missing:
         raise SystemExit(f"{missing}: run scripts/setup test")
@@ -285,33 +297,42 @@ def main() -> None:
     isolate(tmp)
     bench = Bench(tmp, args)
     try:
-        start = bench.startup()
-        app, bs, decliner, answerer = bench.start_pair()
-        idle = bench.idle(app, bs)
-        dial = bench.dial(app, bs, decliner)
-        cpu = bench.call_cpu(app, bs, answerer)
+        start = bench.startup() if "startup" in parts else None
+        if parts & {"idle", "dial", "call"}:
+            app, bs, decliner, answerer = bench.start_pair()
+            idle = bench.idle(app, bs) if "idle" in parts else None
+            dial = bench.dial(app, bs, decliner) if "dial" in parts else None
+            cpu = bench.call_cpu(app, bs, answerer) if "call" in parts else None
     finally:
         bench.close()
 
-    t, b = start["talker"], start["baresip"]
     med = statistics.median
     print(f"Talker next to baresip, same run, loopback Kamailio ({args.runs} runs each, interleaved)")
-    print(f"  exec → REGISTER answered     Talker {ms(t['ms'])}   baresip {ms(b['ms'])}   "
-          f"{ratio(med(t['ms']), med(b['ms']))}  (goal ≤ 120 ms)")
-    print(f"  memory registered, idle 10 s Talker RSS {med(t['rss']):5.1f} MB PSS {med(t['pss']):5.1f} MB   "
-          f"baresip RSS {med(b['rss']):5.1f} MB PSS {med(b['pss']):5.1f} MB  (goal RSS ≤ 40, PSS ≤ 25 MB)")
-    print(f"  idle, {args.idle_seconds:g} s side by side   Talker CPU {idle['talker'][0]:5.0f} ms/min, "
-          f"{idle['talker'][1]:5.1f} wake-ups/min   baresip CPU {idle['baresip'][0]:5.0f} ms/min, "
-          f"{idle['baresip'][1]:5.1f} wake-ups/min  (goal ≤ 20 ms/min)")
-    print(f"  dial, control channel open   Talker {ms(dial['talker'])}   baresip {ms(dial['baresip'])}   "
-          f"{ratio(med(dial['talker']), med(dial['baresip']))}  (goal ≤ 2×)")
-    print(f"  talker --callto → INVITE     {ms(dial['callto'])}   python -c pass {ms(dial['python'])}   "
-          f"{ratio(med(dial['callto']), med(dial['python']))}  (goal ≤ 1.25×)")
-    print(f"  CPU per call minute, G.722   Talker {med(cpu['talker']):6.0f} ms   baresip {med(cpu['baresip']):6.0f} ms   "
-          f"{ratio(med(cpu['talker']), med(cpu['baresip']))}  (goal ≤ 1.1×; {args.call_runs} calls of "
-          f"{args.call_seconds:g} s each, tone both ways)")
-    print(f"    Talker with echo cancellation off {med(cpu['talker_no_aec']):6.0f} ms   "
-          f"{ratio(med(cpu['talker_no_aec']), med(cpu['baresip']))}  (baresip cancels no echo here)")
+    if start is not None:
+        t, b = start["talker"], start["baresip"]
+        print(f"  exec → REGISTER answered     Talker {ms(t['ms'])}   baresip {ms(b['ms'])}   "
+              f"{ratio(med(t['ms']), med(b['ms']))}  (goal ≤ 120 ms)")
+        print(f"  memory registered, idle 10 s Talker RSS {med(t['rss']):5.1f} MB PSS {med(t['pss']):5.1f} MB   "
+              f"baresip RSS {med(b['rss']):5.1f} MB PSS {med(b['pss']):5.1f} MB  (goal RSS ≤ 40, PSS ≤ 25 MB)")
+    if "idle" in parts:
+        print(f"  idle, {args.idle_seconds:g} s side by side   Talker CPU {idle['talker'][0]:5.0f} ms/min, "
+              f"{idle['talker'][1]:5.1f} wake-ups/min   baresip CPU {idle['baresip'][0]:5.0f} ms/min, "
+              f"{idle['baresip'][1]:5.1f} wake-ups/min  (goal ≤ 20 ms/min)")
+    if "dial" in parts:
+        print(f"  dial, control channel open   Talker {ms(dial['talker'])}   baresip {ms(dial['baresip'])}   "
+              f"{ratio(med(dial['talker']), med(dial['baresip']))}  (goal ≤ 2×)")
+        print(f"  talker --callto → INVITE     {ms(dial['callto'])}   python -c pass {ms(dial['python'])}   "
+              f"{ratio(med(dial['callto']), med(dial['python']))}  (goal ≤ 1.25×)")
+    if "call" in parts:
+        print(f"  CPU per call minute, G.722   Talker {med(cpu['talker']):6.0f} ms   baresip {med(cpu['baresip']):6.0f} ms   "
+              f"{ratio(med(cpu['talker']), med(cpu['baresip']))}  (goal ≤ 1.1×; {args.call_runs} calls of "
+              f"{args.call_seconds:g} s each, tone both ways)")
+        print(f"    Talker with echo cancellation off {med(cpu['talker_no_aec']):6.0f} ms   "
+              f"{ratio(med(cpu['talker_no_aec']), med(cpu['baresip']))}  (baresip cancels no echo here)")
+        for kind, per_thread in bench.call_threads.items():
+            busy = sorted(((ms_, thread) for thread, ms_ in per_thread.items() if ms_ >= 10), reverse=True)
+            print(f"    {kind:14} by thread, last call (ms/min): "
+                  + ", ".join(f"{thread} {ms_:.0f}" for ms_, thread in busy))
 
 
 if __name__ == "__main__":
