@@ -96,6 +96,7 @@ class TalkerApp:
         self._registered: asyncio.Event | None = None  # lives on the control loop
         self._stop = threading.Event()
         self._windows: list[subprocess.Popen] = []  # closed with the app (they are no use without it)
+        self._quiet_timer: threading.Timer | None = None
         self.route = RouteFollower(
             route, self.engine, server=lambda: self.settings.account.server if self.settings.account else None,
             registered=lambda: self._registration.state == RegistrationState.REGISTERED, busy=self.call_list.any)
@@ -132,6 +133,8 @@ class TalkerApp:
                 lambda pbx: pbx.set_device_active(m["device_id"], m["active"])),
             "set_outgoing_number": lambda m, conn: session.write(
                 lambda pbx: pbx.set_outgoing_number(m["number_id"])),
+            "set_do_not_disturb": lambda m, conn: session.write(
+                lambda pbx: pbx.set_do_not_disturb(m["minutes"])),
             "login": lambda m, conn: session.login(m["pbx_url"], m["login"], m["password"], region=m.get("region"),
                                                    names=m.get("names")),
             "sip_account": lambda m, conn: session.use_sip_account(m["server"], m["user"], m["password"],
@@ -224,6 +227,7 @@ class TalkerApp:
 
     def shutdown(self) -> None:
         self._stop.set()
+        self._follow_quiet_end(None)
         self.route.stop()
         self.sound.close()
         if self.session.pbx is not None:
@@ -447,8 +451,29 @@ class TalkerApp:
 
     # --- the PBX side -------------------------------------------------------------------------
     def _pbx_changed(self) -> None:
-        self.control.broadcast({"event": "pbx_state", "pbx_state": self.session.pbx_state()})
+        state = self.session.pbx_state()
+        self.control.broadcast({"event": "pbx_state", "pbx_state": state})
         self._note_unreached()
+        self._refresh_icon()
+        self._refresh_menu()
+        self._follow_quiet_end(((state or {}).get("receive") or {}).get("do_not_disturb_until"))
+
+    def _follow_quiet_end(self, until: str | None) -> None:
+        """The PBX ends do-not-disturb by itself, saying nothing: the icon, the menu and the
+        popup are told again when its moment comes."""
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+        if not until:
+            return
+        left = (dt.datetime.fromisoformat(until) - dt.datetime.now(dt.UTC)).total_seconds()
+        self._quiet_timer = threading.Timer(max(0.0, left) + 0.5, self._quiet_ended)
+        self._quiet_timer.daemon = True
+        self._quiet_timer.start()
+
+    def _quiet_ended(self) -> None:
+        self._quiet_timer = None
+        self.control.broadcast({"event": "pbx_state", "pbx_state": self.session.pbx_state()})
         self._refresh_icon()
         self._refresh_menu()
 
@@ -515,6 +540,11 @@ def _icon_state(reg: RegistrationEvent, calls: list[CallEvent], receive: dict | 
     # No account is not a network problem: say what is missing.
     status = tr("reg.not_logged_in") if reg.account is None and reg.state == RegistrationState.OFFLINE \
         else tr(f"reg.{reg.state.value}")
+    if reg.state == RegistrationState.REGISTERED and receive and receive.get("do_not_disturb_until"):
+        from tray.windows.forms import short_time
+
+        return IconState("do_not_disturb", reg.account, status,
+                         tr("tray.do_not_disturb_until", until=short_time(receive["do_not_disturb_until"])))
     if reg.state == RegistrationState.REGISTERED and receive and not any(d["active"] for d in receive["devices"]):
         return IconState("nobody_rings", reg.account, status, tr("tray.nobody_rings"))
     detail = reg.reason

@@ -26,6 +26,7 @@ BADGES = {
     "in_call": (36, 115, 230),       # blue
     "ringing": (245, 124, 0),        # orange
     "nobody_rings": (123, 31, 162),  # purple: registered, but every device is switched off
+    "do_not_disturb": (84, 84, 84),  # dark grey: registered, nothing rings until a set time
 }
 
 

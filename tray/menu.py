@@ -22,6 +22,8 @@ from tray.icon import IconState
 from tray.sip.engine import CallEvent, CallState
 
 RECENT_IN_MENU = 10
+# Do not disturb for how long, in minutes (the PBX takes up to a day).
+QUIET_CHOICES = (15, 30, 60, 120)
 MODES = protocol.receive_modes()
 # The recent calls' icons by history.kind; the kinds that an icon alone would not explain also
 # get a word (menu.recent_<kind>).
@@ -185,6 +187,21 @@ class TrayMenu:
                                     checked=_is(on)))
         return self._submenu(tr("menu.audio_devices"), roles)
 
+    def _do_not_disturb(self, receive: dict, editable: bool):
+        """Do not disturb ▸ for 15 minutes … 2 hours, and while it is on, its end in the title and
+        "Ring again now". Every employee has it: it is their own quiet, not the scheme's devices."""
+        from tray.windows.forms import short_time
+
+        until = receive.get("do_not_disturb_until")
+        items = [self._item(tr(f"menu.quiet_{m}"), _do(self.app.do, "set_do_not_disturb", minutes=m),
+                            enabled=editable) for m in QUIET_CHOICES]
+        if until:
+            items += [self.ps.Menu.SEPARATOR,
+                      self._item(tr("menu.quiet_off"), _do(self.app.do, "set_do_not_disturb", minutes=0),
+                                 enabled=editable)]
+            return self._submenu(tr("menu.do_not_disturb_on", until=short_time(until)), items)
+        return self._submenu(tr("menu.do_not_disturb"), items)
+
     def _pbx_items(self):
         app = self.app
         state = app.pbx_state()
@@ -196,6 +213,8 @@ class TrayMenu:
         employee = state.get("employee") or {}
         admin = bool(employee.get("administrator"))
         receive = state.get("receive")
+        if receive is not None:
+            yield self._do_not_disturb(receive, editable)
         if admin and receive:
             current = receive["mode"]
             yield self._submenu(tr("menu.receive_calls"), [

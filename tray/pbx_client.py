@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime as dt
 import json
 import logging
 import os
@@ -179,7 +180,8 @@ class PbxClient:
                 "mode": scheme["mode"], "editable": bool(me and me["administrator"]) and not st.get("stale"),
                 "devices": [{"id": d["id"], "label": _device_label(d), "kind": d["kind"], "address": d["address"],
                              "active": d["active"], "position": d["position"], "ring_timeout_s": d["ring_timeout_s"]}
-                            for d in sorted(scheme["devices"], key=lambda d: d["position"])]}
+                            for d in sorted(scheme["devices"], key=lambda d: d["position"])],
+                "do_not_disturb_until": quiet_until(scheme)}
         return state
 
     def unreached_calls(self) -> list[dict]:
@@ -427,6 +429,12 @@ class PbxClient:
         except OSError:
             pass
 
+    async def set_do_not_disturb(self, minutes: int) -> None:
+        """Nothing rings for `minutes` (0: ringing again now); the PBX ends it by itself."""
+        st = self._editable()
+        await self._write("PUT", "/me/do-not-disturb", (st.get("scheme") or {}).get("version", 0),
+                          {"minutes": minutes}, ("scheme",))
+
     async def set_outgoing_number(self, number_id: int | None) -> None:
         st = self._editable()
         await self._write("PUT", "/me/outgoing-number", st["me"]["version"], {"number_id": number_id}, ("me",))
@@ -438,6 +446,19 @@ def _session_ended(e: Exception) -> bool:
     from websockets.exceptions import ConnectionClosed
 
     return isinstance(e, ConnectionClosed) and e.rcvd is not None and e.rcvd.code == STREAM_SESSION_ENDED
+
+
+def quiet_until(scheme: dict) -> str | None:
+    """The end of the scheme's do-not-disturb while it holds (ISO 8601), else None: once its
+    moment has passed the PBX rings again by itself, and so the app says."""
+    text = scheme.get("do_not_disturb_until")
+    if not text:
+        return None
+    try:
+        until = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return text if until > dt.datetime.now(dt.UTC) else None
 
 
 def _device_label(device: dict) -> str:

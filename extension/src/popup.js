@@ -316,6 +316,14 @@ function renderPbx(state) {
   else if (receive && !receive.editable) notes.push(t('pbxAdminsOnly'))
   note.textContent = notes.join('\n')
 
+  // Do not disturb: every employee's own, so not bound to `editable` (administrators only).
+  const until = receive?.do_not_disturb_until ?? null
+  $('dnd').hidden = !receive
+  $('dnd-state').textContent = until ? t('dndUntil', callTime(until)) : t('dndTitle')
+  $('dnd-minutes').hidden = $('dnd-on').hidden = Boolean(until)
+  $('dnd-off').hidden = !until
+  for (const id of ['dnd-minutes', 'dnd-on', 'dnd-off']) $(id).disabled = Boolean(state.stale)
+
   for (const input of document.querySelectorAll('input[name="mode"]')) {
     input.checked = receive?.mode === input.value
     input.disabled = !editable || !RECEIVE_MODES.includes(input.value)
@@ -360,6 +368,8 @@ function renderPbx(state) {
 
 document.querySelectorAll('input[name="mode"]').forEach((input) =>
   input.addEventListener('change', () => change('set_receive_mode', { mode: input.value })))
+$('dnd-on').addEventListener('click', () => change('set_do_not_disturb', { minutes: Number($('dnd-minutes').value) }))
+$('dnd-off').addEventListener('click', () => change('set_do_not_disturb', { minutes: 0 }))
 $('outgoing').addEventListener('change', (e) =>
   change('set_outgoing_number', { number_id: e.target.value === '' ? null : Number(e.target.value) }))
 

@@ -269,7 +269,8 @@ def test_pictures_of_the_first_start_in_english_and_russian(kamailio, tmp_path):
 
 # What README's picture of the icon's states says under each (English, as the README's text).
 STATE_CAPTIONS = {"registered": "registered", "registering": "connecting", "offline": "offline",
-                  "failed": "error", "in_call": "in a call", "ringing": "ringing", "nobody_rings": "nobody rings"}
+                  "failed": "error", "in_call": "in a call", "ringing": "ringing", "nobody_rings": "nobody rings",
+                  "do_not_disturb": "do not disturb"}
 MISSED_EXAMPLE = 3
 
 

@@ -92,7 +92,7 @@ def test_every_menu_item_sends_a_request_the_control_protocol_accepts(monkeypatc
     asked = {r["action"] for r in model.requests}
     assert asked == {"open_window", "call", "answer", "decline", "hangup", "mute", "hold", "set_receive_mode",
                      "set_device_active", "set_outgoing_number", "set_audio_device", "set_audio_option",
-                     "mark_missed_seen", "quit"}
+                     "mark_missed_seen", "set_do_not_disturb", "quit"}
     # Logging out asks first: the menu opens the account window, whose own button logs out.
     assert {"action": "open_window", "id": "1", "window": "login"} in model.requests
     assert {"action": "mute", "id": "1", "call_id": "c2", "on": False} in model.requests  # it was muted

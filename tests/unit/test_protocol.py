@@ -73,7 +73,7 @@ def test_the_schema_is_the_one_source_of_actions_and_error_codes():
                                        "set_device_active", "set_outgoing_number", "login", "sip_account", "logout",
                                        "pbx_api", "open_window", "audio_devices",
                                        "set_audio_device", "set_audio_option", "microphone_level", "find_people",
-                                       "missed_calls", "mark_missed_seen", "caller_info", "set_call_note"}
+                                       "missed_calls", "mark_missed_seen", "caller_info", "set_call_note", "set_do_not_disturb"}
     assert "invalid_number" in protocol.error_codes()
     assert protocol.max_message_bytes() == 1024 * 1024
 
