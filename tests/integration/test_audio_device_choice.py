@@ -15,7 +15,7 @@ from tests.support.app import App
 from tests.support.audio import heard
 from tests.support.processes import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.realtime]
+pytestmark = pytest.mark.slow   # and `realtime` on each test that judges sound
 
 PEER_TONE = 1600.0
 RINGTONE = 784.0   # tray/sip/sound.py: RINGTONE
@@ -52,6 +52,7 @@ def _names(state: dict, role: str) -> list[str]:
     return [d["name"] for d in state[role]["devices"]]
 
 
+@pytest.mark.realtime
 def test_the_speaker_moves_to_the_headset_mid_call_and_the_call_stays_up(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
@@ -102,6 +103,7 @@ def _headset_taken_away_mid_call(kamailio, peers, talker_app, tones, sound_serve
     return spk_wav, t_gone
 
 
+@pytest.mark.realtime
 def test_an_unplugged_headset_gives_the_call_back_to_the_default_speaker(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     def unplug(app):
@@ -117,6 +119,7 @@ def test_an_unplugged_headset_gives_the_call_back_to_the_default_speaker(
         "the call did not come back on the default speaker"
 
 
+@pytest.mark.realtime
 def test_a_speaker_that_stops_working_mid_call_hands_the_call_to_the_default_speaker(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     """The headset stays listed but stops taking sound (suspended: its stream no longer calls
@@ -129,6 +132,7 @@ def test_a_speaker_that_stops_working_mid_call_hands_the_call_to_the_default_spe
         "the call did not move to the default speaker when the headset stopped"
 
 
+@pytest.mark.realtime
 def test_a_device_plugged_in_after_the_start_is_listed_and_carries_a_call(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
@@ -160,6 +164,7 @@ def test_a_device_plugged_in_after_the_start_is_listed_and_carries_a_call(
     assert heard(usb_wav, PEER_TONE, 1.2, 2.8), "the new device does not play the call"
 
 
+@pytest.mark.realtime
 def test_the_choice_survives_a_restart(kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
     app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
@@ -185,6 +190,7 @@ def test_the_choice_survives_a_restart(kamailio, peers, talker_app, tones, sound
         again.quit()
 
 
+@pytest.mark.realtime
 def test_the_portaudio_backend_lists_portaudio_devices_and_plays_on_the_chosen_one(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     """The backend Windows and macOS use (PortAudio's own list), run here on Linux, where
@@ -208,6 +214,7 @@ def test_the_portaudio_backend_lists_portaudio_devices_and_plays_on_the_chosen_o
     assert heard(spk_wav, PEER_TONE, -2.5, -0.8), "the chosen PortAudio device does not play the call"
 
 
+@pytest.mark.realtime
 def test_an_incoming_call_rings_on_the_chosen_ringer(kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])
     app = talker_app(kamailio, "101", "Anna Ivanova", extra_env=_env(sound_server))
@@ -229,6 +236,7 @@ def test_an_incoming_call_rings_on_the_chosen_ringer(kamailio, peers, talker_app
     assert not heard(spk_wav, RINGTONE, 0.5, 0, others=(425.0, PEER_TONE)), "the speaker rang instead"
 
 
+@pytest.mark.realtime
 def test_ring_silently_keeps_the_ringer_quiet_and_turning_it_off_rings_a_ringing_call(
         kamailio, peers, talker_app, tones, sound_server, tmp_path):
     peer = peers(kamailio, "102", "Boris Petrov", play=tones["peer"])

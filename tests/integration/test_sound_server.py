@@ -36,7 +36,7 @@ from tests.support.audio import read_wav, tone_level_db, tone_onset
 from tests.support.processes import VENV_BIN
 from tests.support.sound import HEADSET, RINGER, SINKS, SPEAKER
 
-pytestmark = [pytest.mark.slow, pytest.mark.realtime]
+pytestmark = pytest.mark.slow   # and `realtime` on each test that judges sound
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEAKER_TONE, MIC_TONE, RING_TONE = 1000.0, 1600.0, 1300.0
@@ -159,6 +159,7 @@ def test_portaudio_lists_the_servers_devices(sound_server):
     assert "default" not in report["devices"]
 
 
+@pytest.mark.realtime
 def test_a_tone_played_to_the_default_device_is_heard_on_the_speaker_only(
         sound_server, tmp_path: Path, capsys):
     recordings = _recordings(sound_server, tmp_path)
@@ -185,6 +186,7 @@ def test_a_tone_played_to_the_default_device_is_heard_on_the_speaker_only(
     assert -0.05 < latency < 1.5
 
 
+@pytest.mark.realtime
 def test_the_default_input_hears_the_microphone(sound_server, tmp_path: Path):
     sound_server.start_tone(MIC_TONE)
     path = tmp_path / "input.wav"
@@ -196,6 +198,7 @@ def test_the_default_input_hears_the_microphone(sound_server, tmp_path: Path):
     assert _level(path, SPEAKER_TONE, skip_s=0.3) < SILENT_DB
 
 
+@pytest.mark.realtime
 def test_an_alsa_pcm_per_sink_picks_the_sink_for_each_stream(sound_server, tmp_path: Path):
     """The ringer and the headset at the same time, each on its own sink, and an input stream
     from a named source (the headset's monitor, fed a tone of its own)."""
@@ -219,6 +222,7 @@ def test_an_alsa_pcm_per_sink_picks_the_sink_for_each_stream(sound_server, tmp_p
     assert _level(path, SPEAKER_TONE, skip_s=0.5) > HEARD_DB
 
 
+@pytest.mark.realtime
 def test_pulse_sink_moves_every_default_stream_of_the_process(sound_server, tmp_path: Path):
     recordings = _recordings(sound_server, tmp_path, (SPEAKER, HEADSET))
     sound_server.start_tone(MIC_TONE, sink=HEADSET)
@@ -241,6 +245,7 @@ def _tone_at(path: Path, freq: float, start_s: float, end_s: float) -> float:
     return tone_level_db(samples[int(start_s * rate):int(end_s * rate)], rate, freq)
 
 
+@pytest.mark.realtime
 def test_unplugging_the_sink_under_a_stream_moves_it_to_the_default(sound_server, tmp_path: Path):
     """PulseAudio itself moves a stream whose sink goes away to the default sink: the callback
     goes on, nothing is raised, and the tone goes on on the speaker. Only opening the
@@ -273,6 +278,7 @@ def test_unplugging_the_sink_under_a_stream_moves_it_to_the_default(sound_server
     assert any("PortAudioError" in e for e in report["errors"]), report["errors"]
 
 
+@pytest.mark.realtime
 def test_default_follows_the_os_default_a_named_pcm_stays(sound_server, tmp_path: Path):
     """A user who changes the system's default output mid-call: a stream on ALSA's `default`
     moves with it, one on a PCM naming the sink stays where the app put it."""

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.processes import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.realtime]
+pytestmark = pytest.mark.slow   # and `realtime` on each test that judges sound
 
 
 @pytest.fixture
@@ -61,6 +61,7 @@ def test_the_sound_switches_take_effect_and_are_kept(windowed_app, sound_env):
     assert state["echo_cancellation"] is False
 
 
+@pytest.mark.realtime
 def test_the_call_window_shows_how_loud_the_microphone_is_heard(windowed_app, pbx_api, kamailio, peers,
                                                                 sound_env):
     """The level meter stands high while the microphone hears a tone, falls to nothing when the
