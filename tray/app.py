@@ -168,6 +168,7 @@ class TalkerApp:
             self.engine.start()
             self._register()
         else:
+            self.engine.wait_started()
             early.listener.attach(self)   # what the engine reported before the app was there
             self.route.poke()
         self.route.start()

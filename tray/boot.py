@@ -3,10 +3,10 @@
 What a person waits for after logging in to the computer is the phone being reachable. So
 `main` takes the instance lock, reads the settings and the SIP password, starts pjsua2 and sends
 the REGISTER before it imports asyncio, the control server, the PBX client and the tray; those
-load while the REGISTER is on its way (tens of milliseconds of imports, `python -X importtime`).
-The app (tray/app.py) then adopts the running engine and hears, in order, what the engine
-reported meanwhile (`EarlyListener`). Without an account, or when the early engine cannot start,
-the app starts its own engine as before.
+load while the REGISTER is on its way (tens of milliseconds of imports, `python -X importtime`); pjsua2 starts
+on the engine's thread meanwhile. The app (tray/app.py) then adopts the engine and hears, in
+order, what it reported meanwhile (`EarlyListener`). Without an account the app starts its own
+engine as before.
 
 This module stays light: nothing here may import asyncio, the control server or the tray.
 """
@@ -29,7 +29,7 @@ from tray.secret_store import open_store, sip_password_key
 from tray.settings import Settings
 from tray.single_instance import InstanceLock
 from tray.sip import echo
-from tray.sip.engine import Account, AudioConfig, CallEvent, EngineError, RegistrationEvent, SipEngine
+from tray.sip.engine import Account, AudioConfig, CallEvent, RegistrationEvent, SipEngine
 from tray.sip.network import local_address_for
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,10 @@ class EarlyListener:
 
 @dataclasses.dataclass
 class EarlyEngine:
+    """The engine tray/boot.py started with the settings' account (the app does not register
+    again) and the listener that keeps its events until the app is there."""
     engine: SipEngine
     listener: EarlyListener
-    registering: bool      # the account was given to it: the app must not register again
 
 
 def audio_from_environment() -> AudioConfig:
@@ -109,22 +110,20 @@ def engine_audio(audio: AudioConfig, settings: Settings) -> AudioConfig:
 
 def start_engine(settings: Settings, password: str | None, audio: AudioConfig,
                  bind_address: str | None) -> EarlyEngine | None:
-    """The engine started and registering with the account of the settings; None without an
-    account or its password, or when pjsua2 cannot start here (the app then tries itself)."""
+    """The engine starting on its thread, its REGISTER queued to leave as soon as pjsua2 runs
+    (while this thread goes on importing the rest of the app); None without an account or its
+    password. The app waits for the engine to run when it adopts it (`SipEngine.wait_started`):
+    an engine that cannot start fails the app's start as it always did."""
     account = settings.account
     if account is None or password is None:
         return None
     listener = EarlyListener()
     engine = SipEngine(listener, bind_address=bind_address or local_address_for(account.server) or "127.0.0.1",
                        audio=engine_audio(audio, settings), user_agent=USER_AGENT)
-    try:
-        engine.start()
-    except EngineError as e:
-        log.warning("the SIP engine did not start early (%s): the app starts it", e)
-        return None
+    engine.start(wait=False)
     engine.set_account(Account(account.username, account.domain, password, account.server,
                                account.display_name))
-    return EarlyEngine(engine, listener, registering=True)
+    return EarlyEngine(engine, listener)
 
 
 def setup_logging() -> Path:

@@ -366,9 +366,17 @@ class SipEngine:
         self._cancelled_timers: set[int] = set()
 
     # --- lifecycle (any thread) -----------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> None:
+    def start(self, timeout: float = 10.0, *, wait: bool = True) -> None:
+        """Start the engine's thread and, unless `wait` is False, wait until pjsua2 runs. Work
+        submitted meanwhile runs as soon as it does (the app's start sends its REGISTER so while
+        its other modules load)."""
         self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
         self._thread.start()
+        if wait:
+            self.wait_started(timeout)
+
+    def wait_started(self, timeout: float = 10.0) -> None:
+        """EngineError unless pjsua2 is running (or starts within `timeout` seconds)."""
         if not self._started.wait(timeout):
             raise EngineError("engine", tr("engine.not_started"))
         if self._start_error is not None:
