@@ -22,6 +22,7 @@ from pathlib import Path
 
 from common import locations
 from common.i18n import tr
+from tray.threadnames import name_this_thread
 from common.protocol import (
     JsonLines, ProtocolError, allowed_clients, error_reply, ok_reply, protocol_version, validate_request,
 )
@@ -112,6 +113,7 @@ class ControlServer:
                 conn.send(event)
 
     def _run(self) -> None:
+        name_this_thread("control")
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:

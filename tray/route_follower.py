@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from tray.sip.engine import EngineError, SipEngine
 from tray.sip.network import RouteChanges
+from tray.threadnames import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class RouteFollower:
         self._changes.poke()
 
     def _follow(self) -> None:
+        name_this_thread("route")
         while True:
             self._changes.wait(poll=not self._registered())
             if self._stop.is_set():

@@ -23,6 +23,7 @@ from tray.boot import engine_audio
 from tray.control_server import RequestFailed
 from tray.settings import Settings
 from tray.sip.engine import AudioConfig, SipEngine
+from tray.threadnames import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class SoundChoice:
             threading.Thread(target=self._watch, args=(stop,), name="audio-devices", daemon=True).start()
 
     def _watch(self, stop: threading.Event) -> None:
+        name_this_thread("audio-devices")
         try:
             self.devices.prepare()
             self._apply()

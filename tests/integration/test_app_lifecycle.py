@@ -81,3 +81,25 @@ def test_the_phone_starts_registering_before_the_rest_of_the_app_loads(kamailio,
         stop_process(proc, 15, None)
         log.close()
     assert "sip" in seen.read_text().split(), (tmp_path / "app.stderr").read_text()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread names are read from /proc")
+def test_the_apps_threads_carry_their_names_in_the_os(kamailio, talker_app):
+    # What `top -H`, perf and bench/versus_baresip.py show: which thread spends what.
+    app = talker_app(kamailio)
+    names = wait_until(lambda: _thread_names(app.proc.pid) >= {"sip", "control", "route"} and _thread_names(app.proc.pid),
+                       10, message="the threads named")
+    assert {"sip", "control", "route"} <= names
+
+
+def _thread_names(pid: int) -> set[str]:
+    import os
+
+    found = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                found.add(f.read().strip())
+        except FileNotFoundError:
+            continue
+    return found

@@ -40,6 +40,7 @@ import pjsua2 as pj
 
 from common.i18n import tr
 from tray.sip import sound
+from tray.threadnames import name_this_thread
 from tray.sip.uri import parse_name_addr
 
 log = logging.getLogger(__name__)
@@ -478,6 +479,7 @@ class SipEngine:
 
     # --- engine thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        name_this_thread("sip")
         try:
             self._create_endpoint()
         except BaseException as e:  # reported to start()

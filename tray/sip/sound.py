@@ -32,6 +32,7 @@ import time
 from typing import Any
 
 from tray.sip.echo import EchoCanceller
+from tray.threadnames import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,7 @@ class SoundDevices:
         self._speaker_tone = None     # frames of a tone played instead of the call, or None
         self._tone_holds = False      # the tone keeps the devices open
         self._ringer = None           # the ringer's own stream while a call rings
+        self._threads_named = [False, False]   # the microphone's and the speaker's callback threads
         # Echo cancellation and noise suppression on the microphone, against what the speaker
         # plays (tray/sip/echo.py).
         self.echo = EchoCanceller(RATE, FRAME_SAMPLES, enabled=echo_cancellation)
@@ -219,12 +221,18 @@ class SoundDevices:
 
     # --- PortAudio's side (its callback thread) -------------------------------------------
     def _on_input(self, data, frames, time_info, status) -> None:
+        if not self._threads_named[0]:
+            self._threads_named[0] = True
+            name_this_thread("microphone")
         self._input_seen = time.monotonic()
         frame = self.echo.process(bytes(data))
         self.microphone.put(frame)
         self._last_microphone = frame
 
     def _on_output(self, data, frames, time_info, status) -> None:
+        if not self._threads_named[1]:
+            self._threads_named[1] = True
+            name_this_thread("speaker")
         self._output_seen = time.monotonic()
         tone = self._speaker_tone
         frame = next(tone, SILENCE) if tone is not None else self.speaker.get()
@@ -261,6 +269,7 @@ class SoundDevices:
         self.microphone.clear()
         self.speaker.clear()
         self._input_seen = self._output_seen = time.monotonic()
+        self._threads_named = [False, False]    # new streams call back on new threads
         input_device, output_device = (None, None) if on_defaults else (self.input_device, self.output_device)
         # PortAudio keeps two 20 ms blocks in flight each way (40 ms, whatever latency is asked
         # for). Smaller blocks did not lower the microphone's delay here, and on the speaker the
