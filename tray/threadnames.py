@@ -6,18 +6,17 @@ from __future__ import annotations
 import sys
 
 _prctl = None
+if sys.platform == "linux":
+    try:
+        # Looked up here, not on first use: the first use is in a sound device's callback.
+        import ctypes
+
+        _prctl = ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):
+        pass
 
 
 def name_this_thread(name: str) -> None:
     """Linux only (PR_SET_NAME, 15 characters); elsewhere, or if it fails, nothing happens."""
-    global _prctl
-    if sys.platform != "linux":
-        return
-    try:
-        if _prctl is None:
-            import ctypes
-
-            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    if _prctl is not None:
         _prctl(15, name.encode()[:15], 0, 0, 0)   # 15: PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
