@@ -25,7 +25,7 @@ LINK_SCHEMES = ("tel:", "callto:", "sip:", "sips:")
 APP_START_TIMEOUT_S = 15.0
 CALL_REPLY_TIMEOUT_S = 20.0
 USAGE_ERROR_CODES = ("invalid_number", "unknown_name", "ambiguous_name")
-LOGIN_REPLY_TIMEOUT_S = 30.0  # the PBX checks the password with scrypt, and may be far away
+LOGIN_REPLY_TIMEOUT_S = 30.0  # a login: the PBX checks the password with scrypt, and may be far away
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,35 +246,25 @@ def _login(p, ns) -> int:
 def _login_running_app(p, ns, pbx_url: str, password: str) -> int | None:
     """A running app logs in itself (and registers at once); None when no app is running, and
     the login is saved for the app's next start instead."""
-    from common.control_client import AppNotRunning, ControlClient, ControlError
     from common.i18n import tr
 
-    try:
-        client = ControlClient.connect(client="cli")
-    except AppNotRunning:
-        return None
-    except ControlError as e:
-        return _fail(str(e), EXIT_FAILED)
     fields: dict = {"pbx_url": pbx_url, "login": ns.login, "password": password}
     if ns.region:
         fields["region"] = ns.region
     names = _names(p, ns)
     if names:
         fields["names"] = names
-    try:
-        with client:
-            me = client.request("login", timeout=LOGIN_REPLY_TIMEOUT_S, **fields)["employee"]
-    except ControlError as e:
-        return _fail(str(e), EXIT_USAGE if e.code in ("pbx_refused", "invalid_message") else EXIT_FAILED)
-    print(tr("cli.logged_in", name=me["name"], extension=me["extension"], url=pbx_url.rstrip("/")))
-    return EXIT_OK
+    return _ask_running_app(
+        "login", fields, ("pbx_refused", "invalid_message"),
+        lambda answer: tr("cli.logged_in", name=answer["employee"]["name"],
+                          extension=answer["employee"]["extension"], url=pbx_url.rstrip("/")))
 
 
-def _tell_running_app(fields: dict) -> int | None:
-    """A running app switches to the plain SIP account itself (and registers at once); None when
-    no app is running, and the account is saved for the app's next start instead."""
+def _ask_running_app(action: str, fields: dict, usage_codes: tuple[str, ...], said) -> int | None:
+    """Ask a running app to take an account over itself (it registers at once) and print
+    `said(answer)`; None when no app is running, so that the caller saves it for the next start.
+    A refusal whose code is in `usage_codes` is the user's mistake (exit 2)."""
     from common.control_client import AppNotRunning, ControlClient, ControlError
-    from common.i18n import tr
 
     try:
         client = ControlClient.connect(client="cli")
@@ -284,10 +274,10 @@ def _tell_running_app(fields: dict) -> int | None:
         return _fail(str(e), EXIT_FAILED)
     try:
         with client:
-            account = client.request("sip_account", **fields)["account"]
+            answer = client.request(action, timeout=LOGIN_REPLY_TIMEOUT_S, **fields)
     except ControlError as e:
-        return _fail(str(e), EXIT_USAGE if e.code in ("invalid_account", "invalid_message") else EXIT_FAILED)
-    print(tr("cli.switched", account=account))
+        return _fail(str(e), EXIT_USAGE if e.code in usage_codes else EXIT_FAILED)
+    print(said(answer))
     return EXIT_OK
 
 
@@ -314,7 +304,8 @@ def _configure_account(p, ns) -> int:
         fields["region"] = ns.region
     if names:
         fields["names"] = names
-    switched = _tell_running_app(fields)
+    switched = _ask_running_app("sip_account", fields, ("invalid_account", "invalid_message"),
+                                lambda answer: tr("cli.switched", account=answer["account"]))
     if switched is not None:
         return switched
     try:
