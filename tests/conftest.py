@@ -6,7 +6,6 @@ import fcntl
 import glob
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,7 @@ from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 class _Turns:
     """This worker's turn among the xdist workers of one run: shared, or alone (no other test
-    runs meanwhile), or the one realtime turn (no other realtime test runs meanwhile). Shared
-    and alone are a readers-writer lock of two flock()s; the turnstile makes a waiting alone
+    runs meanwhile). A readers-writer lock of two flock()s; the turnstile makes a waiting alone
     turn go before any shared turn asked for after it, so it is not starved by the others'
     stream. An alone turn is kept from one realtime test to the next on the same worker: the
     others wait for it once, not once per test (each wait first lets their running tests end)."""
@@ -42,12 +40,6 @@ class _Turns:
             fcntl.flock(turnstile, fcntl.LOCK_UN)
         self.alone = alone
 
-    def take_realtime(self, folder: Path) -> None:
-        self.take(folder, alone=False)
-        realtime = open(folder / "realtime.lock", "a")
-        self._files.append(realtime)
-        fcntl.flock(realtime, fcntl.LOCK_EX)
-
     def give_back(self) -> None:
         for f in self._files:
             f.close()   # closing the file gives the turn back
@@ -61,47 +53,16 @@ def _is_realtime(item: pytest.Item | None) -> bool:
     return item is not None and item.get_closest_marker("realtime") is not None
 
 
-REALTIME_NICE = -10   # the weight of about ten ordinary processes in Linux's scheduler
-
-
-def _raised_priority() -> int | None:
-    """Raise this process's priority (and so that of everything it starts from now on) above
-    the other workers' tests; returns the niceness to go back to, or None where that is not
-    allowed (only root may lower a niceness) or TALKER_TEST_REALTIME=alone asks for none."""
-    if os.environ.get("TALKER_TEST_REALTIME") == "alone":
-        return None
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, min(before, REALTIME_NICE))
-    except PermissionError:
-        return None
-    return before
-
-
 @pytest.fixture(autouse=True)
-def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests marked `realtime` judge sound played and recorded in real time (gaps, levels, delay)
     on a real sound server; three other workers' Kamailios, Chromiums and phones on two cores
-    starve it and the sound breaks up. Under pytest-xdist such a test runs while no other
-    realtime test does, at a higher priority than the other workers' tests (its sound server,
-    app and phones inherit it); where the priority cannot be raised it waits until the others'
-    tests are over and runs alone. The turn is given back after the test's teardown
-    (pytest_runtest_teardown below)."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    run_dir = tmp_path_factory.getbasetemp().parent   # one per run, shared by its workers
-    realtime = _is_realtime(request.node)
-    priority_before = _raised_priority() if realtime else None
-    if priority_before is not None:
-        _turns.take_realtime(run_dir)
-    else:
-        _turns.take(run_dir, realtime)
-    try:
-        yield
-    finally:
-        if priority_before is not None:
-            os.setpriority(os.PRIO_PROCESS, 0, priority_before)
+    starve it and the sound breaks up. Under pytest-xdist such a test waits until the others'
+    tests are over and runs alone; the rest share the machine as before. The turn is given
+    back after the test's teardown (pytest_runtest_teardown below)."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        run_dir = tmp_path_factory.getbasetemp().parent   # one per run, shared by its workers
+        _turns.take(run_dir, _is_realtime(request.node))
 
 
 @pytest.hookimpl(hookwrapper=True)
