@@ -58,6 +58,10 @@ class WindowDriver:
     def read(self) -> dict:
         return self.do("read")
 
+    def place(self, name: str | None = None) -> dict:
+        """Where a named widget (or, without a name, the window) is on the screen."""
+        return self.do("place", **({"name": name} if name else {}))
+
     def settled(self, predicate=lambda state: True, timeout: float = 20) -> dict:
         """The window's state once no request is pending and `predicate` holds."""
         deadline = time.monotonic() + timeout

@@ -24,12 +24,13 @@ WORDS = {  # what the user sees, per language
 
 
 @pytest.fixture
-def xsession(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A small laptop's screen: 1024×600 (the windows' own fixture has 1280×800)."""
+def xsession(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """A small laptop's screen: 1024×600 (the windows' own fixture has 1280×800), or the size a
+    test asks for with indirect parametrization."""
     missing = missing_tools()
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)}")
-    with XSession(tmp_path / "x", size="1024x600") as x:
+    with XSession(tmp_path / "x", size=getattr(request, "param", "1024x600")) as x:
         monkeypatch.setenv("DISPLAY", x.display)
         yield x
 
@@ -140,6 +141,33 @@ def test_the_settings_window_fits_a_small_screen_and_asks_before_losing_changes(
         pass  # closed before it could answer
     wait_until(lambda: not w.alive(), 10, 0.1, "the window to close")
     assert _scheme(pbx_api, anna)["mode"] == "all_at_once"
+
+
+@pytest.mark.parametrize("xsession", ["1024x600", "1280x800"], indirect=True)
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_settings_window_puts_the_device_detail_under_the_list_on_a_small_screen(lang, windowed_app, pbx_api,
+                                                                                    xsession):
+    """On a 1024- or 1280-pixel-wide screen the list and the detail side by side are wider than
+    the screen: the detail goes under the list, and nothing a user needs is off to the right,
+    behind a sideways scroll."""
+    anna = pbx_api.add_employee("101", "Anna Ivanova", admin=True, mobile="+79160001122")
+    app = windowed_app(anna, lang=lang)
+    w = app.open("settings")
+    w.settled(lambda s: s.get("devices"))
+    w.invoke("add_mobile")
+    w.select("devices", 1)
+    w.invoke("schedule_button")   # the rules open: the detail at its widest
+    w.settled(lambda s: s["schedule_button"]["mapped"])
+    window = w.place()
+    screen = window["screen_width"]
+    assert not window["sideways"], window
+    assert window["x"] >= 0 and window["x"] + window["width"] <= screen, window
+    for name in ("save", "devices", "schedule_button"):
+        where = w.place(name)
+        assert where["x"] >= 0 and where["x"] + where["width"] <= screen, (name, where)
+    # The detail is under the list, not beside it.
+    devices, detail = w.place("devices"), w.place("schedule_button")
+    assert detail["y"] > devices["y"] + devices["height"], (devices, detail)
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])

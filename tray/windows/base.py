@@ -26,6 +26,7 @@ from tray.windows.theme import px
 log = logging.getLogger(__name__)
 
 POLL_MS = 40
+PAGE_PADDING = 14   # around a window's content
 REQUEST_TIMEOUT_S = 30.0
 
 
@@ -165,10 +166,12 @@ class Window:
         self.names: dict[str, object] = {}
         root.title(tr(self.title_key))
         root.protocol("WM_DELETE_WINDOW", self.close)
+        self.scroll_area: ScrollArea | None = None
         if self.scrolls:
-            self.frame = ScrollArea(root).inner
+            self.scroll_area = ScrollArea(root)
+            self.frame = self.scroll_area.inner
         else:
-            self.frame = ttk.Frame(root, padding=px(14))
+            self.frame = ttk.Frame(root, padding=px(PAGE_PADDING))
             self.frame.pack(fill="both", expand=True)
         self._messages: list[ttk.Label] = []
         self.build()
@@ -286,7 +289,7 @@ class ScrollArea:
         root.grid_rowconfigure(0, weight=1)
         root.grid_columnconfigure(0, weight=1)
         self.canvas.grid(row=0, column=0, sticky="nsew")
-        self.inner = ttk.Frame(self.canvas, padding=px(14))
+        self.inner = ttk.Frame(self.canvas, padding=px(PAGE_PADDING))
         self._item = self.canvas.create_window((0, 0), window=self.inner, anchor="nw")
         self.inner.bind("<Configure>", lambda e: self._fit())
         self.canvas.bind("<Configure>", lambda e: self._bars())
@@ -300,6 +303,15 @@ class ScrollArea:
                               width=min(w, self.root.winfo_screenwidth() - px(SCREEN_MARGIN[0])),
                               height=min(h, self.root.winfo_screenheight() - px(SCREEN_MARGIN[1])))
         self._bars()
+
+    def room(self) -> int:
+        """How wide the content may be without scrolling sideways: as wide as the window grows,
+        the screen less its margin (_fit)."""
+        return self.root.winfo_screenwidth() - px(SCREEN_MARGIN[0])
+
+    def sideways(self) -> bool:
+        """The content is wider than what shows of it: the window scrolls sideways."""
+        return self.inner.winfo_reqwidth() > self.canvas.winfo_width()
 
     def _bars(self) -> None:
         w, h = self.inner.winfo_reqwidth(), self.inner.winfo_reqheight()

@@ -23,7 +23,7 @@ from tkinter import ttk
 from common.i18n import tr
 from tray.settings import AUDIO_OPTIONS, AUDIO_ROLES
 from tray.windows import forms
-from tray.windows.base import CellTip, Window, centre, fail_sentence, palette
+from tray.windows.base import PAGE_PADDING, CellTip, Window, centre, fail_sentence, palette
 from tray.windows.forms import FormInvalid, Path, RuleForm, SchemeForm, under
 from tray.windows.theme import px
 
@@ -31,6 +31,7 @@ DEFAULT_REGION = "RU"
 WHEN_MIN_WIDTH = 200
 WHEN_MAX_WIDTH = 360   # wider schedules show whole rules and how many more; the tooltip has all
 RULE_KINDS = forms.RULE_KINDS
+MIDDLE_GAP = 10        # between the device list and its detail
 
 
 class SettingsWindow(Window):
@@ -242,32 +243,39 @@ class SettingsWindow(Window):
         mode_box = ttk.LabelFrame(f, text=tr("menu.receive_calls"), padding=px((10, 6)), style="Section.TLabelframe")
         mode_box.pack(fill="x", pady=px((10, 0)))
         self.mode = self.named("mode", tk.StringVar(self.root))
-        radios = ttk.Frame(mode_box)
+        radios = self.mode_row = ttk.Frame(mode_box)
         radios.pack(fill="x")
+        radios.columnconfigure(1, weight=1)
+        choices = ttk.Frame(radios)
+        choices.grid(row=0, column=0, sticky="w")
         for mode in forms.MODES:
-            ttk.Radiobutton(radios, text=tr(f"mode.{mode}"), value=mode, variable=self.mode).pack(
+            ttk.Radiobutton(choices, text=tr(f"mode.{mode}"), value=mode, variable=self.mode).pack(
                 side="left", padx=px((0, 18)))
-        tz = ttk.Frame(radios)
-        tz.pack(side="right")
+        tz = self.timezone_row = ttk.Frame(radios)   # beside the modes, or under them (_reflow)
         ttk.Label(tz, text=tr("win.timezone")).pack(side="left", padx=px((0, 6)))
         self.timezone = self.named("timezone", tk.StringVar(self.root))
         ttk.Combobox(tz, textvariable=self.timezone, width=22,
                      values=sorted(zoneinfo.available_timezones())).pack(side="left")
         self.mode_help = self.named("mode_help", ttk.Label(mode_box, text="", style="Muted.TLabel",
                                                            wraplength=px(900), justify="left"))
+        self._page_wide = [self.mode_help]   # sentences as wide as the page allows (_reflow)
         self.mode_help.pack(anchor="w", pady=px((4, 0)))
         self.mode_error = self.message(mode_box, "mode_error", 900)
         self.mode_error.pack(anchor="w")
         self.tz_error = self.message(mode_box, "timezone_error", 900)
         self.tz_error.pack(anchor="w")
+        self._page_wide += [self.mode_error, self.tz_error]
 
-        middle = ttk.Frame(f)
+        middle = self.middle = ttk.Frame(f)
         middle.pack(fill="both", expand=True, pady=px((10, 0)))
-        middle.columnconfigure(0, weight=3)
-        middle.columnconfigure(1, weight=2)
-        middle.rowconfigure(0, weight=1)
         self._build_devices(middle)
         self._build_device_detail(middle)
+        self._stacked: bool | None = None
+        self._reflow()
+        # Whenever the content or the window changes size: the detail grows when the rules open,
+        # and a user may resize the window.
+        for widget in (self.frame, self.scroll_area.canvas):
+            widget.bind("<Configure>", lambda e: self._reflow(), add="+")
         self._build_preview(f)
 
         bottom = ttk.Frame(f)
@@ -285,9 +293,53 @@ class SettingsWindow(Window):
         for var, handler in ((self.mode, self._mode_changed), (self.timezone, self._timezone_changed)):
             var.trace_add("write", lambda *a, h=handler: None if self._loading else h())
 
+    def _reflow(self) -> None:
+        """The device detail beside the list when the window has the room, under it when not (a
+        1024- or 1280-pixel-wide screen); the time zone likewise beside or under the modes, and
+        long sentences wrap at the page's width: nothing is off to the right, behind a sideways
+        scroll."""
+        room = self.scroll_area.room()
+        page = room - 2 * px(PAGE_PADDING)
+        for label in self._page_wide:
+            label.configure(wraplength=min(px(900), page - px(40)))
+        # Widths as the boxes ask for them, whatever their arrangement now: no flip-flopping.
+        modes = self.mode_row.grid_slaves(row=0, column=0) or self.mode_row.grid_slaves(row=1, column=0)
+        tz_under = modes[0].winfo_reqwidth() + px(18) + self.timezone_row.winfo_reqwidth() + px(40) > page
+        if tz_under:
+            self.timezone_row.grid(row=1, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
+        else:
+            self.timezone_row.grid(row=0, column=1, columnspan=1, sticky="e", pady=0)
+        self._fit_when()
+        beside = self.devices_box.winfo_reqwidth() + px(MIDDLE_GAP) + self.detail.winfo_reqwidth()
+        stacked = beside > page
+        if stacked == self._stacked:
+            return
+        self._stacked = stacked
+        middle = self.middle
+        if stacked:
+            self.devices_box.grid(row=0, column=0, sticky="nsew", padx=0)
+            self.detail.grid(row=1, column=0, sticky="nsew", pady=px((MIDDLE_GAP, 0)))
+            middle.columnconfigure(0, weight=1)
+            middle.columnconfigure(1, weight=0)
+        else:
+            self.devices_box.grid(row=0, column=0, sticky="nsew", padx=px((0, MIDDLE_GAP)))
+            self.detail.grid(row=0, column=1, sticky="nsew", pady=0)
+            middle.columnconfigure(0, weight=3)
+            middle.columnconfigure(1, weight=2)
+        middle.rowconfigure(0, weight=1)
+
+    def _when_limit(self) -> int:
+        """«When» may grow to WHEN_MAX_WIDTH, but not so far that the list is wider than the page."""
+        # From the columns' own widths, not what they have now: «Device» stretches to the list's
+        # width, and counting that would shrink «When» a little more at each pass.
+        others = sum(width for column, width in self._column_widths.items() if column != "when")
+        others += self._list_side.winfo_reqwidth() + px(8 + 2 * 10 + 4)   # the buttons, paddings, border
+        limit = min(px(WHEN_MAX_WIDTH), self.scroll_area.room() - 2 * px(PAGE_PADDING) - others)
+        return max(px(WHEN_MIN_WIDTH), limit)
+
     def _build_devices(self, parent: tk.Misc) -> None:
-        box = ttk.LabelFrame(parent, text=tr("win.devices"), padding=px((10, 6)), style="Section.TLabelframe")
-        box.grid(row=0, column=0, sticky="nsew", padx=px((0, 10)))
+        box = self.devices_box = ttk.LabelFrame(parent, text=tr("win.devices"), padding=px((10, 6)),
+                                                style="Section.TLabelframe")
         box.columnconfigure(0, weight=1)
         box.rowconfigure(0, weight=1)
         columns = (("n", "win.col.order", 70), ("device", "win.col.device", 190), ("on", "win.col.on", 80),
@@ -296,9 +348,11 @@ class SettingsWindow(Window):
                                                           height=6, selectmode="browse"))
         font = tkfont.nametofont("TkHeadingFont")
         widest = {"on": max(tr("win.on"), tr("win.off"), key=font.measure)}
+        self._column_widths: dict[str, int] = {}
         for column, key, width in columns:
             # Never narrower than the heading or the longest word the column shows, in any language.
             width = max(px(width), font.measure(tr(key)) + px(24), font.measure(widest.get(column, "")) + px(24))
+            self._column_widths[column] = width
             self.devices.heading(column, text=tr(key), anchor="w")
             # «Device» takes what room is left, but never less than its own (a wider «When» once
             # squeezed it to two letters).
@@ -307,7 +361,7 @@ class SettingsWindow(Window):
         self.devices.grid(row=0, column=0, sticky="nsew")
         self.devices.bind("<<TreeviewSelect>>", lambda e: self._device_selected())
         CellTip(self, self.devices, "when", lambda row: self.form.devices[int(row)].schedule_text(), "when_tip")
-        side = ttk.Frame(box)
+        side = self._list_side = ttk.Frame(box)
         side.grid(row=0, column=1, sticky="n", padx=px((8, 0)))
         for name, delta in (("up", -1), ("down", 1)):
             self.named(name, ttk.Button(side, text=tr(f"win.{name}"), width=9,
@@ -335,7 +389,6 @@ class SettingsWindow(Window):
 
     def _build_device_detail(self, parent: tk.Misc) -> None:
         box = self.detail = ttk.LabelFrame(parent, text="", padding=px((10, 6)), style="Section.TLabelframe")
-        box.grid(row=0, column=1, sticky="nsew")
         box.columnconfigure(1, weight=1)
         self.active = self.named("active", tk.BooleanVar(self.root))
         ttk.Checkbutton(box, text=tr("win.active"), variable=self.active).grid(row=0, column=0, columnspan=3,
@@ -452,8 +505,9 @@ class SettingsWindow(Window):
             side="left")
         if self.me.get("administrator"):
             # Only an editor has unsaved changes to mention (and a Save button to save them).
-            self.named("preview_note", ttk.Label(row, text=tr("win.preview_saved_only"), style="Muted.TLabel")).pack(
-                side="left", padx=px((12, 0)))
+            # Under the row, not beside it: in Russian the row would be wider than a 1024-px screen.
+            self.named("preview_note", ttk.Label(box, text=tr("win.preview_saved_only"), style="Muted.TLabel")).pack(
+                anchor="w", pady=px((4, 0)))
         text = self.preview = self.named("preview", tk.Text(box, height=7, wrap="word", relief="flat",
                                                             borderwidth=0, highlightthickness=0,
                                                             font="TkDefaultFont", padx=px(4), pady=px(4)))
@@ -484,7 +538,8 @@ class SettingsWindow(Window):
         flag = "⚠ " if self._has_problem(("devices", i)) else ""
         main = tr("win.main_marker") if i == self.form.main_index() else ""
         font = tkfont.nametofont("TkDefaultFont")
-        when = forms.fit_rules(d.schedule_parts(), lambda text: font.measure(text) + px(24) <= px(WHEN_MAX_WIDTH))
+        limit = self._when_limit()
+        when = forms.fit_rules(d.schedule_parts(), lambda text: font.measure(text) + px(24) <= limit)
         return (f"{flag}{i + 1}", f"{main}{d.label}", tr("win.on") if d.active else tr("win.off"),
                 d.timeout_text(), when)
 
@@ -509,7 +564,10 @@ class SettingsWindow(Window):
         font = tkfont.nametofont("TkDefaultFont")
         shown = (self.devices.set(row, "when") for row in self.devices.get_children())
         needed = max((font.measure(text) for text in shown), default=0) + px(24)
-        self.devices.column("when", width=min(px(WHEN_MAX_WIDTH), max(px(WHEN_MIN_WIDTH), needed)))
+        width = min(self._when_limit(), max(px(WHEN_MIN_WIDTH), needed))
+        if width == int(self.devices.column("when", "width")):
+            return
+        self.devices.column("when", width=width)
         # A Treeview asks for room only when configured: without this it keeps its first width
         # and the wider column runs past its edge.
         self.devices.configure(height=self.devices.cget("height"))

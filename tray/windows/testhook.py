@@ -13,6 +13,8 @@ deterministic way to drive a whole form.
     {"op": "hover", "name": "devices", "row": 0, "column": "when"}   the pointer on a cell
     {"op": "read"}                                       every named thing's text, and "busy"
     {"op": "look"}                                       the theme, scaling and colours Tk really uses
+    {"op": "place", "name": "save"}                      where a widget is on the screen (root x, y, size)
+    {"op": "place"}                                      the same for the window, and whether it scrolls sideways
     {"op": "close"}
 """
 
@@ -78,6 +80,8 @@ def _run(window, command: dict):
     if op == "close":
         window.root.after(10, window.close)
         return None
+    if op == "place":
+        return _place(window, command.get("name"))
     thing = window.names[command["name"]]
     if op == "set":
         thing.set(command["value"])
@@ -127,6 +131,19 @@ def _read(window) -> dict:
                 except tk.TclError:
                     pass
             out[name] = info
+    return out
+
+
+def _place(window, name: str | None) -> dict:
+    """Where Tk has put a widget (or the window) on the screen, in the screen's pixels."""
+    window.root.update_idletasks()
+    widget = window.root if name is None else window.names[name]
+    out = {"x": widget.winfo_rootx(), "y": widget.winfo_rooty(), "width": widget.winfo_width(),
+           "height": widget.winfo_height(), "screen_width": widget.winfo_screenwidth(),
+           "screen_height": widget.winfo_screenheight()}
+    if name is None:
+        area = window.scroll_area
+        out["sideways"] = bool(area is not None and area.sideways())
     return out
 
 
