@@ -246,7 +246,7 @@ class SettingsWindow(Window):
         radios = self.mode_row = ttk.Frame(mode_box)
         radios.pack(fill="x")
         radios.columnconfigure(1, weight=1)
-        choices = ttk.Frame(radios)
+        choices = self._mode_choices = ttk.Frame(radios)
         choices.grid(row=0, column=0, sticky="w")
         for mode in forms.MODES:
             ttk.Radiobutton(choices, text=tr(f"mode.{mode}"), value=mode, variable=self.mode).pack(
@@ -302,15 +302,15 @@ class SettingsWindow(Window):
         page = room - 2 * px(PAGE_PADDING)
         for label in self._page_wide:
             label.configure(wraplength=min(px(900), page - px(40)))
-        # Widths as the boxes ask for them, whatever their arrangement now: no flip-flopping.
-        modes = self.mode_row.grid_slaves(row=0, column=0) or self.mode_row.grid_slaves(row=1, column=0)
-        tz_under = modes[0].winfo_reqwidth() + px(18) + self.timezone_row.winfo_reqwidth() + px(40) > page
+        # Widths as the parts ask for them, whatever their arrangement now: no flip-flopping.
+        tz_under = self._mode_choices.winfo_reqwidth() + px(18) + self.timezone_row.winfo_reqwidth() + px(40) > page
         if tz_under:
             self.timezone_row.grid(row=1, column=0, columnspan=2, sticky="w", pady=px((4, 0)))
         else:
             self.timezone_row.grid(row=0, column=1, columnspan=1, sticky="e", pady=0)
         self._fit_when()
-        beside = self.devices_box.winfo_reqwidth() + px(MIDDLE_GAP) + self.detail.winfo_reqwidth()
+        beside = self._list_width(int(self.devices.column("when", "width"))) + px(MIDDLE_GAP) + \
+            self.detail.winfo_reqwidth()
         stacked = beside > page
         if stacked == self._stacked:
             return
@@ -330,12 +330,16 @@ class SettingsWindow(Window):
 
     def _when_limit(self) -> int:
         """«When» may grow to WHEN_MAX_WIDTH, but not so far that the list is wider than the page."""
-        # From the columns' own widths, not what they have now: «Device» stretches to the list's
-        # width, and counting that would shrink «When» a little more at each pass.
-        others = sum(width for column, width in self._column_widths.items() if column != "when")
-        others += self._list_side.winfo_reqwidth() + px(8 + 2 * 10 + 4)   # the buttons, paddings, border
-        limit = min(px(WHEN_MAX_WIDTH), self.scroll_area.room() - 2 * px(PAGE_PADDING) - others)
+        limit = min(px(WHEN_MAX_WIDTH), self.scroll_area.room() - 2 * px(PAGE_PADDING) - self._list_width(0))
         return max(px(WHEN_MIN_WIDTH), limit)
+
+    def _list_width(self, when: int) -> int:
+        """How wide the device list's box is with «When» that wide. From the columns' own widths,
+        not what they have now: «Device» stretches to the box's width, and counting that would
+        make the list look a little wider at each pass."""
+        columns = sum(width for column, width in self._column_widths.items() if column != "when") + when
+        frame = px(2 * 10 + 4)   # the box's padding and border
+        return max(columns + px(8) + self._list_side.winfo_reqwidth(), self._add_row.winfo_reqwidth()) + frame
 
     def _build_devices(self, parent: tk.Misc) -> None:
         box = self.devices_box = ttk.LabelFrame(parent, text=tr("win.devices"), padding=px((10, 6)),
@@ -369,7 +373,7 @@ class SettingsWindow(Window):
         self.remove_button = self.named("remove", ttk.Button(side, text=tr("win.remove"), width=9,
                                                              command=self._remove_device))
         self.remove_button.pack()
-        add = ttk.Frame(box)
+        add = self._add_row = ttk.Frame(box)
         add.grid(row=1, column=0, columnspan=2, sticky="ew", pady=px((8, 0)))
         ttk.Label(add, text=tr("win.add_number_label")).pack(side="left")
         self.new_number = self.named("new_number", tk.StringVar(self.root))
