@@ -119,7 +119,7 @@ def _shoot(x: XSession, app: App, hook_dir: Path, lang: str, out: Path) -> dict[
     # The menu: a right click on the icon, as a user opens it; then into "Receive calls".
     x.xdotool("mousemove", str(tx + tw - th // 2), str(ty + th // 2), "click", "3")
     settle(1.0)
-    for key in ("Down", "Down", "Down", "Right"):
+    for key in ("Down", "Down", "Down", "Down", "Right"):  # past «Do not disturb»
         x.xdotool("key", key)
         settle(0.3)
     settle(0.7)

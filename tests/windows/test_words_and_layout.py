@@ -165,6 +165,10 @@ def test_the_settings_window_puts_the_device_detail_under_the_list_on_a_small_sc
     for name in ("save", "devices", "schedule_button"):
         where = w.place(name)
         assert where["x"] >= 0 and where["x"] + where["width"] <= screen, (name, where)
+    # Save and Close stay in sight however far the content scrolls.
+    for name in ("save", "close"):
+        where = w.place(name)
+        assert where["y"] >= 0 and where["y"] + where["height"] <= window["screen_height"], (name, where)
     # The detail is under the list, not beside it.
     devices, detail = w.place("devices"), w.place("schedule_button")
     assert detail["y"] > devices["y"] + devices["height"], (devices, detail)

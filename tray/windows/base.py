@@ -277,7 +277,8 @@ def centre(root: tk.Tk) -> None:
 class ScrollArea:
     """A window's content in a canvas that scrolls (wheel and scroll bars) when it is larger
     than the screen leaves room for: the settings window must fit 1024×600, at any font size.
-    The bars show only when needed."""
+    The bars show only when needed; what is put in `footer` stays under the content, never
+    scrolled away."""
 
     def __init__(self, root: tk.Tk):
         self.root = root
@@ -291,7 +292,11 @@ class ScrollArea:
         self.canvas.grid(row=0, column=0, sticky="nsew")
         self.inner = ttk.Frame(self.canvas, padding=px(PAGE_PADDING))
         self._item = self.canvas.create_window((0, 0), window=self.inner, anchor="nw")
+        # What stays in sight however the content scrolls: the window's Save and Close.
+        self.footer = ttk.Frame(root, padding=px((PAGE_PADDING, 0, PAGE_PADDING, PAGE_PADDING)))
+        self.footer.grid(row=2, column=0, columnspan=2, sticky="ew")
         self.inner.bind("<Configure>", lambda e: self._fit())
+        self.footer.bind("<Configure>", lambda e: self._fit())
         self.canvas.bind("<Configure>", lambda e: self._bars())
         for sequence, step in (("<Button-4>", -1), ("<Button-5>", 1)):
             root.bind_all(sequence, lambda e, step=step: self.canvas.yview_scroll(step * 3, "units"))
@@ -301,7 +306,8 @@ class ScrollArea:
         w, h = self.inner.winfo_reqwidth(), self.inner.winfo_reqheight()
         self.canvas.configure(scrollregion=(0, 0, w, h),
                               width=min(w, self.root.winfo_screenwidth() - px(SCREEN_MARGIN[0])),
-                              height=min(h, self.root.winfo_screenheight() - px(SCREEN_MARGIN[1])))
+                              height=min(h, self.root.winfo_screenheight() - px(SCREEN_MARGIN[1])
+                                         - self.footer.winfo_reqheight()))
         self._bars()
 
     def room(self) -> int:

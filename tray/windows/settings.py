@@ -278,7 +278,7 @@ class SettingsWindow(Window):
             widget.bind("<Configure>", lambda e: self._reflow(), add="+")
         self._build_preview(f)
 
-        bottom = ttk.Frame(f)
+        bottom = ttk.Frame(self.scroll_area.footer)  # Save and Close in sight at any screen height
         bottom.pack(fill="x", pady=px((8, 0)))
         self.status = self.message(bottom, "message", 640)
         self.status.pack(side="left", anchor="w")
