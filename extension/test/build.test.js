@@ -105,12 +105,12 @@ test('English and Russian have the same messages, and every message used exists'
   const used = new Set()
   for (const file of ['content.js', 'popup.js', 'errors.js', 'popup.html']) {
     const source = await readFile(new URL(`../src/${file}`, import.meta.url), 'utf8')
-    for (const m of source.matchAll(/\bt\('([A-Za-z_]+)'/g)) used.add(m[1])
-    for (const m of source.matchAll(/data-i18n(?:-[a-z-]+)?="([A-Za-z_]+)"/g)) used.add(m[1])
+    for (const m of source.matchAll(/\bt\('([A-Za-z0-9_]+)'/g)) used.add(m[1])
+    for (const m of source.matchAll(/data-i18n(?:-[a-z-]+)?="([A-Za-z0-9_]+)"/g)) used.add(m[1])
   }
   for (const manifest of BROWSERS) {
     const source = await readFile(new URL(`../manifest/${manifest}.json`, import.meta.url), 'utf8')
-    for (const m of source.matchAll(/__MSG_([A-Za-z_]+)__/g)) used.add(m[1])
+    for (const m of source.matchAll(/__MSG_([A-Za-z0-9_]+)__/g)) used.add(m[1])
   }
   // Keys built at run time: registration and call states.
   for (const s of ['offline', 'registering', 'registered', 'failed']) used.add(`state_${s}`)
