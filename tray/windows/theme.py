@@ -14,6 +14,7 @@ TALKER_THEME=light|dark|auto overrides what the OS says.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -285,28 +286,41 @@ def xft_dpi(resources: str | None) -> float | None:
     return dpi if 48 <= dpi <= 960 else None
 
 
-def read_x_resources() -> str | None:
-    """The root window's RESOURCE_MANAGER string through Xlib (libX11 is already in the
-    process for Tk); None without X."""
+@contextlib.contextmanager
+def _x_display():
+    """libX11 (already in the process for Tk) and a connection to the display, closed after;
+    (None, None) without X."""
     import ctypes
 
     try:
         x11 = ctypes.CDLL("libX11.so.6")
     except OSError:
-        return None
+        yield None, None
+        return
     x11.XOpenDisplay.restype = ctypes.c_void_p
     x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    x11.XResourceManagerString.restype = ctypes.c_char_p
-    x11.XResourceManagerString.argtypes = [ctypes.c_void_p]
     x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
     display = x11.XOpenDisplay(None)
     if not display:
-        return None
+        yield None, None
+        return
     try:
-        value = x11.XResourceManagerString(display)
-        return value.decode("utf-8", "replace") if value else None
+        yield x11, display
     finally:
         x11.XCloseDisplay(display)
+
+
+def read_x_resources() -> str | None:
+    """The root window's RESOURCE_MANAGER string through Xlib; None without X."""
+    import ctypes
+
+    with _x_display() as (x11, display):
+        if display is None:
+            return None
+        x11.XResourceManagerString.restype = ctypes.c_char_p
+        x11.XResourceManagerString.argtypes = [ctypes.c_void_p]
+        value = x11.XResourceManagerString(display)
+        return value.decode("utf-8", "replace") if value else None
 
 
 def enable_dpi_awareness(windll=None) -> bool:
@@ -435,26 +449,18 @@ def _x11_set_string(inner: int, name: str, value: str) -> bool:
     parent of the toplevel's own window: `wm frame` would give the manager's frame instead)."""
     import ctypes
 
-    try:
-        x11 = ctypes.CDLL("libX11.so.6")
-    except OSError:
-        return False
-    x11.XOpenDisplay.restype = ctypes.c_void_p
-    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    x11.XInternAtom.restype = ctypes.c_ulong
-    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-    x11.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int,
-                                    ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-    x11.XFlush.argtypes = [ctypes.c_void_p]
-    x11.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
-                               ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_void_p),
-                               ctypes.POINTER(ctypes.c_uint)]
-    x11.XFree.argtypes = [ctypes.c_void_p]
-    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    display = x11.XOpenDisplay(None)
-    if not display:
-        return False
-    try:
+    with _x_display() as (x11, display):
+        if display is None:
+            return False
+        x11.XInternAtom.restype = ctypes.c_ulong
+        x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        x11.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int,
+                                        ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        x11.XFlush.argtypes = [ctypes.c_void_p]
+        x11.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
+                                   ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_void_p),
+                                   ctypes.POINTER(ctypes.c_uint)]
+        x11.XFree.argtypes = [ctypes.c_void_p]
         top, parent, children, count = ctypes.c_ulong(), ctypes.c_ulong(), ctypes.c_void_p(), ctypes.c_uint()
         if not x11.XQueryTree(display, inner, ctypes.byref(top), ctypes.byref(parent), ctypes.byref(children),
                               ctypes.byref(count)):
@@ -466,8 +472,6 @@ def _x11_set_string(inner: int, name: str, value: str) -> bool:
                             x11.XInternAtom(display, b"UTF8_STRING", 0), 8, 0, data, len(data))  # PropModeReplace
         x11.XFlush(display)
         return True
-    finally:
-        x11.XCloseDisplay(display)
 
 
 def _style_clam(style, p: Palette) -> None:
