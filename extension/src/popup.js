@@ -146,13 +146,7 @@ function renderCalls() {
   list.replaceChildren()
   for (const call of calls.values()) {
     const li = document.createElement('li')
-    const who = document.createElement('span')
-    who.className = 'who'
-    who.textContent = call.name ? `${call.name} (${call.number})` : call.number
-    const state = document.createElement('span')
-    state.className = 'state'
-    state.textContent = t(`call_${call.state}`)
-    li.append(who, state)
+    li.append(span('who', whoCalls(call)), span('state', t(`call_${call.state}`)))
     if (call.state === 'incoming') {
       li.append(button(t('answer'), () => act('answer', call.call_id)), button(t('decline'), () => act('decline', call.call_id)))
     } else {
@@ -175,14 +169,8 @@ function renderMissed(missed) {
   const list = $('missed')
   list.replaceChildren(...missed.map((call) => {
     const li = document.createElement('li')
-    const who = document.createElement('span')
-    who.className = 'who'
-    who.textContent = call.name ? `${call.name} (${call.number})` : call.number
-    const when = document.createElement('span')
-    when.className = 'when'
-    when.textContent = callTime(call.at)
-    if (call.outcome === 'unreached') when.textContent += ` · ${t('missedUnreached')}`
-    li.append(who, when)
+    const when = callTime(call.at) + (call.outcome === 'unreached' ? ` · ${t('missedUnreached')}` : '')
+    li.append(span('who', whoCalls(call)), span('when', when))
     if (call.number) li.append(button(t('callBack'), () => callBack(call.number)))
     return li
   }))
@@ -212,6 +200,18 @@ $('mark-seen').addEventListener('click', async () => {
   if (reply.ok) renderMissed(reply.result.calls)
   else result('dial-result', errorText(reply.error), true)
 })
+
+function span(className, text) {
+  const s = document.createElement('span')
+  if (className) s.className = className
+  s.textContent = text
+  return s
+}
+
+// Who a call is with, as the lists show it.
+function whoCalls(call) {
+  return call.name ? `${call.name} (${call.number})` : call.number
+}
 
 function button(label, onClick) {
   const b = document.createElement('button')
@@ -261,10 +261,7 @@ function showSuggestions(people) {
   list.replaceChildren(...people.map((person) => {
     const li = document.createElement('li')
     li.setAttribute('role', 'option')
-    const number = document.createElement('span')
-    number.className = 'number'
-    number.textContent = ` (${person.number})`
-    li.append(person.name, number)
+    li.append(person.name, span('number', ` (${person.number})`))
     li.addEventListener('click', () => {
       chosen = { name: person.name, number: person.number }
       $('dial-input').value = person.name
@@ -339,15 +336,8 @@ function renderPbx(state) {
     box.disabled = !editable
     box.dataset.deviceId = d.id
     box.addEventListener('change', () => change('set_device_active', { device_id: d.id, active: box.checked }))
-    const text = document.createElement('span')
-    text.textContent = d.label
-    label.append(box, text)
-    if (d.address && d.address !== d.label) {
-      const address = document.createElement('span')
-      address.className = 'address'
-      address.textContent = d.address
-      label.append(address)
-    }
+    label.append(box, span('', d.label))
+    if (d.address && d.address !== d.label) label.append(span('address', d.address))
     li.append(label)
     devices.append(li)
   }
