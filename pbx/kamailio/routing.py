@@ -194,9 +194,11 @@ class Router:
             method=KSR.pv.get("$rm"), ruser=KSR.pv.get("$rU"), ruri_is_myself=bool(KSR.is_myself_ruri()),
             from_trunk=from_trunk, from_user=KSR.pv.get("$fU")), self.store)
         if isinstance(action, decide.Reply):
-            KSR.sl.sl_send_reply(action.code, action.reason)
+            # Recorded before the reply: once the caller hears 480, the employee's apps can
+            # already list the call.
             if isinstance(action, decide.Unreached):
                 self.store.record_unreached(action.employee_id, KSR.pv.get("$fU"))
+            KSR.sl.sl_send_reply(action.code, action.reason)
         elif isinstance(action, decide.RingAccount):
             if action.log:
                 KSR.err("talker: %s\n" % action.log)
@@ -390,10 +392,10 @@ class Router:
         KSR.tm.t_set_disable_6xx(1)
         KSR.tm.t_set_max_lifetime(self.cap_ms, 0)
         if not self._relay_next_step(ring.steps, ring.caller_id):
-            # None of the plan's devices is registered: nothing rang.
-            KSR.sl.sl_send_reply(480, "Temporarily Unavailable")
+            # None of the plan's devices is registered: nothing rang (recorded first, as above).
             if ring.employee_id is not None:
                 self.store.record_unreached(ring.employee_id, KSR.pv.get("$fU"))
+            KSR.sl.sl_send_reply(480, "Temporarily Unavailable")
 
     def _relay_next_step(self, steps, caller_id, saved=False):
         """Relay the first step that reaches a device; the rest go with the transaction (an
