@@ -8,17 +8,22 @@ more than connecting, asking and reading the answer.
 from __future__ import annotations
 
 import _socket
-import itertools
 import os
 import time
 
 from common import locations
-from common.i18n import tr
 from common.protocol import JsonLines, ProtocolError, loads, request
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs milliseconds
 if TYPE_CHECKING:
     from typing import Any
+
+
+def _tr(key: str, **params: object) -> str:
+    # The texts are needed only when something went wrong: a dial that goes through never loads them.
+    from common.i18n import tr
+
+    return tr(key, **params)
 
 
 class ControlError(Exception):
@@ -31,7 +36,7 @@ class ControlError(Exception):
 
 class AppNotRunning(ControlError):
     def __init__(self) -> None:
-        super().__init__("app_not_running", tr("app.not_running"))
+        super().__init__("app_not_running", _tr("app.not_running"))
 
 
 class UnsafeChannel(ControlError):
@@ -90,7 +95,7 @@ class ControlClient:
     def __init__(self, sock: _socket.socket, secret: str | None, client: str):
         self._sock = sock
         self._proto = JsonLines()
-        self._ids = itertools.count(1)
+        self._last_id = 0
         self._inbox: list[dict[str, Any]] = []
         self._hello = request("0", "hello", client=client, **({"secret": secret} if secret else {}))
 
@@ -115,7 +120,10 @@ class ControlClient:
         self.close()
 
     def send(self, action: str, **fields: object) -> str:
-        rid = str(next(self._ids))
+        """Send one request without waiting; its id, for `reply()`. ValueError if it is over
+        the protocol's size limit (nothing is sent then)."""
+        self._last_id += 1
+        rid = str(self._last_id)
         self._proto.send(request(rid, action, **fields))
         try:
             self._sock.sendall(self._proto.data_to_send())
@@ -125,7 +133,10 @@ class ControlClient:
 
     def request(self, action: str, *, timeout: float = 10.0, **fields: object) -> dict[str, Any]:
         """Send one request and wait for its reply; the result, or ControlError."""
-        rid = self.send(action, **fields)
+        return self.reply(self.send(action, **fields), timeout)
+
+    def reply(self, rid: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait for the reply to the request `rid` that send() returned; the result, or ControlError."""
         deadline = time.monotonic() + timeout
         while True:
             for i, message in enumerate(self._inbox):
@@ -155,12 +166,12 @@ class ControlClient:
     def _receive(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ControlError("timeout", tr("app.no_reply"))
+            raise ControlError("timeout", _tr("app.no_reply"))
         self._sock.settimeout(remaining)
         try:
             data = self._sock.recv(65536)
         except TimeoutError:
-            raise ControlError("timeout", tr("app.no_reply")) from None
+            raise ControlError("timeout", _tr("app.no_reply")) from None
         except OSError:
             raise AppNotRunning() from None
         if not data:
@@ -169,12 +180,12 @@ class ControlClient:
             self._proto.receive_data(data)
         for item in self._proto.events_received():
             if isinstance(item, ProtocolError):
-                raise ControlError("internal", tr("app.bad_message", detail=item.detail))
+                raise ControlError("internal", _tr("app.bad_message", detail=item.detail))
             self._inbox.append(item)
         if not data:
-            raise ControlError("app_not_running", tr("app.refused"))
+            raise ControlError("app_not_running", _tr("app.refused"))
 
 
 def _error(message: dict[str, Any]) -> ControlError:
     err = message.get("error") or {}
-    return ControlError(str(err.get("code", "internal")), str(err.get("message", tr("app.internal"))))
+    return ControlError(str(err.get("code", "internal")), str(err.get("message", _tr("app.internal"))))

@@ -6,6 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from common import locations
+from tests.support.app import App
+
 HEAVY = {"re", "enum", "json", "socket", "selectors", "pathlib", "dataclasses", "typing", "functools",
          "collections", "subprocess", "asyncio", "argparse", "pjsua2", "pystray", "PIL", "phonenumbers",
          "jsonschema", "httpx", "sqlalchemy"}
@@ -39,3 +44,53 @@ def test_the_talker_command_is_not_a_wrapper_that_imports_re():
     script = Path(sys.executable).parent / "talker"
     text = script.read_text()
     assert "import re" not in text and "from tray.cli import main" in text
+
+
+# `talker --callto` as the command runs it, with what it does written down as it happens: the
+# interpreter's audit events (imports, connecting, opening files) and its atexit work, if any.
+TRACED = """
+import atexit, os, sys
+
+def note(line):
+    os.write(2, ("@ " + line + "\\n").encode())
+
+def hook(event, args):
+    if event == "import":
+        note("import " + args[0])
+    elif event == "socket.connect":
+        note("connect")
+    elif event == "open" and isinstance(args[0], str):
+        note("open " + os.path.basename(args[0]))
+
+sys.addaudithook(hook)
+atexit.register(note, "teardown")
+from tray.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+def test_the_number_is_on_its_way_before_this_process_checks_it(tmp_path, monkeypatch, transport):
+    # tcp: the loopback-port transport of Windows, run here on Linux.
+    monkeypatch.setenv(locations.CONTROL_TRANSPORT_ENV, transport)
+    app = App(tmp_path)  # no account: the app answers with the sentence that says so
+    try:
+        app.client().close()
+        done = subprocess.run([sys.executable, "-c", TRACED, "--callto=102"], capture_output=True, text=True,
+                              timeout=30)
+    finally:
+        app.quit()
+    trace = [line[2:] for line in done.stderr.splitlines() if line.startswith("@ ")]
+    said = [line for line in done.stderr.splitlines() if not line.startswith("@ ")]
+    assert done.returncode == 1 and said == ["talker: " + _no_account()], done.stderr
+    # The app parses the number with the same rules; this process's check only words a refusal.
+    assert trace.index("connect") < trace.index("import common.dialstring"), trace
+    assert "open control.schema.json" not in trace, "the dial path parsed the whole control schema"
+    assert "teardown" not in trace, "a dial ended through the interpreter's teardown"
+
+
+def _no_account() -> str:
+    from common.i18n import tr
+
+    return tr("app.no_account")

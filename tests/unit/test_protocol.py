@@ -65,6 +65,14 @@ def test_outgoing_messages_are_one_line_each_and_size_checked():
     assert data.count(b"\n") == 1 and json.loads(data)["call"]["number"] == "102\n103"
     with pytest.raises(ValueError):
         protocol.encode_message({"x": "y" * 100}, max_bytes=50)
+    # With no limit given, the schema's, both ways.
+    big = {"id": "1", "action": "call", "target": "1" * (protocol.max_message_bytes() + 1)}
+    with pytest.raises(ValueError):
+        JsonLines().send(big)
+    p = JsonLines()
+    p.receive_data(json.dumps(big).encode() + b"\n")
+    [err] = p.events_received()
+    assert err.fatal and p.closed and str(protocol.max_message_bytes()) in err.detail
 
 
 def test_the_schema_is_the_one_source_of_actions_and_error_codes():
@@ -76,6 +84,8 @@ def test_the_schema_is_the_one_source_of_actions_and_error_codes():
                                        "missed_calls", "mark_missed_seen", "caller_info", "set_call_note", "set_do_not_disturb"}
     assert "invalid_number" in protocol.error_codes()
     assert protocol.max_message_bytes() == 1024 * 1024
+    # Shorter messages pass without the schema being read (the dial path's): the limit may not undercut them.
+    assert protocol.max_message_bytes() >= protocol.ALWAYS_WITHIN_LIMIT_BYTES
 
 
 @pytest.mark.parametrize("message", [
