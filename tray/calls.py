@@ -8,7 +8,7 @@ as copies.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+import os
 import threading
 
 from tray.history import CallHistory
@@ -29,7 +29,7 @@ class Calls:
         self._calls: dict[str, CallEvent] = {}
         self._started: dict[str, dt.datetime] = {}
         self._notes: dict[str, str] = {}  # typed during a call: kept with it when it ends
-        self._run = secrets.token_hex(4)
+        self._run = os.urandom(4).hex()
 
     def update(self, event: CallEvent) -> None:
         """A call changed (the SIP thread); one that ended goes into the history."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
 import itertools
 import json
 import logging
@@ -243,6 +242,8 @@ class ControlServer:
         rid = message["id"]
         if self._secret is not None:
             given = message.get("secret", "")
+            import hmac
+
             if not hmac.compare_digest(given.encode(), self._secret.encode()):
                 log.warning("control channel: client %d gave a wrong secret", conn.id)
                 conn.send(error_reply(rid, "unauthorized", tr("app.refused")))

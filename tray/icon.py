@@ -7,8 +7,10 @@ there is no backend: the app then runs without an icon and says so. pystray's "d
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -54,6 +56,7 @@ class IconState:
 
 
 MISSED_COLOUR = (214, 45, 45)
+ICON_SIZE = 64   # what the app hands the tray; the OS scales it to its own
 
 
 def missed_label(count: int) -> str:
@@ -62,7 +65,21 @@ def missed_label(count: int) -> str:
 
 
 @cache
-def render(badge: str, size: int = 64, missed: int = 0):
+def render(badge: str, size: int = ICON_SIZE, missed: int = 0):
+    """The icon image (`draw`'s). The tray's own size without missed calls comes from the pixels
+    `draw` made beforehand (tray/icon_pixels.py): Pillow's drawing and font modules, and the
+    font libraries they load, cost the app about 1.5 MB all day (bench/idle.py) while it shows
+    nothing but these; the red bubble of missed calls loads them when it first appears."""
+    from PIL import Image
+
+    if size == ICON_SIZE and not missed:
+        from tray.icon_pixels import PIXELS
+
+        return Image.frombytes("RGBA", (size, size), zlib.decompress(base64.b64decode(PIXELS[badge])))
+    return draw(badge, size, missed)
+
+
+def draw(badge: str, size: int = ICON_SIZE, missed: int = 0):
     """The icon image: a handset on a round tile, with a state badge at the bottom right and,
     while missed calls wait to be seen, a red bubble with their count at the top right (as
     phones and mail programs show unread items)."""

@@ -12,7 +12,6 @@ The menu sees the app only through `MenuModel`: what it reads, and `do` to act.
 
 from __future__ import annotations
 
-import webbrowser
 from typing import Protocol
 
 from common import protocol
@@ -263,6 +262,8 @@ def _open_url(url: str) -> None:
     # Links the PBX hands out (the cabinet, where to buy a number): only the web, never a file
     # or a program.
     if url.startswith(("https://", "http://")):
+        import webbrowser
+
         webbrowser.open(url)
 
 

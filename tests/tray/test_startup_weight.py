@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 # rich and click (and pygments, which rich pulls in) come with the PBX's uvicorn; httpx imports
 # its command-line client, and with it all three, whenever they are installed. httpx itself is
@@ -18,3 +21,17 @@ def test_starting_the_app_loads_no_http_client_and_no_console_libraries():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [], f"loaded at start: {done.stdout.strip()}"
+
+
+# C modules only a feature needs, and what needs them: OpenSSL's digests (hashlib, hmac, secrets:
+# a sound device's ALSA name, the Windows control channel's secret), FreeType (Pillow's fonts:
+# the count of missed calls on the icon), bz2 and lzma (shutil, which webbrowser imports: a web
+# page opened from the menu).
+NOT_WHILE_IDLE = ("_hashlib", "_imagingft", "_bz2", "_lzma")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the loaded libraries are read from /proc")
+def test_the_registered_idle_app_has_loaded_no_library_that_only_a_feature_needs(kamailio, talker_app):
+    app = talker_app(kamailio)
+    maps = Path(f"/proc/{app.proc.pid}/maps").read_text()
+    assert [name for name in NOT_WHILE_IDLE if f"/{name}." in maps] == []

@@ -23,7 +23,9 @@ def local_address_for(server: str) -> str | None:
     else:                                  # host, or a bare v6 address
         host = server
     try:
-        infos = socket.getaddrinfo(host, 5060, type=socket.SOCK_DGRAM)
+        # An ASCII name goes as bytes: given a str, socket encodes it with the "idna" codec,
+        # which loads stringprep's tables into the app for nothing.
+        infos = socket.getaddrinfo(host.encode() if host.isascii() else host, 5060, type=socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError):
         return None
     family, _, _, _, sockaddr = infos[0]

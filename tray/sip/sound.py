@@ -141,7 +141,9 @@ class Cadence:
             samples[on - 1 - i] = int(samples[on - 1 - i] * i / fade)
         cycle = struct.pack("<%dh" % on, *samples) + bytes(off_ms * RATE // 1000 * 2)
         cycle += bytes(-len(cycle) % FRAME_BYTES)
-        return [cycle[i:i + FRAME_BYTES] for i in range(0, len(cycle), FRAME_BYTES)]
+        frames = (cycle[i:i + FRAME_BYTES] for i in range(0, len(cycle), FRAME_BYTES))
+        # The pauses (four fifths of the ringback) are all one frame of silence, kept once.
+        return [SILENCE if frame == SILENCE else frame for frame in frames]
 
     @property
     def duration_s(self) -> float | None:
