@@ -21,6 +21,7 @@ FrameBuffer is pure (no I/O, no pjsua2, no PortAudio) and tested on its own.
 
 from __future__ import annotations
 
+import array
 import collections
 import functools
 import logging
@@ -132,14 +133,19 @@ class Cadence:
         freqs, on_ms, off_ms, level_dbfs = self._shape
         amplitude = 32767 * 10 ** (level_dbfs / 20) / len(freqs)
         on = on_ms * RATE // 1000
-        samples = [int(sum(amplitude * math.sin(2 * math.pi * f * i / RATE) for f in freqs))
-                   for i in range(on)]
+        # Sample by sample into an array: a list of them would be thousands of int objects at
+        # once, and the memory they leave behind stays with the app all day (bench/idle.py).
+        samples = array.array("h", bytes(2 * on))
+        for i in range(on):
+            samples[i] = int(sum(amplitude * math.sin(2 * math.pi * f * i / RATE) for f in freqs))
         # A 5 ms fade at each end: a tone that starts or stops mid-wave clicks.
         fade = min(RATE // 200, on // 2)
         for i in range(fade):
             samples[i] = int(samples[i] * i / fade)
             samples[on - 1 - i] = int(samples[on - 1 - i] * i / fade)
-        cycle = struct.pack("<%dh" % on, *samples) + bytes(off_ms * RATE // 1000 * 2)
+        if sys.byteorder == "big":
+            samples.byteswap()   # frames are little-endian
+        cycle = samples.tobytes() + bytes(off_ms * RATE // 1000 * 2)
         cycle += bytes(-len(cycle) % FRAME_BYTES)
         frames = (cycle[i:i + FRAME_BYTES] for i in range(0, len(cycle), FRAME_BYTES))
         # The pauses (four fifths of the ringback) are all one frame of silence, kept once.
