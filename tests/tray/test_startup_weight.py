@@ -23,11 +23,11 @@ def test_starting_the_app_loads_no_http_client_and_no_console_libraries():
     assert done.stdout.split() == [], f"loaded at start: {done.stdout.strip()}"
 
 
-# C modules only a feature needs, and what needs them: OpenSSL's digests (hashlib, hmac, secrets:
-# a sound device's ALSA name, the Windows control channel's secret), FreeType (Pillow's fonts:
-# the count of missed calls on the icon), bz2 and lzma (shutil, which webbrowser imports: a web
-# page opened from the menu).
-NOT_WHILE_IDLE = ("_hashlib", "_imagingft", "_bz2", "_lzma")
+# C modules the idle app has no use for, and what needs them: OpenSSL's digests (hashlib, hmac,
+# secrets: the Windows control channel's secret), FreeType (Pillow's fonts: the count of missed
+# calls on the icon), bz2 and lzma (shutil, which webbrowser imports: a web page opened from the
+# menu), pickle (logging.handlers' network handlers; the app's log file rotates without them).
+NOT_WHILE_IDLE = ("_hashlib", "_imagingft", "_bz2", "_lzma", "_pickle")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the loaded libraries are read from /proc")
