@@ -8,6 +8,7 @@ more than connecting, asking and reading the answer.
 from __future__ import annotations
 
 import _socket
+import itertools
 import os
 import time
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _tr(key: str, **params: object) -> str:
-    # The texts are needed only when something went wrong: a dial that goes through never loads them.
+    # The texts load only when something went wrong: a dial that goes through never needs them.
     from common.i18n import tr
 
     return tr(key, **params)
@@ -95,7 +96,7 @@ class ControlClient:
     def __init__(self, sock: _socket.socket, secret: str | None, client: str):
         self._sock = sock
         self._proto = JsonLines()
-        self._last_id = 0
+        self._ids = itertools.count(1)
         self._inbox: list[dict[str, Any]] = []
         self._hello = request("0", "hello", client=client, **({"secret": secret} if secret else {}))
 
@@ -120,10 +121,7 @@ class ControlClient:
         self.close()
 
     def send(self, action: str, **fields: object) -> str:
-        """Send one request without waiting; its id, for `reply()`. ValueError if it is over
-        the protocol's size limit (nothing is sent then)."""
-        self._last_id += 1
-        rid = str(self._last_id)
+        rid = str(next(self._ids))
         self._proto.send(request(rid, action, **fields))
         try:
             self._sock.sendall(self._proto.data_to_send())
@@ -133,10 +131,7 @@ class ControlClient:
 
     def request(self, action: str, *, timeout: float = 10.0, **fields: object) -> dict[str, Any]:
         """Send one request and wait for its reply; the result, or ControlError."""
-        return self.reply(self.send(action, **fields), timeout)
-
-    def reply(self, rid: str, timeout: float = 10.0) -> dict[str, Any]:
-        """Wait for the reply to the request `rid` that send() returned; the result, or ControlError."""
+        rid = self.send(action, **fields)
         deadline = time.monotonic() + timeout
         while True:
             for i, message in enumerate(self._inbox):

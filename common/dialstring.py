@@ -19,10 +19,6 @@ context's number: the context's digits come first (+442079460958).
 
 from __future__ import annotations
 
-import unicodedata
-
-from common.i18n import tr
-
 MAX_INPUT_CHARS = 256
 MAX_DIGITS = 32
 # Numbers this short are PBX extensions or service codes, dialed as they are.
@@ -65,6 +61,8 @@ class InvalidTarget(ValueError):
     code = "invalid_number"
 
     def __init__(self, key: str, **params: object):
+        from common.i18n import tr  # the texts load only when a sentence is needed
+
         super().__init__(tr(key, **params))
         self.key = key
 
@@ -112,6 +110,14 @@ def _unquote(text: str) -> str:
 
 
 def _check_characters(text: str) -> None:
+    if text.isascii():
+        # ASCII's only such characters are the C0 controls and DEL: the Unicode database (a shared
+        # library to load) is for other text.
+        if any(ch < " " or ch == "\x7f" for ch in text):
+            raise InvalidTarget("target.control")
+        return
+    import unicodedata
+
     for ch in text:
         # Cc: C0/C1 controls; Cf: format characters such as bidi overrides that hide text.
         if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in " ":
@@ -199,6 +205,10 @@ def _in_context(local: str, context: str) -> str:
 
 def _ascii_digits(text: str) -> str:
     """Full-width and other script digits (Unicode Nd) become 0-9; "²" and the like do not."""
+    if text.isascii():
+        return text  # ASCII's only Nd characters are 0-9 already
+    import unicodedata
+
     return "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in text)
 
 

@@ -8,9 +8,8 @@
     talker --login 101@pbx.local --pbx http://HOST:8080          (communicator password on stdin)
     talker --configure-account USER@DOMAIN --server HOST[:PORT]   (plain SIP; password on stdin)
 
-The dial path imports only the standard library and common/: the number goes over the control
-channel to the running app at once, is checked here while the app dials (a number the check
-refuses is refused by the app too), and the process exits as soon as the app has the INVITE out. Exit
+The dial path imports only the standard library and common/: the number is checked here, sent
+over the control channel, and the process exits as soon as the app has the INVITE out. Exit
 codes: 0 done, 1 failed (app or PBX), 2 not a number Talker will dial, a name nobody or more
 than one person has (or bad usage).
 """
@@ -63,46 +62,8 @@ def _fail(message: str, code: int) -> int:
 
 
 def dial(target: str) -> int:
-    from common.control_client import AppNotRunning, ControlClient, ControlError
-
-    client = sent = unreachable = None
-    try:
-        client = ControlClient.connect(client="cli")
-    except AppNotRunning:
-        pass  # started below, for a number that passes the check
-    except ControlError as e:
-        unreachable = e  # a channel that is not this user's alone: nothing is sent
-    if client is not None:
-        try:
-            # The running app gets the number before this process has looked at it: it parses
-            # it with the same common/dialstring and dials nothing that the check below refuses,
-            # and the check (which words the refusal) runs while the app dials, not before.
-            sent = client.send("call", target=target)
-        except ControlError as e:
-            unreachable = e
-        except ValueError as e:
-            unreachable = ControlError("invalid_message", str(e))  # over the size limit: the check says why
-    try:
-        refusal = _refusal(target)
-        if refusal is not None:
-            return _fail(refusal, EXIT_USAGE)
-        if unreachable is not None:
-            raise unreachable
-        if client is None:
-            client = _start_app_and_connect()
-            sent = client.send("call", target=target)
-        client.reply(sent, timeout=CALL_REPLY_TIMEOUT_S)
-    except ControlError as e:
-        return _fail(str(e), EXIT_USAGE if e.code in USAGE_ERROR_CODES else EXIT_FAILED)
-    finally:
-        if client is not None:
-            client.close()
-    return EXIT_OK
-
-
-def _refusal(target: str) -> str | None:
-    """Why `target` is nothing Talker will dial, in one sentence; None if it may be."""
     from common import dialstring
+    from common.control_client import AppNotRunning, ControlClient, ControlError
 
     try:
         dialstring.parse(target)
@@ -110,8 +71,17 @@ def _refusal(target: str) -> str | None:
         # Letters only may be a colleague's or a contact's name: the app knows them (an exact,
         # unique name, or it says who the candidates are).
         if e.key != "target.no_digits" or ":" in target or not any(c.isalpha() for c in target):
-            return str(e)
-    return None
+            return _fail(str(e), EXIT_USAGE)
+    try:
+        try:
+            client = ControlClient.connect(client="cli")
+        except AppNotRunning:
+            client = _start_app_and_connect()
+        with client:
+            client.request("call", target=target, timeout=CALL_REPLY_TIMEOUT_S)
+    except ControlError as e:
+        return _fail(str(e), EXIT_USAGE if e.code in USAGE_ERROR_CODES else EXIT_FAILED)
+    return EXIT_OK
 
 
 def _start_app_and_connect():

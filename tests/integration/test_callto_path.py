@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from common import locations
+from common.i18n import tr
 from tests.support.app import App
 
 HEAVY = {"re", "enum", "json", "socket", "selectors", "pathlib", "dataclasses", "typing", "functools",
@@ -71,26 +72,32 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transport", ["unix", "tcp"])
-def test_the_number_is_on_its_way_before_this_process_checks_it(tmp_path, monkeypatch, transport):
+def test_a_dial_that_goes_through_does_only_what_it_needs(kamailio, talker_app, monkeypatch, transport):
     # tcp: the loopback-port transport of Windows, run here on Linux.
     monkeypatch.setenv(locations.CONTROL_TRANSPORT_ENV, transport)
-    app = App(tmp_path)  # no account: the app answers with the sentence that says so
+    talker_app(kamailio)
+    done = subprocess.run([sys.executable, "-c", TRACED, "--callto=102"], capture_output=True, text=True,
+                          timeout=30)
+    trace = [line[2:] for line in done.stderr.splitlines() if line.startswith("@ ")]
+    assert done.returncode == 0 and len(trace) == len(done.stderr.splitlines()), done.stderr
+    assert "connect" in trace, trace
+    assert "open control.schema.json" not in trace, "the dial path parsed the whole control schema"
+    # Only a refusal needs the sentences, and only a number that is not ASCII the Unicode
+    # database (a shared library).
+    needless = {"import common.i18n", "import unicodedata"} & set(trace)
+    assert not needless, f"a plain number that goes through loads {sorted(needless)}"
+    assert "teardown" not in trace, "a dial ended through the interpreter's teardown"
+
+
+@pytest.mark.slow
+def test_a_refusal_is_said_in_full_though_the_dial_skips_the_teardown(tmp_path):
+    app = App(tmp_path)  # no account: the app refuses with the sentence that says so
     try:
         app.client().close()
         done = subprocess.run([sys.executable, "-c", TRACED, "--callto=102"], capture_output=True, text=True,
                               timeout=30)
     finally:
         app.quit()
-    trace = [line[2:] for line in done.stderr.splitlines() if line.startswith("@ ")]
     said = [line for line in done.stderr.splitlines() if not line.startswith("@ ")]
-    assert done.returncode == 1 and said == ["talker: " + _no_account()], done.stderr
-    # The app parses the number with the same rules; this process's check only words a refusal.
-    assert trace.index("connect") < trace.index("import common.dialstring"), trace
-    assert "open control.schema.json" not in trace, "the dial path parsed the whole control schema"
-    assert "teardown" not in trace, "a dial ended through the interpreter's teardown"
-
-
-def _no_account() -> str:
-    from common.i18n import tr
-
-    return tr("app.no_account")
+    assert done.returncode == 1 and said == ["talker: " + tr("app.no_account")], done.stderr
+    assert "@ teardown" not in done.stderr.splitlines()

@@ -20,6 +20,7 @@ from common.dialstring import DialTarget, InvalidTarget, normalise, parse
     "+7\u00a0495\u00a0123\u201145\u201167",   # no-break spaces, non-breaking hyphens
     "8.495.123.45.67",
     "tel:%2B7-495-123-45-67",
+    "\uff18 (\uff14\uff19\uff15) \uff11\uff12\uff13-\uff14\uff15-\uff16\uff17",   # full-width digits
 ])
 def test_every_form_of_one_number_gives_one_dial_string(text):
     assert normalise(parse(text), "RU") == "+74951234567"
@@ -112,6 +113,8 @@ def test_a_name_is_a_name_and_only_the_app_decides_whether_it_exists():
     ("sip:102@host?X-Evil=1", "target.headers"),
     ("tel:102%3FSubject=x", "target.headers"),
     ("tel:10\x072", "target.control"),
+    ("102\x7f", "target.control"),           # DEL
+    ("\x1b[2J102", "target.control"),         # a terminal escape
     ("tel:%00102", "target.control"),
     ("102\n103", "target.control"),
     ("tel:102\u202e", "target.control"),      # right-to-left override hides text
