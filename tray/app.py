@@ -32,7 +32,7 @@ from common import dialstring, protocol
 from common.i18n import tr
 from tray import failures, people, settings as settings_mod
 from tray.actions import Actions
-from tray.boot import USER_AGENT, EarlyEngine, main, return_freed_heap
+from tray.boot import USER_AGENT, EarlyEngine, main
 from tray.calls import Calls, call_message
 from tray.control_server import Connection, ControlServer, RequestFailed
 from tray.history import CallHistory, kind as history_kind, moment as history_moment
@@ -53,9 +53,6 @@ log = logging.getLogger(__name__)
 CALL_WAIT_FOR_REGISTRATION_S = 10.0
 # A call that reached nobody is notified when the app hears of it this soon after it came.
 UNREACHED_NOTIFY_S = 600
-# Start-up's work is over by then (the REGISTER answered, the tones made at 2 s, the route and the
-# sound devices looked at): what it freed goes back to the OS.
-SETTLED_AFTER_S = 3.0
 WINDOWS = protocol.window_names()
 
 __all__ = ["TalkerApp", "call_message", "registration_message", "main"]
@@ -201,7 +198,6 @@ class TalkerApp:
         return new
 
     def _on_loop_start(self) -> None:
-        asyncio.get_running_loop().call_later(SETTLED_AFTER_S, return_freed_heap)
         self._registered = asyncio.Event()
         if self._registration.state == RegistrationState.REGISTERED:
             self._registered.set()

@@ -125,22 +125,6 @@ def start_engine(settings: Settings, password: str | None, audio: AudioConfig,
     return EarlyEngine(engine, listener)
 
 
-def return_freed_heap() -> None:
-    """Hand the C heap's free pages back to the OS (glibc's malloc_trim). Start-up frees a
-    good deal (module files read whole, pjsua2's start, the tones) that glibc otherwise keeps
-    resident for as long as the app runs: 0.2-0.3 MB, bench/idle.py. Only where the C library
-    is glibc; elsewhere nothing happens."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        trim = ctypes.CDLL(None).malloc_trim   # musl has none
-    except (OSError, AttributeError):
-        return
-    trim(0)
-
-
 class RotatingLog(logging.FileHandler):
     """A log file moved aside to NAME.1 (NAME.1 to NAME.2, and so on, `backups` of them) before
     a record would take it past `max_bytes`. logging.handlers' RotatingFileHandler does the
