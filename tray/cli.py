@@ -8,8 +8,11 @@
     talker --login 101@pbx.local --pbx http://HOST:8080          (communicator password on stdin)
     talker --configure-account USER@DOMAIN --server HOST[:PORT]   (plain SIP; password on stdin)
 
-The dial path imports only the standard library and common/: the number is checked here, sent
-over the control channel, and the process exits as soon as the app has the INVITE out. Exit
+The dial path imports only the standard library and common/: the number goes over the control
+channel to the running app, which judges it by common/dialstring (so a dial that goes through
+loads those rules once, in the app), and the process exits as soon as the app has the INVITE
+out. The rules run here only where the app cannot: before starting it, and to word what the
+control protocol refuses before the app reads it (nothing, over 256 characters). Exit
 codes: 0 done, 1 failed (app or PBX), 2 not a number Talker will dial, a name nobody or more
 than one person has (or bad usage).
 """
@@ -62,8 +65,37 @@ def _fail(message: str, code: int) -> int:
 
 
 def dial(target: str) -> int:
-    from common import dialstring
     from common.control_client import AppNotRunning, ControlClient, ControlError
+
+    try:
+        try:
+            client = ControlClient.connect(client="cli")
+        except ControlError as e:
+            # Nothing is started, and no channel complained about, for what is no number.
+            refusal = _refusal(target)
+            if refusal is not None:
+                return _fail(refusal, EXIT_USAGE)
+            if not isinstance(e, AppNotRunning):
+                raise
+            client = _start_app_and_connect()
+        with client:
+            client.request("call", target=target, timeout=CALL_REPLY_TIMEOUT_S)
+    except ControlError as e:
+        if e.code == "invalid_message":
+            # Refused by the control protocol before the app read it as a number (nothing, or
+            # over 256 characters): the rules word it.
+            refusal = _refusal(target)
+            if refusal is not None:
+                return _fail(refusal, EXIT_USAGE)
+        return _fail(str(e), EXIT_USAGE if e.code in USAGE_ERROR_CODES else EXIT_FAILED)
+    except ValueError as e:  # over the protocol's size limit: nothing was sent
+        return _fail(_refusal(target) or str(e), EXIT_USAGE)
+    return EXIT_OK
+
+
+def _refusal(target: str) -> str | None:
+    """Why `target` is nothing Talker will dial, in one sentence; None if it may be."""
+    from common import dialstring
 
     try:
         dialstring.parse(target)
@@ -71,17 +103,8 @@ def dial(target: str) -> int:
         # Letters only may be a colleague's or a contact's name: the app knows them (an exact,
         # unique name, or it says who the candidates are).
         if e.key != "target.no_digits" or ":" in target or not any(c.isalpha() for c in target):
-            return _fail(str(e), EXIT_USAGE)
-    try:
-        try:
-            client = ControlClient.connect(client="cli")
-        except AppNotRunning:
-            client = _start_app_and_connect()
-        with client:
-            client.request("call", target=target, timeout=CALL_REPLY_TIMEOUT_S)
-    except ControlError as e:
-        return _fail(str(e), EXIT_USAGE if e.code in USAGE_ERROR_CODES else EXIT_FAILED)
-    return EXIT_OK
+            return str(e)
+    return None
 
 
 def _start_app_and_connect():

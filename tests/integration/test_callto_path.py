@@ -82,9 +82,8 @@ def test_a_dial_that_goes_through_does_only_what_it_needs(kamailio, talker_app, 
     assert done.returncode == 0 and len(trace) == len(done.stderr.splitlines()), done.stderr
     assert "connect" in trace, trace
     assert "open control.schema.json" not in trace, "the dial path parsed the whole control schema"
-    # Only a refusal needs the sentences, and only a number that is not ASCII the Unicode
-    # database (a shared library).
-    needless = {"import common.i18n", "import unicodedata"} & set(trace)
+    # The app judges the number; only a refusal needs the sentences.
+    needless = {"import common.dialstring", "import common.i18n", "import unicodedata"} & set(trace)
     assert not needless, f"a plain number that goes through loads {sorted(needless)}"
     assert "teardown" not in trace, "a dial ended through the interpreter's teardown"
 
