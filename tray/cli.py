@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     if target is None:
         return _full_cli(args)
     code = dial(target)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None in Windows' talker.exe, a program with no console
+            stream.flush()
     os._exit(code)
 
 

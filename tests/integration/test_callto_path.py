@@ -100,3 +100,17 @@ def test_a_refusal_is_said_in_full_though_the_dial_skips_the_teardown(tmp_path):
     said = [line for line in done.stderr.splitlines() if not line.startswith("@ ")]
     assert done.returncode == 1 and said == ["talker: " + tr("app.no_account")], done.stderr
     assert "@ teardown" not in done.stderr.splitlines()
+
+
+@pytest.mark.slow
+def test_a_dial_without_standard_streams_still_exits_with_its_code(tmp_path):
+    # Windows' talker.exe has no console, so Python gives it no stdout or stderr (None).
+    app = App(tmp_path)
+    try:
+        app.client().close()
+        done = subprocess.run([sys.executable, "-c", "import sys; sys.stdout = sys.stderr = None\n"
+                               "from tray.cli import main\nsys.exit(main(sys.argv[1:]))", "--callto=1O2"],
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        app.quit()
+    assert done.returncode == 2, (done.returncode, done.stderr)
