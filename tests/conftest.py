@@ -16,34 +16,86 @@ from tests.support.peer import Peer
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 
+# How many realtime tests run at once (each in its own worker, with nothing else running). A
+# realtime test mostly waits on sound played in real time: 16 of them took 31 s of CPU in 101 s.
+# The 30 of them in 2 workers: 94 s, all passed with other work on the machine; 3: 74 s; 4: 64 s
+# and a PipeWire test failed. A run then spends about 1.5 minutes, not 3, with the other
+# workers waiting.
+REALTIME_AT_ONCE = 2
+
+
 class _Turns:
-    """This worker's turn among the xdist workers of one run: shared, or alone (no other test
-    runs meanwhile). A readers-writer lock of two flock()s; the turnstile makes a waiting alone
-    turn go before any shared turn asked for after it, so it is not starved by the others'
-    stream. An alone turn is kept from one realtime test to the next on the same worker: the
-    others wait for it once, not once per test (each wait first lets their running tests end)."""
+    """This worker's turn among the xdist workers of one run: shared with other ordinary tests,
+    or in the realtime room, which no ordinary test shares (realtime tests share it with each
+    other, REALTIME_AT_ONCE at most: see pytest_collection_modifyitems).
+
+    Locks are flock()s on files of the run's folder. `turns.lock`: ordinary tests hold it shared,
+    the room's holder (the first realtime test in) exclusively; the turnstile makes a waiting
+    holder go before any ordinary test that asks after it, so the room is not starved. Realtime
+    tests that come while the room is held join it (`room.lock` orders comers and leavers;
+    `members.lock` is held shared by each member, and the holder leaves once it can take it
+    exclusively, so the room stays closed to ordinary tests while any member is in it). A worker
+    keeps its place from one realtime test to the next: the others wait for the room once."""
 
     def __init__(self) -> None:
-        self.alone: bool | None = None   # None: no turn held
+        self.alone: bool | None = None   # None: no turn held; True: in the realtime room
+        self._holder = False
+        self._folder: Path | None = None
         self._files: list = []
+
+    def _open(self, name: str):
+        assert self._folder is not None
+        f = open(self._folder / name, "a")
+        self._files.append(f)
+        return f
 
     def take(self, folder: Path, alone: bool) -> None:
         if self.alone:
-            return   # already alone: whatever runs next runs alone too
-        turnstile = open(folder / "turnstile.lock", "a")
-        turns = open(folder / "turns.lock", "a")
-        self._files = [turnstile, turns]
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
+            return   # in the room: whatever runs next runs there too
+        self._folder = folder
+        if not alone:
+            self._enter(self._open("turns.lock"), fcntl.LOCK_SH)
+            self.alone = False
+            return
+        room = open(folder / "room.lock", "a")
         try:
-            fcntl.flock(turns, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+            fcntl.flock(room, fcntl.LOCK_EX)
+            turns = self._open("turns.lock")
+            try:
+                fcntl.flock(turns, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:   # only the room's holder takes it exclusively: join
+                self._holder = False
+            else:   # nobody holds the room: hold it, once the ordinary tests running now are over
+                fcntl.flock(turns, fcntl.LOCK_UN)
+                self._enter(turns, fcntl.LOCK_EX)
+                self._holder = True
+            fcntl.flock(self._open("members.lock"), fcntl.LOCK_SH)
         finally:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        self.alone = alone
+            room.close()
+        self.alone = True
+
+    def _enter(self, turns, mode: int) -> None:
+        turnstile = open(self._folder / "turnstile.lock", "a")
+        try:
+            fcntl.flock(turnstile, fcntl.LOCK_EX)
+            fcntl.flock(turns, mode)
+        finally:
+            turnstile.close()
 
     def give_back(self) -> None:
+        if self._holder:
+            with open(self._folder / "room.lock", "a") as room:
+                fcntl.flock(room, fcntl.LOCK_EX)   # nobody joins while the holder leaves
+                self._files.pop().close()         # its own membership
+                with open(self._folder / "members.lock", "a") as members:
+                    fcntl.flock(members, fcntl.LOCK_EX)   # every other member has left
+                self._close()
+        self._close()
+
+    def _close(self) -> None:
         for f in self._files:
-            f.close()   # closing the file gives the turn back
-        self._files, self.alone = [], None
+            f.close()   # closing the file gives the lock back
+        self._files, self.alone, self._holder = [], None, False
 
 
 _turns = _Turns()
@@ -56,10 +108,10 @@ def _is_realtime(item: pytest.Item | None) -> bool:
 @pytest.fixture(autouse=True)
 def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests marked `realtime` judge sound played and recorded in real time (gaps, levels, delay)
-    on a real sound server; three other workers' Kamailios, Chromiums and phones on two cores
-    starve it and the sound breaks up. Under pytest-xdist such a test waits until the others'
-    tests are over and runs alone; the rest share the machine as before. The turn is given
-    back after the test's teardown (pytest_runtest_teardown below)."""
+    on a real sound server; other workers' Kamailios, Chromiums and phones on two cores starve it
+    and the sound breaks up. Under pytest-xdist such a test waits until the others' tests are
+    over and runs in the realtime room (_Turns); the rest share the machine as before. The turn
+    is given back after the test's teardown (pytest_runtest_teardown below)."""
     if "PYTEST_XDIST_WORKER" in os.environ:
         run_dir = tmp_path_factory.getbasetemp().parent   # one per run, shared by its workers
         _turns.take(run_dir, _is_realtime(request.node))
@@ -104,14 +156,33 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     if "PYTEST_XDIST_WORKER" in os.environ:
-        # The realtime tests first and together: one worker then runs them in one alone turn
-        # (work stealing hands out contiguous runs of tests) while the others wait once.
-        items.sort(key=lambda item: not _is_realtime(item))   # stable: the rest keep their order
+        items[:] = _realtime_first(items, config.workerinput["workercount"])
     if shutil.which("kamailio") is None:
         skip = pytest.mark.skip(reason="Kamailio is not installed (scripts/test installs it)")
         for item in items:
             if "kamailio" in item.fixturenames:
                 item.add_marker(skip)
+
+
+def _realtime_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """The realtime tests at the head of REALTIME_AT_ONCE workers' first hands, so that they run
+    at the start, that many at once, while the other workers wait once for the room. pytest-xdist's
+    work stealing first hands worker k the next len(pending) // (workers - k) tests in this order
+    (xdist/scheduler/worksteal.py, check_schedule); if that ever changes, the room still keeps
+    ordinary tests out, the realtime tests only run fewer at once. The rest keep their order."""
+    realtime = [item for item in items if _is_realtime(item)]
+    rest = [item for item in items if not _is_realtime(item)]
+    lanes = max(1, min(REALTIME_AT_ONCE, workers))
+    heads = [realtime[k::lanes] for k in range(lanes)] + [[] for _ in range(workers - lanes)]
+    ordered, left = [], len(items)
+    for k, head in enumerate(heads):
+        size = left // (workers - k)
+        if size < len(head):   # a run of a few tests: all the realtime ones first, in one hand
+            return realtime + rest
+        ordered += head + rest[:size - len(head)]
+        del rest[:size - len(head)]
+        left -= size
+    return ordered + rest
 
 
 @pytest.hookimpl(tryfirst=True)
