@@ -38,7 +38,7 @@ class _Turns:
     keeps its place from one realtime test to the next: the others wait for the room once."""
 
     def __init__(self) -> None:
-        self.alone: bool | None = None   # None: no turn held; True: in the realtime room
+        self.realtime: bool | None = None   # None: no turn held; True: in the realtime room
         self._holder = False
         self._folder: Path | None = None
         self._files: list = []
@@ -49,13 +49,13 @@ class _Turns:
         self._files.append(f)
         return f
 
-    def take(self, folder: Path, alone: bool) -> None:
-        if self.alone:
+    def take(self, folder: Path, realtime: bool) -> None:
+        if self.realtime:
             return   # in the room: whatever runs next runs there too
         self._folder = folder
-        if not alone:
+        if not realtime:
             self._enter(self._open("turns.lock"), fcntl.LOCK_SH)
-            self.alone = False
+            self.realtime = False
             return
         room = open(folder / "room.lock", "a")
         try:
@@ -72,7 +72,7 @@ class _Turns:
             fcntl.flock(self._open("members.lock"), fcntl.LOCK_SH)
         finally:
             room.close()
-        self.alone = True
+        self.realtime = True
 
     def _enter(self, turns, mode: int) -> None:
         turnstile = open(self._folder / "turnstile.lock", "a")
@@ -95,7 +95,7 @@ class _Turns:
     def _close(self) -> None:
         for f in self._files:
             f.close()   # closing the file gives the lock back
-        self._files, self.alone, self._holder = [], None, False
+        self._files, self.realtime, self._holder = [], None, False
 
 
 _turns = _Turns()
@@ -106,7 +106,7 @@ def _is_realtime(item: pytest.Item | None) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _realtime_room(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests marked `realtime` judge sound played and recorded in real time (gaps, levels, delay)
     on a real sound server; other workers' Kamailios, Chromiums and phones on two cores starve it
     and the sound breaks up. Under pytest-xdist such a test waits until the others' tests are
@@ -120,7 +120,7 @@ def _realtime_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytes
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     yield
-    if not (_turns.alone and _is_realtime(nextitem)):
+    if not (_turns.realtime and _is_realtime(nextitem)):
         _turns.give_back()
 
 
