@@ -5,57 +5,33 @@ The app reads it back from there to register, and it is in no file in plain text
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.app import App, configure_account, talker
-from tests.support.processes import start_session_bus, stop_process, wait_until
+from tests.support.processes import wait_until
+from tests.support.secret_service import AVAILABLE, SecretService
 from tray.pbx_client import refresh_token_key
+from tray.secret_store import KeyringRefused, SecretServiceKeyring
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (shutil.which("gnome-keyring-daemon") and shutil.which("secret-tool")
-                            and shutil.which("dbus-daemon")),
-                       reason="needs gnome-keyring, libsecret-tools and dbus"),
+    pytest.mark.skipif(not AVAILABLE, reason="needs gnome-keyring, libsecret-tools and dbus"),
 ]
-
-KEYRING_UNLOCK_PASSWORD = "login-password-of-the-test-user"
 
 
 @pytest.fixture
 def secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A user's unlocked login keyring, as a desktop session has it; the app may use it."""
-    log = open(tmp_path / "secret-service.log", "wb")
-    bus, address = start_session_bus(log)
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+    service = SecretService(tmp_path / "secret-service.log")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.address)
     monkeypatch.delenv("TALKER_SECRET_BACKEND")  # the app chooses by itself, as on a desktop
-    daemon = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-                              stdin=subprocess.PIPE, stdout=log, stderr=log)
-    daemon.stdin.write(KEYRING_UNLOCK_PASSWORD.encode())
-    daemon.stdin.close()
-    wait_until(lambda: _lookup("probe") is not None or daemon.poll() is not None, 15, 0.1,
-               "the Secret Service on the bus")
     try:
-        assert daemon.poll() is None, (tmp_path / "secret-service.log").read_text(errors="replace")
-        yield
+        yield service
     finally:
-        for proc in (daemon, bus):
-            stop_process(proc)
-        log.close()
-
-
-def _lookup(key: str) -> str | None:
-    """What the Secret Service holds for Talker under `key` ("" if nothing), or None while the
-    service is not up yet."""
-    done = subprocess.run(["secret-tool", "lookup", "service", "talker", "username", key],
-                          capture_output=True, text=True, timeout=10, env=os.environ)
-    if done.returncode != 0 and done.stderr.strip():
-        return None
-    return done.stdout
+        service.stop()
 
 
 def _files_holding(home: Path, secret: str) -> list[Path]:
@@ -80,7 +56,7 @@ def test_the_sip_password_is_kept_in_the_os_keyring_and_the_app_registers_with_i
     creds = kamailio.add_employee("101", "Anna Ivanova")
     configure_account(kamailio, "101", creds.password)
 
-    assert _lookup(f"sip:101@{kamailio.domain}") == creds.password
+    assert secret_service.lookup(f"sip:101@{kamailio.domain}") == creds.password
     assert _files_holding(tmp_path / "home", creds.password) == []
     _registers_without_leaking(tmp_path, creds.password)
 
@@ -92,14 +68,37 @@ def test_a_pbx_login_keeps_its_session_and_sip_password_in_the_os_keyring(
     done = talker("--login", "101", "--pbx", pbx_api.url, stdin=anna.communicator_password + "\n")
     assert done.returncode == 0, done.stderr
 
-    sip_password = _lookup(f"sip:101@{kamailio.domain}")
-    refresh_token = _lookup(refresh_token_key(pbx_api.url))
+    sip_password = secret_service.lookup(f"sip:101@{kamailio.domain}")
+    refresh_token = secret_service.lookup(refresh_token_key(pbx_api.url))
     assert sip_password and refresh_token, "the PBX login left nothing in the keyring"
     for secret in (sip_password, refresh_token, anna.communicator_password):
         assert _files_holding(tmp_path / "home", secret) == []
     _registers_without_leaking(tmp_path, sip_password, refresh_token, anna.communicator_password)
-    rotated = _lookup(refresh_token_key(pbx_api.url))  # the app refreshed its session
+    rotated = secret_service.lookup(refresh_token_key(pbx_api.url))  # the app refreshed its session
     assert rotated and _files_holding(tmp_path / "home", rotated) == []
+
+
+# Native libraries of what `keyring` imports to choose a backend: cryptography (the Secret
+# Service backend's session encryption) and PyGObject (libsecret's backend, where installed).
+# Reading the keyring needs neither; loaded, they stay resident all day (about 10 MB).
+KEYRING_LIBRARIES = ("_rust.abi3", "_gi.cpython")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the loaded libraries are read from /proc")
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_app_logged_in_with_the_os_keyring_loads_no_library_the_keyring_does_not_need(
+        kamailio, pbx_api, secret_service, tmp_path):
+    anna = pbx_api.add_employee("101", "Anna Ivanova")
+    assert talker("--login", "101", "--pbx", pbx_api.url, stdin=anna.communicator_password + "\n").returncode == 0
+    app = App(tmp_path)
+    try:
+        app.wait_registered(timeout=20)
+        wait_until(lambda: not app.client().request("pbx_state")["stale"], 15, 0.1, "the PBX state")
+        maps = Path(f"/proc/{app.proc.pid}/maps").read_text()
+    finally:
+        app.quit()
+    assert secret_service.lookup(f"sip:101@{kamailio.domain}")  # it did read the keyring
+    assert [name for name in KEYRING_LIBRARIES if f"/{name}" in maps] == []
 
 
 @pytest.fixture
@@ -107,34 +106,27 @@ def refusing_secret_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A Secret Service that exists but refuses, as on a desktop-less session: gnome-keyring with
     no login keyring, whose prompter (to create one) has no display — every store or lookup
     ends in "Failed to create the collection: Prompt dismissed"."""
-    log = open(tmp_path / "secret-service.log", "wb")
-    bus, address = start_session_bus(log)
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+    service = SecretService(tmp_path / "secret-service.log", unlocked=False)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.address)
     monkeypatch.delenv("TALKER_SECRET_BACKEND")
-    daemon = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--components=secrets"],
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
-        refusal = wait_until(lambda: _store_refusal() or daemon.poll() is not None, 30, 0.2,
+        refusal = wait_until(lambda: _store_refusal() or not service.running(), 30, 0.2,
                              "the Secret Service to answer")
-        assert daemon.poll() is None, (tmp_path / "secret-service.log").read_text(errors="replace")
+        service.check_running()
         assert "Prompt dismissed" in refusal  # the keyring itself says no, for real
         yield
     finally:
-        for proc in (daemon, bus):
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
+        service.stop()
 
 
 def _store_refusal() -> str | None:
-    """What the keyring library (the app's way in) says when asked to store a secret, once the
+    """What the app's way in to the Secret Service says when asked to store a secret, once the
     service answers (secret-tool writes to the "login" alias and never asks for a collection)."""
-    done = subprocess.run([sys.executable, "-c", "import keyring; keyring.set_password('probe', 'probe', 'x')"],
-                          capture_output=True, text=True, timeout=30, env=os.environ)
-    return done.stderr if done.returncode != 0 and "Prompt dismissed" in done.stderr else None
+    try:
+        SecretServiceKeyring().set("probe", "x")
+    except KeyringRefused as e:
+        return str(e) if "Prompt dismissed" in str(e) else None
+    return None
 
 
 @pytest.mark.parametrize("lang, notice", [
