@@ -6,6 +6,7 @@ import fcntl
 import glob
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -27,21 +28,24 @@ REALTIME_AT_ONCE = 2
 class _Turns:
     """This worker's turn among the xdist workers of one run: shared with other ordinary tests,
     or in the realtime room, which no ordinary test shares (realtime tests share it with each
-    other, REALTIME_AT_ONCE at most: see pytest_collection_modifyitems).
+    other, REALTIME_AT_ONCE at most; pytest_collection_modifyitems puts them where that many
+    workers start with them).
 
     Locks are flock()s on files of the run's folder. `turns.lock`: ordinary tests hold it shared,
     the room's holder (the first realtime test in) exclusively; the turnstile makes a waiting
     holder go before any ordinary test that asks after it, so the room is not starved. Realtime
     tests that come while the room is held join it (`room.lock` orders comers and leavers;
     `members.lock` is held shared by each member, and the holder leaves once it can take it
-    exclusively, so the room stays closed to ordinary tests while any member is in it). A worker
-    keeps its place from one realtime test to the next: the others wait for the room once."""
+    exclusively, so the room stays closed to ordinary tests while any member is in it). A member
+    runs its test once it holds one of REALTIME_AT_ONCE slot files. A worker keeps its place from
+    one realtime test to the next: the others wait for the room once."""
 
     def __init__(self) -> None:
         self.realtime: bool | None = None   # None: no turn held; True: in the realtime room
         self._holder = False
         self._folder: Path | None = None
         self._files: list = []
+        self._slot = None
 
     def _open(self, name: str):
         assert self._folder is not None
@@ -72,7 +76,23 @@ class _Turns:
             fcntl.flock(self._open("members.lock"), fcntl.LOCK_SH)
         finally:
             room.close()
+        self._slot = self._take_slot(folder)
         self.realtime = True
+
+    @staticmethod
+    def _take_slot(folder: Path):
+        slots = [open(folder / f"realtime-slot-{k}.lock", "a") for k in range(REALTIME_AT_ONCE)]
+        while True:
+            for slot in slots:
+                try:
+                    fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                for other in slots:
+                    if other is not slot:
+                        other.close()
+                return slot
+            time.sleep(0.05)
 
     def _enter(self, turns, mode: int) -> None:
         turnstile = open(self._folder / "turnstile.lock", "a")
@@ -83,6 +103,9 @@ class _Turns:
             turnstile.close()
 
     def give_back(self) -> None:
+        if self._slot is not None:
+            self._slot.close()   # first: a member that waits for a slot may be what the holder awaits
+            self._slot = None
         if self._holder:
             with open(self._folder / "room.lock", "a") as room:
                 fcntl.flock(room, fcntl.LOCK_EX)   # nobody joins while the holder leaves

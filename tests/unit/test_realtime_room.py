@@ -1,17 +1,18 @@
 """The test run's own rule (tests/conftest.py): while a realtime test runs, no ordinary test
-does, and realtime tests in different workers share the room. Four processes play workers with
+does, and realtime tests in different workers share the room, REALTIME_AT_ONCE at most. Four processes play workers with
 their turns taken and given back exactly as the hooks do; every test is an interval."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import time
 from pathlib import Path
 
-from tests.conftest import _Turns
+from tests.conftest import REALTIME_AT_ONCE, _Turns
 
-# True: a realtime test. The first two workers ask for the room together.
-PLANS = [[True, True, True, False], [True, True, True, False], [False] * 6, [False, True, False]]
+# True: a realtime test. The first three workers ask for the room together.
+PLANS = [[True, True, True, False], [True, True, True, False], [True, True, False], [False, True, False, False]]
 
 
 def _worker(folder: str, plan: list[bool], start_together, results) -> None:
@@ -44,3 +45,6 @@ def test_no_ordinary_test_overlaps_a_realtime_one_and_realtime_ones_share(tmp_pa
     assert not mixed, "an ordinary test ran during a realtime one"
     shared = [(a, b) for a in runs for b in runs if a is not b and a[0] and b[0] and overlap(a, b)]
     assert shared, "realtime tests in two workers never ran at once"
+    edges = sorted([(r[1], 1) for r in runs if r[0]] + [(r[2], -1) for r in runs if r[0]])
+    most = max(itertools.accumulate(step for _, step in edges))   # at an equal time, an end first
+    assert most <= REALTIME_AT_ONCE, f"{most} realtime tests ran at once"
