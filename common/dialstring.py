@@ -66,6 +66,11 @@ class InvalidTarget(ValueError):
         super().__init__(tr(key, **params))
         self.key = key
 
+    def may_be_a_persons_name(self, raw: str) -> bool:
+        """Letters with no scheme and no digits («Борис», "Boris Petrov") are no dial string but
+        may be a colleague's or a contact's name, which only the app knows."""
+        return self.key == "target.no_digits" and ":" not in raw and any(c.isalpha() for c in raw)
+
 
 class DialTarget:
     """A parsed dial target. A plain class, not a dataclass: `dataclasses` pulls in `inspect`,

@@ -366,8 +366,7 @@ class TalkerApp:
             target = dialstring.parse(target_text)
             number = dialstring.normalise(target, self.settings.region)
         except dialstring.InvalidTarget as e:
-            # Letters that are no SIP name («Борис», "Boris Petrov") may be a person's name.
-            if e.key != "target.no_digits" or ":" in target_text or not any(c.isalpha() for c in target_text):
+            if not e.may_be_a_persons_name(target_text):
                 raise RequestFailed("invalid_number", str(e)) from None
             target = dialstring.DialTarget(self._number_for_name(target_text))
             number = target.number

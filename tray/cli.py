@@ -101,9 +101,8 @@ def _refusal(target: str) -> str | None:
     try:
         dialstring.parse(target)
     except dialstring.InvalidTarget as e:
-        # Letters only may be a colleague's or a contact's name: the app knows them (an exact,
-        # unique name, or it says who the candidates are).
-        if e.key != "target.no_digits" or ":" in target or not any(c.isalpha() for c in target):
+        # The app knows names: an exact, unique one, or it says who the candidates are.
+        if not e.may_be_a_persons_name(target):
             return str(e)
     return None
 
