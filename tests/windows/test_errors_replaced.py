@@ -59,6 +59,8 @@ def test_the_new_employee_window_replaces_the_pbx_refusal_and_clears_what_is_fix
     w.invoke("save")
     state = _said(w)
     assert state["extension_error"]["text"] == "The extension 101 belongs to Anna Ivanova already."
+    assert state["message"]["text"] == "The PBX did not accept this; the problems are marked:", \
+        "the refusal beside the extension was said a second time under the form"
 
     w.set("name", "")
     w.invoke("save")

@@ -94,8 +94,11 @@ class FormWindow(Window):
         if reply["status"] == 201:
             self.created(body)
             return
-        self.show_field_problems(forms.field_problems(body, forms.top_field))
-        self.say(self.status, forms.api_failure(reply["status"], body))
+        problems = forms.field_problems(body, forms.top_field)
+        self.show_field_problems(problems)
+        # A sentence already beside its field is not said again in the status line.
+        beside = problems and all(key[:1] and key[0] in self.errors for key in problems)
+        self.say(self.status, tr("win.not_accepted") if beside else forms.api_failure(reply["status"], body))
 
     def _failed(self, error) -> None:
         self.save_button.configure(state="normal")
