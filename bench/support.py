@@ -17,13 +17,14 @@ def pct(values: list[float], p: float) -> float:
 def isolate(tmp: Path) -> Path:
     """This process and its children get their own HOME, config, state and runtime directories
     under `tmp` (never the user's), English, and secrets in a user-only file. Returns the app's
-    runtime directory (its control socket lives there)."""
+    runtime directory (its control socket lives there). The app logs at its own default level,
+    as users run it (tests log everything)."""
     home = tmp / "home"
     home.mkdir()
     (tmp / "run").mkdir(mode=0o700)
     os.environ.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
                        "XDG_STATE_HOME": str(home / ".state"), "XDG_RUNTIME_DIR": str(tmp / "run"),
-                       "TALKER_SECRET_BACKEND": "file", "TALKER_LANG": "en"})
+                       "TALKER_SECRET_BACKEND": "file", "TALKER_LANG": "en", "TALKER_LOG_LEVEL": ""})
     os.environ.pop("DISPLAY", None)
     from common import locations
 

@@ -170,6 +170,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
         monkeypatch.setenv(key, value)
     for key in ("DISPLAY", "WAYLAND_DISPLAY", "TALKER_RUNTIME_DIR", "TALKER_CONFIG_DIR",
                 "TALKER_STATE_DIR", "TALKER_CONTROL_TRANSPORT", "TALKER_PBX_DATA", "PYSTRAY_BACKEND",
+                "TALKER_LOG_LEVEL",
                 # the desktop's light or dark preference: windows look the default way
                 "TALKER_THEME", "GTK_THEME", "DBUS_SESSION_BUS_ADDRESS"):
         monkeypatch.delenv(key, raising=False)

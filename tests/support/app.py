@@ -38,8 +38,9 @@ def configure_account(pbx: TestPbx, extension: str, password: str, *, display_na
 
 def app_env(workdir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("TALKER_LOG_LEVEL", "DEBUG")   # a test's log says everything; bench/ sets ""
     env.update({"PYSTRAY_BACKEND": "dummy", "TALKER_AUDIO_DEVICE": "null",
-                "TALKER_AUDIO_RECORD_DIR": str(workdir), "TALKER_LOG_LEVEL": "DEBUG"})
+                "TALKER_AUDIO_RECORD_DIR": str(workdir)})
     env.update(extra)
     return env
 
