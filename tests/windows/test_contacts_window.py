@@ -62,10 +62,20 @@ def test_search_presence_edit_delete_and_call(windowed_app, pbx_api, kamailio, p
     assert w.read()["message"]["text"] == said["ask"]
     with pbx_api.as_(anna) as api:
         assert len(api.get("/contacts/personal").json()) == 1   # nothing deleted on one click
+    # The list refreshes under the question (here: an administrator adds to the company book):
+    # the question and the row it is about stay.
+    with pbx_api.as_(vera) as admin:
+        added = admin.post("/contacts/company", json={"name": "Борис, склад", "number": "84951112244"})
+        assert added.status_code == 201
+    state = w.settled(lambda s: "Борис, склад" in [r[0] for r in s["people"]])
+    assert state["message"]["text"] == said["ask"], "a refresh of the list wiped the question"
     w.invoke("delete")
-    w.settled(lambda s: s["message"]["text"] == said["deleted"] and len(s["people"]) == 1)
+    w.settled(lambda s: s["message"]["text"] == said["deleted"] and len(s["people"]) == 2)
     with pbx_api.as_(anna) as api:
         assert api.get("/contacts/personal").json() == []
+    with pbx_api.as_(vera) as admin:
+        assert admin.delete(f"/contacts/company/{added.json()['id']}").status_code == 204
+    w.settled(lambda s: [r[0] for r in s["people"]] == ["Борис Петров"])
 
     # Added in the add-contact window that this window opens: listed here once the PBX says so.
     w.set("search", "")

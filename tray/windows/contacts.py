@@ -176,7 +176,8 @@ class ContactsWindow(Window):
             self.say(self.status, tr("win.contacts.read_only"), "Muted")
         elif person is not None and person.source == "directory":
             self.say(self.status, tr("win.contacts.colleague"), "Muted")
-        elif self.status.cget("style") == "Muted.TLabel":
+        elif self.status.cget("style") == "Muted.TLabel" and self._confirming is None:
+            # (A refresh of the list selects the same row again: a question about it stays.)
             self.say(self.status, "")
 
     def _set_form(self, person: people.Person | None) -> None:
