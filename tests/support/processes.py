@@ -108,3 +108,13 @@ def has_ipv6_loopback() -> bool:
         return True
     except OSError:
         return False
+
+
+def modules_loaded(code: str, among: tuple[str, ...]) -> list[str]:
+    """Which of the modules `among` a fresh interpreter (this venv, the test's environment, the
+    checkout as its working directory) has loaded once it has run `code`."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {among!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()

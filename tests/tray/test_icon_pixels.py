@@ -3,9 +3,7 @@ the app no drawing or font module (about 1.5 MB all day, bench/idle.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
+from tests.support.processes import modules_loaded
 from tests.tray.regenerate_icon_pixels import COMMAND
 from tray import icon
 
@@ -22,11 +20,8 @@ def test_every_state_shows_exactly_what_the_drawing_code_draws():
 
 
 def test_showing_the_icon_in_every_state_loads_no_drawing_or_font_module():
-    probe = ("import sys; from tray import icon; [icon.render(b) for b in icon.BADGES]; "
-             f"print(' '.join(m for m in {DRAWING_MODULES!r} if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [], f"loaded to show the icon: {done.stdout.strip()}"
+    loaded = modules_loaded("from tray import icon\n[icon.render(b) for b in icon.BADGES]", DRAWING_MODULES)
+    assert loaded == [], f"loaded to show the icon: {loaded}"
 
 
 def test_missed_calls_still_get_their_red_bubble_with_the_count():

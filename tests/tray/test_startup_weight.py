@@ -3,11 +3,12 @@ all day (bench/idle.py, bench/versus_baresip.py measure how much)."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import modules_loaded
 
 # rich and click (and pygments, which rich pulls in) come with the PBX's uvicorn; httpx imports
 # its command-line client, and with it all three, whenever they are installed. httpx itself is
@@ -16,11 +17,8 @@ NEVER_AT_START = ("rich", "click", "pygments", "httpx")
 
 
 def test_starting_the_app_loads_no_http_client_and_no_console_libraries():
-    probe = ("import sys, tray.app; "
-             f"print(' '.join(m for m in {NEVER_AT_START!r} if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [], f"loaded at start: {done.stdout.strip()}"
+    loaded = modules_loaded("import tray.app", NEVER_AT_START)
+    assert loaded == [], f"loaded at start: {loaded}"
 
 
 # C modules the idle app has no use for, and what needs them: OpenSSL's digests (hashlib, hmac,
