@@ -52,12 +52,9 @@ def main() -> None:
         pbx = TestPbx(tmp / "pbx").start()
         stop.append(pbx.stop)
         if args.logged_in:
-            from pbx import settings as pbx_settings
             from tests.support.api import ApiServer
 
-            with pbx.instance.sessions.begin() as s:
-                pbx_settings.set_runtime(s, sip_proxy=pbx.server)
-            api = ApiServer(pbx.instance, tmp / "api.log")
+            api = ApiServer.for_kamailio(pbx, tmp / "api.log")
             stop.append(api.stop)
             anna = api.add_employee("101", "Anna Ivanova")
             done = talker("--login", "101", "--pbx", api.url, stdin=anna.communicator_password + "\n")

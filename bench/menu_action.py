@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.support import isolate, pct, precompile, rss_mb  # noqa: E402
-from pbx import schemes, settings as pbx_settings  # noqa: E402
+from pbx import schemes  # noqa: E402
 from pbx.audit import Actor  # noqa: E402
 from tests.support.api import ApiServer  # noqa: E402
 from tests.support.app import App, talker  # noqa: E402
@@ -42,9 +42,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="talker-bench-"))
     isolate(tmp)
     pbx = TestPbx(tmp / "pbx").start()
-    with pbx.instance.sessions.begin() as s:
-        pbx_settings.set_runtime(s, sip_proxy=pbx.server)
-    api = ApiServer(pbx.instance, tmp / "api.log")
+    api = ApiServer.for_kamailio(pbx, tmp / "api.log")
     peers, app = [], None
     try:
         anna = api.add_employee("101", "Anna Ivanova", admin=True)

@@ -366,12 +366,9 @@ def talker_app(tmp_path: Path):
 def pbx_api(kamailio, tmp_path: Path):
     """The PBX's HTTP API over the database this test's Kamailio serves; it tells the apps that
     log in to register at that Kamailio."""
-    from pbx import settings as pbx_settings
     from tests.support.api import ApiServer
 
-    with kamailio.instance.sessions.begin() as s:
-        pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
-    server = ApiServer(kamailio.instance, tmp_path / "api.log")
+    server = ApiServer.for_kamailio(kamailio, tmp_path / "api.log")
     try:
         yield server
     finally:

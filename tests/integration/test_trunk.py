@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from pbx import directory, settings
+from pbx import directory
 from pbx.audit import Actor
 from tests.support import sipp
 from tests.support.processes import free_port
@@ -160,9 +160,7 @@ def test_an_incoming_call_from_a_number_in_the_company_book_shows_its_name_in_th
     from tests.support.api import ApiServer
     from tests.support.app import talker
 
-    with kamailio.instance.sessions.begin() as s:
-        settings.set_runtime(s, sip_proxy=kamailio.server)
-    api = ApiServer(kamailio.instance, tmp_path / "api.log")
+    api = ApiServer.for_kamailio(kamailio, tmp_path / "api.log")
     try:
         anna = directory.add_employee(kamailio.instance, CONSOLE, name="Anna Ivanova", extension="101", admin=True)
         contacts.add_contact(kamailio.instance, CONSOLE, contacts.COMPANY, name="ООО «Ромашка»",

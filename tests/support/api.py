@@ -13,6 +13,7 @@ import logging
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -21,6 +22,9 @@ from pbx.audit import Actor
 from pbx.directory import NewEmployee, add_employee
 from pbx.instance import PbxInstance
 from tests.support.processes import VENV_BIN, free_port, stop_process
+
+if TYPE_CHECKING:
+    from tests.support.pbx import TestPbx
 
 
 class _Api:
@@ -71,6 +75,16 @@ class ApiServer(_Api):
         except BaseException:
             self.stop()
             raise
+
+    @classmethod
+    def for_kamailio(cls, kamailio: TestPbx, log_path: Path) -> ApiServer:
+        """The API over the database `kamailio` serves; it tells the apps that log in to register
+        at that Kamailio."""
+        from pbx import settings as pbx_settings
+
+        with kamailio.instance.sessions.begin() as s:
+            pbx_settings.set_runtime(s, sip_proxy=kamailio.server)
+        return cls(kamailio.instance, log_path)
 
     def stop(self) -> None:
         self._thread.stop()
