@@ -4,7 +4,6 @@ radio, enabled and submenus; calling an item runs its action)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
 from tray import settings as settings_mod
@@ -57,8 +56,3 @@ def find(menu, *path: str):
 
 def menu(app: TalkerApp):
     return app.icon.icon.menu
-
-
-def local_hhmm(at: str) -> str:
-    """An ISO moment as the menu and notifications show a time today: HH:MM on this machine's clock."""
-    return dt.datetime.fromisoformat(at).astimezone().strftime("%H:%M")

@@ -10,7 +10,7 @@ import pytest
 from common import i18n
 from common.control_client import ControlClient
 from tests.support.processes import wait_until
-from tests.support.tray import local_hhmm
+from tray.windows.forms import short_time
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,6 @@ def _ended(app, count: int) -> None:
                f"call {count} to end")
 
 
-
 def test_the_incoming_call_names_the_caller_and_the_last_call_with_its_note(kamailio, pbx_api, peers, logged_in,
                                                                             monkeypatch):
     anna = pbx_api.add_employee("101", "Anna Ivanova")
@@ -47,7 +46,7 @@ def test_the_incoming_call_names_the_caller_and_the_last_call_with_its_note(kama
 
     # The second: the notification says that she missed him.
     mark, call = _rings(app, boris)
-    first = local_hhmm(app.recent_calls(1)[0]["at"])
+    first = short_time(app.recent_calls(1)[0]["at"])
     assert app.icon.notifications[-1] == \
         f"Incoming call from Boris Petrov (102)\nColleague\nLast call: {first} · ✗ missed"
     with ControlClient.connect(client="test") as c:
@@ -64,7 +63,7 @@ def test_the_incoming_call_names_the_caller_and_the_last_call_with_its_note(kama
 
     # The third, in Russian: the answered call and its note.
     monkeypatch.setattr(i18n, "_language", "ru")
-    second = local_hhmm(app.recent_calls(1)[0]["at"])
+    second = short_time(app.recent_calls(1)[0]["at"])
     _rings(app, boris)
     assert app.icon.notifications[-1] == (
         f"Входящий звонок от Boris Petrov (102)\nКоллега\nПоследний звонок: {second} · ↙ входящий\n"

@@ -12,9 +12,10 @@ import pytest
 from common import i18n
 from common.i18n import tr
 from tests.support.processes import wait_until
-from tests.support.tray import find, local_hhmm, menu, start_app, texts
+from tests.support.tray import find, menu, start_app, texts
 from tray.history import CallHistory
 from tray.icon import render
+from tray.windows.forms import short_time
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,6 @@ def _missed_call(boris, app, count: int) -> None:
     wait_until(lambda: app.icon.state.missed == count, 10, 0.05, f"{count} missed calls on the icon")
 
 
-
 def test_missed_calls_stay_on_the_icon_and_the_menu_until_called_back(kamailio, pbx_api, peers, logged_in,
                                                                       monkeypatch):
     anna = pbx_api.add_employee("101", "Anna Ivanova")
@@ -39,7 +39,7 @@ def test_missed_calls_stay_on_the_icon_and_the_menu_until_called_back(kamailio, 
 
     _missed_call(boris, app, 1)
     _missed_call(boris, app, 2)
-    when = local_hhmm(app.recent_calls(1)[0]["at"])
+    when = short_time(app.recent_calls(1)[0]["at"])
     # The icon's picture and tooltip follow its state a moment later (pystray's thread).
     wait_until(lambda: "\nMissed calls: 2" in app.icon.icon.title, 5, 0.05, "the tooltip")
     wait_until(lambda: app.icon.icon.icon.tobytes() == render("registered", missed=2).tobytes(), 5, 0.05,
