@@ -298,8 +298,7 @@ class SettingsWindow(Window):
         1024- or 1280-pixel-wide screen); the time zone likewise beside or under the modes, and
         long sentences wrap at the page's width: nothing is off to the right, behind a sideways
         scroll."""
-        room = self.scroll_area.room()
-        page = room - 2 * px(PAGE_PADDING)
+        page = self._page_width()
         for label in self._page_wide:
             label.configure(wraplength=min(px(900), page - px(40)))
         # Widths as the parts ask for them, whatever their arrangement now: no flip-flopping.
@@ -328,9 +327,13 @@ class SettingsWindow(Window):
             middle.columnconfigure(1, weight=2)
         middle.rowconfigure(0, weight=1)
 
+    def _page_width(self) -> int:
+        """How wide the content may be without scrolling sideways: the window's room less its padding."""
+        return self.scroll_area.room() - 2 * px(PAGE_PADDING)
+
     def _when_limit(self) -> int:
         """«When» may grow to WHEN_MAX_WIDTH, but not so far that the list is wider than the page."""
-        limit = min(px(WHEN_MAX_WIDTH), self.scroll_area.room() - 2 * px(PAGE_PADDING) - self._list_width(0))
+        limit = min(px(WHEN_MAX_WIDTH), self._page_width() - self._list_width(0))
         return max(px(WHEN_MIN_WIDTH), limit)
 
     def _list_width(self, when: int) -> int:
