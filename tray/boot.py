@@ -170,8 +170,6 @@ def setup_logging() -> Path:
     if sys.stderr is not None and sys.stderr.isatty():
         root.addHandler(logging.StreamHandler())
     root.setLevel(os.environ.get("TALKER_LOG_LEVEL") or "INFO")   # empty: the default too
-    # httpx logs every request URL at INFO; nothing secret is in them, but they drown the log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     return path
 
 

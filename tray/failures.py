@@ -21,20 +21,20 @@ log = logging.getLogger(__name__)
 
 # --- reaching the PBX's API ----------------------------------------------------------------------
 def unreachable(e: BaseException) -> str:
-    """Why the PBX's API could not be asked: the cause of an httpx, websockets or OS error, as a
-    clause that fits "The PBX at … cannot be reached ({detail})"."""
+    """Why the PBX's API could not be asked: the cause of a tray/pbx_transport.py or OS error, as
+    a clause that fits "The PBX at … cannot be reached ({detail})"."""
     log.info("the PBX cannot be reached: %r", e)
     return tr(f"net.{_network_kind(e)}")
 
 
 def _network_kind(e: BaseException) -> str:
-    import httpx
+    from tray import pbx_transport
 
-    if isinstance(e, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+    if isinstance(e, pbx_transport.BadAddress):
         return "bad_address"
-    if isinstance(e, (httpx.TimeoutException, TimeoutError)):
+    if isinstance(e, TimeoutError):
         return "timeout"
-    # httpx wraps the OS error it met: the cause says what it really was.
+    # The OS error underneath says what it really was.
     seen: set[int] = set()
     cause: BaseException | None = e
     while cause is not None and id(cause) not in seen:
@@ -55,19 +55,9 @@ def _network_kind(e: BaseException) -> str:
         return "unknown_host"
     if "connection refused" in text or "connect call failed" in text:
         return "refused"
-    if "certificate" in text or "ssl" in text:
-        return "tls"
-    if isinstance(e, (httpx.RemoteProtocolError, httpx.DecodingError, ValueError, KeyError)):
+    if isinstance(e, (pbx_transport.Garbled, pbx_transport.HandshakeRefused, ValueError, KeyError)):
         return "garbled"
-    try:
-        from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
-    except ImportError:  # pragma: no cover - websockets is a dependency of the app
-        return "other"
-    if isinstance(e, InvalidURI):
-        return "bad_address"
-    if isinstance(e, InvalidStatus):
-        return "garbled"
-    if isinstance(e, WebSocketException):
+    if isinstance(e, (pbx_transport.NoAnswer, pbx_transport.StreamClosed)):
         return "dropped"
     return "other"
 

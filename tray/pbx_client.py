@@ -20,29 +20,19 @@ import json
 import logging
 import os
 import threading
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-# httpx imports its command-line client whenever rich and click are installed (they are, for the
-# PBX's uvicorn): ~40 ms of start-up and ~6 MB resident for something the app never runs.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: "not importable"
-import httpx  # noqa: E402
-
-from common import dialstring, locations  # noqa: E402
-from common.i18n import tr  # noqa: E402
-from tray import failures  # noqa: E402
+from common import dialstring, locations
+from common.i18n import tr
+from tray import failures
+from tray.pbx_transport import HandshakeRefused, HttpClient, NoAnswer, Response, StreamClosed, TransportError
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 MAX_RETRY_S = 30.0
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-# A server closes a keep-alive connection that idles (uvicorn after 5 s, nginx after 75 s); a
-# request sent on it at that moment gets no answer at all. Never reuse one idle longer than
-# this, and send a request that is safe to repeat once more if it happens anyway.
-LIMITS = httpx.Limits(keepalive_expiry=2.0)
 # How long a warning about switching off the last device waits for the same request again.
 CONFIRM_S = 15.0
 STREAM_SESSION_ENDED = 4401  # the event stream's close code when the session has ended
@@ -67,35 +57,28 @@ def _safe_to_repeat(method: str, headers: dict) -> bool:
     return method in ("GET", "HEAD", "PUT", "DELETE") or "If-Match" in headers
 
 
-def api_url(base: str, path: str) -> str:
-    return base.rstrip("/") + API_PREFIX + path
-
-
-def tls_verification(base_url: str):
-    """What the PBX client checks TLS with: the CA bundle for an https PBX. A plain-http PBX (on
-    loopback, or the office LAN) never speaks TLS, and the client follows no redirect: it gets a
-    context that trusts nobody instead, which spares the app the bundle (about 1.2 MB resident
-    all day, bench/menu_action.py); a TLS connection through it would fail, never go unchecked."""
-    if not base_url.startswith("http:"):
-        return True
-    import ssl
-
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)   # CERT_REQUIRED and check_hostname, no CA
+async def log_in(base_url: str, login_name: str, password: str) -> dict:
+    """POST /auth/login: the session and SIP credentials, or PbxRequestFailed with the PBX's reason."""
+    try:
+        http = HttpClient(base_url)
+        try:
+            r = await http.request("POST", API_PREFIX + "/auth/login", json={"login": login_name, "password": password})
+        finally:
+            await http.aclose()
+        session = r.json() if r.status_code == 200 else None
+    except (TransportError, OSError, ValueError) as e:
+        raise PbxRequestFailed("pbx_unavailable", tr("pbx.login_unreachable", url=base_url, detail=_why(e))) from None
+    if session is None:
+        raise PbxRequestFailed(_code_for(r.status_code), _login_refusal(r))
+    return session
 
 
 def login(base_url: str, login_name: str, password: str) -> dict:
-    """POST /auth/login: the session and SIP credentials, or PbxRequestFailed with the PBX's reason."""
-    try:
-        r = httpx.post(api_url(base_url, "/auth/login"), json={"login": login_name, "password": password},
-                       timeout=TIMEOUT)
-    except httpx.HTTPError as e:
-        raise PbxRequestFailed("pbx_unavailable", tr("pbx.login_unreachable", url=base_url, detail=_why(e))) from None
-    if r.status_code != 200:
-        raise PbxRequestFailed(_code_for(r.status_code), _login_refusal(r))
-    return r.json()
+    """log_in, where no event loop runs (the command line)."""
+    return asyncio.run(log_in(base_url, login_name, password))
 
 
-def _login_refusal(r: httpx.Response) -> str:
+def _login_refusal(r: Response) -> str:
     if r.status_code == 401:
         return tr("pbx.wrong_login")
     return _message(r)
@@ -105,7 +88,7 @@ def _why(e: Exception) -> str:
     return failures.unreachable(e)
 
 
-def _message(r: httpx.Response) -> str:
+def _message(r: Response) -> str:
     """The user's sentence for a refusal (tray/failures.py); the PBX's English goes to the log."""
     try:
         body = r.json()
@@ -132,7 +115,7 @@ class PbxClient:
         self._state = self._load_cache()
         self._access: str | None = None
         self._access_expires = 0.0
-        self._http: httpx.AsyncClient | None = None
+        self._http: HttpClient | None = None
         self._refreshing = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._confirming: dict[str, float] = {}  # device id → when switching it off was warned of
@@ -246,7 +229,7 @@ class PbxClient:
         refresh = self._store.get(self._refresh_key())
         if not refresh:
             raise PbxRequestFailed("pbx_refused", tr("pbx.logged_out"))
-        r = await self._http.post(api_url(self.base_url, "/auth/refresh"), json={"refresh_token": refresh})
+        r = await self._http.request("POST", API_PREFIX + "/auth/refresh", json={"refresh_token": refresh})
         if r.status_code == 401:
             self._store.delete(self._refresh_key())
             raise PbxRequestFailed("pbx_refused", tr("pbx.logged_out"))
@@ -258,17 +241,18 @@ class PbxClient:
             self._on_sip(session["sip"])
         self._update(me=session["employee"])
 
-    async def _request(self, method: str, path: str, *, retry: bool = True, **kwargs) -> httpx.Response:
+    async def _request(self, method: str, path: str, *, retry: bool = True, **kwargs) -> Response:
         await self._ensure_session()
         extra = kwargs.pop("headers", {})
         headers = {"Authorization": f"Bearer {self._access}", **extra}
         try:
-            r = await self._http.request(method, api_url(self.base_url, path), headers=headers, **kwargs)
-        except httpx.RemoteProtocolError:
+            r = await self._http.request(method, API_PREFIX + path, headers=headers, **kwargs)
+        except NoAnswer:
+            # Sent on a kept-alive connection the server closed as the request crossed it.
             if not _safe_to_repeat(method, headers):
                 raise
             log.info("the PBX closed the connection under %s %s: sending it again", method, path)
-            r = await self._http.request(method, api_url(self.base_url, path), headers=headers, **kwargs)
+            r = await self._http.request(method, API_PREFIX + path, headers=headers, **kwargs)
         if r.status_code == 401 and retry:
             if self._access == headers["Authorization"][7:]:
                 # Expired early (a rotated password, a restarted PBX): refresh once. A token
@@ -311,7 +295,7 @@ class PbxClient:
 
     def start(self) -> None:
         """Start on the running loop (call from the loop's thread)."""
-        self._http = httpx.AsyncClient(timeout=TIMEOUT, limits=LIMITS, verify=tls_verification(self.base_url))
+        self._http = HttpClient(self.base_url)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -325,16 +309,11 @@ class PbxClient:
             await self._http.aclose()
 
     async def _run(self) -> None:
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import WebSocketException
-
         delay = 1.0
         while True:
             try:
                 await self._ensure_session()
-                events_url = api_url(self.base_url, "/events").replace("http", "ws", 1)
-                async with connect(events_url, additional_headers={"Authorization": f"Bearer {self._access}"},
-                                   open_timeout=10, proxy=None) as ws:
+                async with self._http.websocket(API_PREFIX + "/events", {"Authorization": f"Bearer {self._access}"}) as ws:
                     # Subscribed first, then the full fetch: nothing changed in between is missed.
                     await self._fetch("me", "scheme", "numbers", "directory", "company", "personal", "unreached")
                     self._update(stale=False, reason=None)
@@ -349,7 +328,7 @@ class PbxClient:
                 self._update(stale=True, reason=str(e))
                 if e.code == "pbx_refused":
                     return  # logged out: only a new login helps
-            except (httpx.HTTPError, OSError, WebSocketException, ValueError, KeyError) as e:
+            except (TransportError, OSError, ValueError, KeyError) as e:
                 if _session_ended(e):
                     # Logged out elsewhere, a new password, or just this token: the refresh
                     # after the pause tells which (a refused one ends the loop above).
@@ -357,7 +336,7 @@ class PbxClient:
                     log.info("PBX %s ended the session's event stream", self.base_url)
                     self._update(stale=True, reason=tr("pbx.connecting", url=self.base_url))
                 else:
-                    if getattr(getattr(e, "response", None), "status_code", None) in (401, 403):
+                    if isinstance(e, HandshakeRefused) and e.status_code in (401, 403):
                         self._access = None  # the event stream refused the token: refresh it first
                     log.info("PBX %s unreachable: %s", self.base_url, e)
                     self._update(stale=True, reason=tr("pbx.unreachable", url=self.base_url, detail=_why(e)))
@@ -374,7 +353,7 @@ class PbxClient:
     async def _write(self, method: str, path: str, version: int, body: dict, refetch: tuple[str, ...]) -> None:
         try:
             r = await self._request(method, path, json=body, headers={"If-Match": f'"{version}"'})
-        except (httpx.HTTPError, OSError) as e:
+        except (TransportError, OSError) as e:
             raise PbxRequestFailed("pbx_unavailable", tr("pbx.unreachable_now", url=self.base_url,
                                                          detail=_why(e))) from None
         if r.status_code not in (200, 201, 204):
@@ -413,7 +392,7 @@ class PbxClient:
         headers = {"If-Match": if_match} if if_match else {}
         try:
             r = await self._request(method, path, json=body, headers=headers)
-        except (httpx.HTTPError, OSError) as e:
+        except (TransportError, OSError) as e:
             raise PbxRequestFailed("pbx_unavailable", tr("pbx.unreachable", url=self.base_url, detail=_why(e))) from None
         try:
             payload = r.json() if r.content else None
@@ -423,16 +402,16 @@ class PbxClient:
             # A window changed something: the menu and the popup show it without waiting for
             # the event stream to come round.
             await self._fetch("me", "scheme", "numbers")
-        return {"status": r.status_code, "etag": r.headers.get("ETag"), "body": payload}
+        return {"status": r.status_code, "etag": r.header("ETag"), "body": payload}
 
     async def logout(self) -> None:
         """End the session at the PBX (best effort: offline, it simply expires) and forget it."""
         refresh = self._store.get(self._refresh_key())
         try:
             if self._access is not None:
-                await self._http.post(api_url(self.base_url, "/auth/logout"), json={"refresh_token": refresh},
-                                      headers={"Authorization": f"Bearer {self._access}"})
-        except (httpx.HTTPError, OSError) as e:
+                await self._http.request("POST", API_PREFIX + "/auth/logout", json={"refresh_token": refresh},
+                                         headers={"Authorization": f"Bearer {self._access}"})
+        except (TransportError, OSError) as e:
             log.info("logout: the PBX was not told (%s)", e)
         self._store.delete(self._refresh_key())
         self._access = None
@@ -455,9 +434,7 @@ class PbxClient:
 def _session_ended(e: Exception) -> bool:
     """The PBX closed the event stream because the session ended (pbx/api/events.py's
     CLOSE_SESSION_ENDED), not because of the network."""
-    from websockets.exceptions import ConnectionClosed
-
-    return isinstance(e, ConnectionClosed) and e.rcvd is not None and e.rcvd.code == STREAM_SESSION_ENDED
+    return isinstance(e, StreamClosed) and e.code == STREAM_SESSION_ENDED
 
 
 def quiet_until(scheme: dict) -> str | None:

@@ -9,7 +9,6 @@ read-only questions runs on the control thread's loop.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -42,8 +41,8 @@ class PbxSession:
         self._on_change = on_change
         self._on_account = on_account
         self._unregister = unregister
-        # Made by start(): the client brings httpx (~60 ms to import), which the app does not
-        # need before it has started registering, nor ever without a PBX.
+        # Made by start(): the app needs the PBX client neither before it has started
+        # registering nor ever without a PBX.
         self.pbx: PbxClient | None = None
 
     def _make_client(self) -> PbxClient | None:
@@ -114,10 +113,10 @@ class PbxSession:
                     names: dict[str, str] | None = None) -> dict:
         """Log in to a Talker PBX: keep the session, register with the SIP credentials it hands out.
         `talker --login` may also set the region and the names to dial."""
-        from tray.pbx_client import PbxRequestFailed, login, refresh_token_key
+        from tray.pbx_client import PbxRequestFailed, log_in, refresh_token_key
 
         try:
-            session = await asyncio.to_thread(login, pbx_url, login_name, password)
+            session = await log_in(pbx_url, login_name, password)
         except PbxRequestFailed as e:
             raise RequestFailed(e.code, str(e)) from None
         sip, me = session["sip"], session["employee"]

@@ -9,6 +9,8 @@ import threading
 from pbx.instance import PbxInstance
 
 WS_MAX_MESSAGE_BYTES = 4096
+WS_PING_INTERVAL_S = 60.0
+WS_PING_TIMEOUT_S = 20.0
 
 
 def make_server(pbx: PbxInstance, host: str, port: int):
@@ -19,10 +21,12 @@ def make_server(pbx: PbxInstance, host: str, port: int):
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 (and any address in
     # $FORWARDED_ALLOW_IPS); the app believes it only from the `trusted_proxies` setting.
     # The event stream takes nothing from the app but its close, so a message needs little room
-    # and no compression (whose window alone would cost memory per connection).
+    # and no compression (whose window alone would cost memory per connection). Its ping, once a
+    # minute rather than uvicorn's three times, is the only thing that wakes an idle logged-in app.
     config = uvicorn.Config(create_app(pbx), host=host, port=port, log_level="warning", ws="websockets-sansio",
                             lifespan="on", server_header=False, proxy_headers=False,
-                            ws_max_size=WS_MAX_MESSAGE_BYTES, ws_per_message_deflate=False)
+                            ws_max_size=WS_MAX_MESSAGE_BYTES, ws_per_message_deflate=False,
+                            ws_ping_interval=WS_PING_INTERVAL_S, ws_ping_timeout=WS_PING_TIMEOUT_S)
     return uvicorn.Server(config)
 
 

@@ -1,10 +1,11 @@
 """The app's PBX client when the PBX closes a connection under a request — what a web server does
 to a keep-alive connection that has idled past its limit, if the request crosses the close:
 the request gets no answer at all. A read is sent once more and succeeds; a write that is not
-safe to repeat is not repeated, and the user gets the reason.
+safe to repeat is not repeated, and the user gets the reason. And when the network goes away
+without a word, the event stream is found dead and the app says so, then comes back by itself.
 
 Between the client and the real PBX API sits a loopback TCP relay that can drop the next HTTP
-request, as a closing server would."""
+request, as a closing server would, or swallow everything, as a network that went away does."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import asyncio
 
 import pytest
 
-from tray import pbx_client
+from tray import pbx_client, pbx_transport
 from tray.pbx_client import PbxClient, PbxRequestFailed
 from tray.secret_store import open_store
 
@@ -22,6 +23,7 @@ class DroppingRelay:
         self.upstream_port = upstream_port
         self.armed = False
         self.dropped = 0
+        self.frozen = False   # bytes either way go nowhere, and nothing is closed
         self.server: asyncio.AbstractServer | None = None
 
     async def start(self) -> str:
@@ -33,6 +35,8 @@ class DroppingRelay:
 
         async def client_to_pbx():
             while data := await reader.read(65536):
+                if self.frozen:
+                    continue
                 if self.armed and data.split(b" ", 1)[0] in (b"GET", b"POST", b"PATCH", b"PUT", b"DELETE"):
                     self.armed, self.dropped = False, self.dropped + 1
                     break  # the request goes nowhere and the connection closes
@@ -41,6 +45,8 @@ class DroppingRelay:
 
         async def pbx_to_client():
             while data := await up_reader.read(65536):
+                if self.frozen:
+                    continue
                 writer.write(data)
                 await writer.drain()
 
@@ -110,5 +116,41 @@ def test_a_stale_access_token_is_refreshed_and_a_versioned_write_keeps_its_versi
             assert client.snapshot()["scheme"]["mode"] == "in_turn"
         finally:
             await client.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_stream_gone_silent_is_found_dead_and_the_app_comes_back_when_the_network_does(api, company, monkeypatch):
+    """The network goes away under an open event stream (a laptop's Wi-Fi, a NAT that forgot the
+    connection): no close ever arrives. After the quiet time the app pings, gets no answer, shows
+    the PBX as unreachable and keeps retrying; with the network back it is current again. The
+    times are shortened from 75 + 20 s."""
+    monkeypatch.setattr(pbx_transport, "STREAM_QUIET_S", 0.5)
+    monkeypatch.setattr(pbx_transport, "PONG_S", 0.5)
+    monkeypatch.setattr(pbx_transport, "ANSWER_S", 2.0)
+    session = pbx_client.login(api.url, "101", company["admin"].communicator_password)
+
+    async def scenario():
+        relay = DroppingRelay(api.port)
+        url = await relay.start()
+        client = PbxClient(url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
+        client.store_session(session)
+        client.start()
+        try:
+            await _until_fresh(client)
+            relay.frozen = True
+            went = asyncio.get_running_loop().time()
+            while not client.snapshot()["stale"]:
+                assert asyncio.get_running_loop().time() - went < 10, "a dead stream still counts as live"
+                await asyncio.sleep(0.05)
+            # The stream broke off; or a refetch caught by the silence ran out of time first.
+            said = {pbx_client.tr("pbx.unreachable", url=url, detail=pbx_client.tr(f"net.{why}"))
+                    for why in ("dropped", "timeout")}
+            assert client.snapshot()["reason"] in said
+            relay.frozen = False
+            await _until_fresh(client)
+        finally:
+            await client.stop()
+            relay.server.close()
 
     asyncio.run(scenario())

@@ -96,7 +96,7 @@ def test_the_app_takes_a_closed_stream_as_logged_out_and_stops_asking(api, compa
                            on_change=lambda: reasons.append(client.snapshot()["reason"]))
         client.store_session(session_)
         client.start()
-        client._http.event_hooks["request"].append(_count(requests))
+        _count(client, requests)
         try:
             await _until_fresh(client)
             reasons.clear()
@@ -121,10 +121,15 @@ def test_the_app_takes_a_closed_stream_as_logged_out_and_stops_asking(api, compa
     asyncio.run(scenario())
 
 
-def _count(requests: list[str]):
-    async def hook(request) -> None:
-        requests.append(f"{request.method} {request.url.path}")
-    return hook
+def _count(client: PbxClient, requests: list[str]) -> None:
+    """Note every request the client sends, as "METHOD /target"."""
+    send = client._http.request
+
+    async def counted(method: str, target: str, **kwargs):
+        requests.append(f"{method} {target}")
+        return await send(method, target, **kwargs)
+
+    client._http.request = counted
 
 
 def test_requests_that_find_the_access_token_expired_together_refresh_once_and_stay_logged_in(api, company):
@@ -137,7 +142,7 @@ def test_requests_that_find_the_access_token_expired_together_refresh_once_and_s
         client = PbxClient(api.url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
         client.store_session(session_)
         client.start()
-        client._http.event_hooks["request"].append(_count(requests))
+        _count(client, requests)
         try:
             await _until_fresh(client)
             client._access_expires = 0.0  # as after the 12 minutes an access token is kept

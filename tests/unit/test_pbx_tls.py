@@ -1,19 +1,19 @@
-"""What the PBX client checks TLS with (tray/pbx_client.py): the CA bundle for an https PBX; for a
-plain-http one, which never speaks TLS, no bundle in memory and nothing a TLS peer could pass."""
+"""What the PBX client checks TLS with (tray/pbx_transport.py): for an https PBX, the OS's trusted
+authorities with the hostname checked; a plain-http one never speaks TLS and loads no authority."""
 
 from __future__ import annotations
 
 import ssl
 
-from tray.pbx_client import tls_verification
+from tray.pbx_transport import tls_context
 
 
-def test_an_https_pbx_is_checked_against_the_ca_bundle():
-    assert tls_verification("https://pbx.example.com:8443") is True
-
-
-def test_a_plain_http_pbx_loads_no_ca_bundle_and_its_context_trusts_nobody():
-    context = tls_verification("http://127.0.0.1:8080")
-    assert isinstance(context, ssl.SSLContext)
-    assert context.cert_store_stats()["x509_ca"] == 0
+def test_an_https_pbx_is_checked_against_the_os_authorities_and_its_name():
+    context = tls_context("https://pbx.example.com:8443")
+    assert context is not None
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+def test_a_plain_http_pbx_gets_no_tls_at_all():
+    assert tls_context("http://127.0.0.1:8080") is None
