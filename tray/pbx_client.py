@@ -14,7 +14,6 @@ thread.
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime as dt
 import json
 import logging
@@ -142,8 +141,12 @@ class PbxClient:
         tmp.replace(self._cache_path)
 
     def snapshot(self) -> dict:
+        """The copy as it is now. Its values are only ever replaced whole (`_update`), never
+        changed in place, so a shallow copy is a consistent view; a reader must not change what
+        it holds. (A deep copy cost 13 ms for a company of 2,000 people and 2,000 contacts, and
+        every call's every state change and every menu build took one or two.)"""
         with self._lock:
-            return copy.deepcopy(self._state)
+            return dict(self._state)
 
     def _update(self, **values) -> None:
         with self._lock:
