@@ -10,15 +10,15 @@ import pytest
 
 from tests.support.processes import modules_loaded
 
-# rich and click (and pygments, which rich pulls in) come with the PBX's uvicorn; httpx imports
-# its command-line client, and with it all three, whenever they are installed. httpx itself is
-# the PBX client's, loaded once the app has started registering (and never without a PBX).
-NEVER_AT_START = ("rich", "click", "pygments", "httpx")
+# rich and click (and pygments, which rich pulls in) come with the PBX's uvicorn, and httpx imports
+# all three whenever they are installed. The app speaks HTTP and the event stream's websocket itself
+# (tray/pbx_transport.py): httpx, httpcore, anyio and websockets held 9.4 MB all day (decision 33).
+NEVER_LOADED = ("rich", "click", "pygments", "httpx", "httpcore", "anyio", "websockets", "importlib.metadata")
 
 
-def test_starting_the_app_loads_no_http_client_and_no_console_libraries():
-    loaded = modules_loaded("import tray.app", NEVER_AT_START)
-    assert loaded == [], f"loaded at start: {loaded}"
+def test_the_app_and_its_pbx_client_load_no_http_or_console_library():
+    loaded = modules_loaded("import tray.app, tray.pbx_client, tray.pbx_session", NEVER_LOADED)
+    assert loaded == [], f"loaded: {loaded}"
 
 
 # C modules the idle app has no use for, and what needs them: OpenSSL's digests (hashlib, hmac,
