@@ -168,6 +168,9 @@ class ResponseReader:
             if _tokens(headers["transfer-encoding"]) != {"chunked"}:
                 raise WireError(f"an answer in {headers['transfer-encoding']!r}")
             self._chunked = True
+            # Both framings: the chunks count, and the connection is not to be trusted further
+            # (RFC 9112 §6.3: a sign of request smuggling).
+            self._closing = self._closing or "content-length" in headers
         elif "content-length" in headers:
             text = headers["content-length"]
             if not text.isdigit():
@@ -360,7 +363,10 @@ class WebSocketReader:
                     self._out += frame(PONG, payload)
                 elif opcode == CLOSE:
                     self.closed = _closed(payload)
-                    self.send_close(self.closed.code if self.closed.code != CLOSE_NO_CODE else CLOSE_NORMAL)
+                    # The reply echoes the code (RFC 6455 §5.5.1), unless it is one no endpoint may send.
+                    code = self.closed.code
+                    self.send_close(code if _sendable(code) else
+                                    CLOSE_NORMAL if code == CLOSE_NO_CODE else CLOSE_PROTOCOL_ERROR)
                     return self.closed
                 elif opcode != PONG:
                     raise WireError(f"an unknown control frame {opcode:#x}")
@@ -395,6 +401,11 @@ class _TooBig(WireError):
 
 class _NotText(WireError):
     close_code = CLOSE_BAD_DATA
+
+
+def _sendable(code: int) -> bool:
+    """A close code an endpoint may put in a close frame (RFC 6455 §7.4.1, §7.4.2)."""
+    return 1000 <= code <= 1014 and code not in (1004, 1005, 1006) or 3000 <= code <= 4999
 
 
 def _closed(payload: bytes) -> Closed:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from tests.support.websocket_frames import client_frame
 from tray import pbx_transport, pbx_wire
 from tray.pbx_transport import Garbled, HandshakeRefused, HttpClient, NoAnswer, StreamClosed
 
@@ -135,9 +136,8 @@ def test_the_event_stream_answers_pings_and_ends_with_the_pbx_s_code():
 
     _serve(script)(test)
     assert b"\r\nAuthorization: Bearer t\r\n" in got["head"] and b"\r\nSec-WebSocket-Version: 13\r\n" in got["head"]
-    pong, close = got["pong"], got["close"]
-    assert pong[0] == 0x8A and bytes(b ^ pong[2 + i % 4] for i, b in enumerate(pong[6:])) == b"ping"
-    assert close[0] == 0x88 and bytes(b ^ close[2 + i % 4] for i, b in enumerate(close[6:])) == (4401).to_bytes(2, "big")
+    assert client_frame(got["pong"]) == (pbx_wire.PONG, b"ping")
+    assert client_frame(got["close"]) == (pbx_wire.CLOSE, (4401).to_bytes(2, "big"))
 
 
 @pytest.mark.parametrize("answer, error", [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.websocket_frames import client_frame
 from tray import pbx_wire as wire
 
 
@@ -42,6 +43,9 @@ def test_a_length_framed_answer_keeps_the_connection_unless_told_to_close(cut):
     answer = _answer(data, cut=cut)
     assert answer is not None
     assert (answer.status_code, answer.json(), answer.header("etag"), answer.keep_alive) == (201, {"id": 7}, '"4"', True)
+    # Framed both ways: the chunks count, and the connection is not used again (RFC 9112 §6.3).
+    both = _answer(CHUNKED.replace(b"Transfer-Encoding", b"Content-Length: 3\r\nTransfer-Encoding"), cut=cut)
+    assert both is not None and both.json() == {"name": "Анна"} and not both.keep_alive
     closing = _answer(data.replace(b"ETag", b"Connection: close\r\nETag"), cut=cut)
     assert closing is not None and not closing.keep_alive
     assert not _answer(data.replace(b"HTTP/1.1", b"HTTP/1.0")).keep_alive
@@ -121,26 +125,13 @@ def test_frames_of_the_rfc_examples():
     # §5.7: an unmasked "Hello"; a fragmented "Hel" + "lo"; an unmasked ping "Hello".
     reader.receive_data(bytes.fromhex("810548656c6c6f" "010348656c" "8002" "6c6f" "890548656c6c6f"))
     assert reader.events() == ["Hello", "Hello"]
-    pong = reader.data_to_send()
-    assert pong[0] == 0x8A and pong[1] == 0x85   # a masked pong with the ping's payload
-    assert bytes(b ^ pong[2 + i % 4] for i, b in enumerate(pong[6:])) == b"Hello"
+    assert client_frame(reader.data_to_send()) == (wire.PONG, b"Hello")
 
 
 def test_what_we_send_is_what_the_websockets_library_reads():
-    """An independent parser: the `websockets` library's, as the PBX's server side runs it."""
-    from websockets.frames import Frame, Opcode
-    from websockets.streams import StreamReader
-
     for size in (0, 5, 125, 126, 65535, 65536, 200_000):
         payload = bytes(i % 251 for i in range(size))
-        stream = StreamReader()
-        stream.feed_data(wire.frame(wire.BINARY, payload))
-        parser = Frame.parse(stream.read_exact, mask=True)
-        try:
-            next(parser)
-        except StopIteration as done:
-            parsed = done.value
-        assert (parsed.opcode, parsed.data, parsed.fin) == (Opcode.BINARY, payload, True)
+        assert client_frame(wire.frame(wire.BINARY, payload)) == (wire.BINARY, payload)
 
 
 @pytest.mark.parametrize("size", [126, 65535, 65536])
@@ -160,12 +151,22 @@ def test_the_pbx_s_close_is_returned_with_its_code():
     reader.receive_data(bytes((0x81, 2)) + b"{}" + bytes((0x88, 4)) + (4401).to_bytes(2, "big") + b"ok"
                         + bytes((0x81, 1)) + b"x")   # nothing after a close counts
     assert reader.events() == ["{}", wire.Closed(4401, "ok")]
-    reply = reader.data_to_send()
-    assert reply[0] == 0x88 and bytes(b ^ reply[2 + i % 4] for i, b in enumerate(reply[6:8])) == (4401).to_bytes(2, "big")
+    assert _close_code(reader.data_to_send()) == 4401
     assert reader.events() == []
     empty = wire.WebSocketReader()
     empty.receive_data(bytes((0x88, 0)))
     assert empty.events() == [wire.Closed(wire.CLOSE_NO_CODE)]
+    assert _close_code(empty.data_to_send()) == wire.CLOSE_NORMAL
+    forbidden = wire.WebSocketReader()   # 1006 is for an endpoint to report, never to send
+    forbidden.receive_data(bytes((0x88, 2)) + (1006).to_bytes(2, "big"))
+    assert forbidden.events() == [wire.Closed(1006)]
+    assert _close_code(forbidden.data_to_send()) == wire.CLOSE_PROTOCOL_ERROR
+
+
+def _close_code(sent: bytes) -> int:
+    opcode, payload = client_frame(sent)
+    assert opcode == wire.CLOSE
+    return int.from_bytes(payload[:2], "big")
 
 
 @pytest.mark.parametrize("data, code", [
@@ -183,8 +184,7 @@ def test_a_broken_stream_is_closed_with_the_reason_s_code(data, code):
     reader.receive_data(data)
     events = reader.events()
     assert isinstance(events[-1], wire.Closed) and events[-1].code == code
-    sent = reader.data_to_send()
-    assert sent[0] == 0x88 and bytes(b ^ sent[2 + i % 4] for i, b in enumerate(sent[6:8])) == code.to_bytes(2, "big")
+    assert _close_code(reader.data_to_send()) == code
 
 
 def test_a_message_split_over_frames_may_not_outgrow_the_limit():
