@@ -57,6 +57,7 @@ import json
 import os
 import secrets
 import sys
+import time
 import traceback
 
 try:
@@ -64,6 +65,8 @@ try:
 except ImportError:  # imported outside Kamailio (a test of the module's import)
     KSR = None
 
+# registrar.save()'s flag: prepare the reply, do not send it (reg_send_reply sends it).
+_SAVE_NO_REPLY = 0x02
 # auth module return codes (auth.h: auth_cfg_result_t), as KEMI returns them.
 _AUTH_NO_CREDENTIALS = -5
 # ... and those that mean a wrong guess (invalid password, unknown user, another user's name):
@@ -108,6 +111,18 @@ def mod_init():
     config = _load_config()
     _import_project(config.get("package_root"))
     return Router(config)
+
+
+def _retried(attempt):
+    """attempt() until it succeeds, pausing decide.WRITE_RETRY_PAUSES_S between tries."""
+    if attempt():
+        return True
+    for pause in decide.WRITE_RETRY_PAUSES_S:
+        time.sleep(pause)
+        if attempt():
+            KSR.info("talker: a database write went through after the database was busy\n")
+            return True
+    return False
 
 
 class Router:
@@ -287,9 +302,12 @@ class Router:
             KSR.auth.auth_challenge(self.realm, 0)
             return 1
         KSR.auth.consume_credentials()
-        if KSR.registrar.save("location", 0) < 0:
-            KSR.sl.sl_reply_error()
-            return 1
+        # Retried (decide.WRITE_RETRY_PAUSES_S): usrloc writes the contact through to the
+        # database, and with db_check_update a retry inserts what the failed try did not. Each
+        # try only prepares the reply; the last one's is sent: 200 with the contacts, or why not.
+        _retried(lambda: KSR.registrar.save("location", _SAVE_NO_REPLY) >= 0)
+        KSR.registrar.reg_send_reply()
+        return 1
         # A phone that proved who it is is never rate-limited from this address and port.
         KSR.htable.sht_seti("talker_phone", self._source(), 1)
         return 1
@@ -489,8 +507,10 @@ class Router:
     # --- Kamailio calls -----------------------------------------------------------------------
     def _query(self, sql, columns):
         res = "talker"
-        rc = KSR.sqlops.sql_query(self.sqlcon, sql, res)
-        if rc < 0:
+        if columns == 0:   # a write: see decide.WRITE_RETRY_PAUSES_S
+            if not _retried(lambda: KSR.sqlops.sql_query(self.sqlcon, sql, res) >= 0):
+                raise decide.DbError("the query failed: " + sql)
+        elif KSR.sqlops.sql_query(self.sqlcon, sql, res) < 0:
             raise decide.DbError("the query failed: " + sql)
         try:
             rows = []
