@@ -3,6 +3,8 @@ that a refused write changed nothing), and the error body every refusal must car
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 
@@ -72,3 +74,18 @@ def recording_client(api, token: str, seen: list[tuple[str, str]]) -> httpx.Clie
 
     return httpx.Client(base_url=api.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30,
                         event_hooks={"response": [keep]})
+
+
+async def until(condition, what: str, seconds: float = 10) -> None:
+    """Until `condition()` holds (the app's PBX client, on its own loop), at most `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"no {what} within {seconds} s")
+        await asyncio.sleep(0.05)
+
+
+async def until_fresh(client) -> None:
+    """Until the app's PBX client has the PBX's current settings (tray/pbx_client.py)."""
+    await until(lambda: not client.snapshot()["stale"], f"current settings ({client.snapshot()['reason']})")

@@ -13,6 +13,7 @@ import asyncio
 
 import pytest
 
+from tests.api.helpers import until_fresh
 from tray import pbx_client, pbx_transport
 from tray.pbx_client import PbxClient, PbxRequestFailed
 from tray.secret_store import open_store
@@ -26,9 +27,9 @@ class DroppingRelay:
         self.frozen = False   # bytes either way go nowhere, and nothing is closed
         self.server: asyncio.AbstractServer | None = None
 
-    async def start(self) -> str:
+    async def start(self) -> None:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
@@ -58,13 +59,14 @@ class DroppingRelay:
             w.close()
 
 
-async def _until_fresh(client: PbxClient) -> None:
-    """Until the client has the PBX's current settings (bounded)."""
-    for _ in range(200):
-        if not client.snapshot()["stale"]:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(client.snapshot()["reason"])
+async def _client_behind(relay: DroppingRelay, session: dict) -> PbxClient:
+    """The app's PBX client through `relay`, holding `session`, once it has the PBX's settings."""
+    await relay.start()
+    client = PbxClient(relay.url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
+    client.store_session(session)
+    client.start()
+    await until_fresh(client)
+    return client
 
 
 def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
@@ -73,13 +75,8 @@ def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
 
     async def scenario():
         relay = DroppingRelay(api.port)
-        url = await relay.start()
-        client = PbxClient(url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
-        client.store_session(session)
-        client.start()
+        client = await _client_behind(relay, session)
         try:
-            await _until_fresh(client)
-
             relay.armed = True
             answer = await client.raw("GET", "/me", None, None)
             assert relay.dropped == 1 and answer["status"] == 200 and answer["body"]["extension"] == "101"
@@ -109,7 +106,7 @@ def test_a_stale_access_token_is_refreshed_and_a_versioned_write_keeps_its_versi
         client.store_session({**session, "access_token": "taken-back-by-the-pbx"})
         client.start()
         try:
-            await _until_fresh(client)
+            await until_fresh(client)
             current = open_store().get(pbx_client.refresh_token_key(api.url))  # rotated by now
             client.store_session({**session, "refresh_token": current, "access_token": "taken-back-by-the-pbx"})
             await client.set_receive_mode("in_turn")
@@ -132,23 +129,19 @@ def test_a_stream_gone_silent_is_found_dead_and_the_app_comes_back_when_the_netw
 
     async def scenario():
         relay = DroppingRelay(api.port)
-        url = await relay.start()
-        client = PbxClient(url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
-        client.store_session(session)
-        client.start()
+        client = await _client_behind(relay, session)
         try:
-            await _until_fresh(client)
             relay.frozen = True
             went = asyncio.get_running_loop().time()
             while not client.snapshot()["stale"]:
                 assert asyncio.get_running_loop().time() - went < 10, "a dead stream still counts as live"
                 await asyncio.sleep(0.05)
             # The stream broke off; or a refetch caught by the silence ran out of time first.
-            said = {pbx_client.tr("pbx.unreachable", url=url, detail=pbx_client.tr(f"net.{why}"))
+            said = {pbx_client.tr("pbx.unreachable", url=relay.url, detail=pbx_client.tr(f"net.{why}"))
                     for why in ("dropped", "timeout")}
             assert client.snapshot()["reason"] in said
             relay.frozen = False
-            await _until_fresh(client)
+            await until_fresh(client)
         finally:
             await client.stop()
             relay.server.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.helpers import until, until_fresh
 from tests.support.app import talker
 from tray import pbx_client
 from tray.pbx_client import PbxClient, PbxRequestFailed
@@ -135,19 +136,12 @@ def test_the_app_logs_in_and_follows_the_pbx_over_tls(api, company, front, monke
         client.store_session(session)
         client.start()
         try:
-            for _ in range(200):
-                if not client.snapshot()["stale"]:
-                    break
-                await asyncio.sleep(0.05)
-            assert not client.snapshot()["stale"], client.snapshot()["reason"]
+            await until_fresh(client)
             with api.as_(company["admin"]) as admin:
                 r = admin.post("/contacts/company", json={"name": "Over TLS", "number": "+74951234567"})
                 assert r.status_code == 201, r.text
-            for _ in range(200):   # the event stream (wss) announces it; the client refetches
-                if "Over TLS" in [c["name"] for c in client.snapshot().get("company") or []]:
-                    break
-                await asyncio.sleep(0.05)
-            assert client.caller_name("+74951234567") == "Over TLS"
+            # The event stream (wss) announces it; the client refetches the book.
+            await until(lambda: client.caller_name("+74951234567") == "Over TLS", "the new contact")
         finally:
             await client.stop()
 

@@ -11,8 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from pbx.api.events import CLOSE_SESSION_ENDED
-from tests.api.helpers import error_of
-from tests.api.test_app_connections import _until_fresh
+from tests.api.helpers import error_of, until_fresh
 from tests.api.test_events import PROMPT_S, session, stream
 from tray import pbx_client
 from tray.pbx_client import PbxClient
@@ -98,7 +97,7 @@ def test_the_app_takes_a_closed_stream_as_logged_out_and_stops_asking(api, compa
         client.start()
         _count(client, requests)
         try:
-            await _until_fresh(client)
+            await until_fresh(client)
             reasons.clear()
             with api.client(session_["access_token"]) as elsewhere:
                 assert elsewhere.post("/auth/logout", json={}).status_code == 204
@@ -144,7 +143,7 @@ def test_requests_that_find_the_access_token_expired_together_refresh_once_and_s
         client.start()
         _count(client, requests)
         try:
-            await _until_fresh(client)
+            await until_fresh(client)
             client._access_expires = 0.0  # as after the 12 minutes an access token is kept
             answers = await asyncio.gather(*(client.raw("GET", "/me", None, None) for _ in range(4)))
             assert [a["status"] for a in answers] == [200] * 4
