@@ -305,11 +305,11 @@ class Router:
         # Retried (decide.WRITE_RETRY_PAUSES_S): usrloc writes the contact through to the
         # database, and with db_check_update a retry inserts what the failed try did not. Each
         # try only prepares the reply; the last one's is sent: 200 with the contacts, or why not.
-        _retried(lambda: KSR.registrar.save("location", _SAVE_NO_REPLY) >= 0)
+        saved = _retried(lambda: KSR.registrar.save("location", _SAVE_NO_REPLY) >= 0)
         KSR.registrar.reg_send_reply()
-        return 1
-        # A phone that proved who it is is never rate-limited from this address and port.
-        KSR.htable.sht_seti("talker_phone", self._source(), 1)
+        if saved:
+            # A phone that proved who it is is never rate-limited from this address and port.
+            KSR.htable.sht_seti("talker_phone", self._source(), 1)
         return 1
 
     # --- floods and password guessing -------------------------------------------------------
