@@ -51,7 +51,7 @@ def test_audio_comes_back_both_ways_after_hold_and_resume(kamailio, peers, talke
     with app.client() as c:
         c.request("hangup")
     peer.wait_call("ended")
-    [peer_heard] = peer.recordings()
+    peer_heard = peer.recording()
     [app_heard] = app.record_dir.glob("call-*.wav")
     # Before the hold and again after the resume, each side hears the other.
     assert heard(app_heard, PEER_TONE, 0.3, 1.8), "the app heard nothing before the hold"
@@ -68,7 +68,7 @@ def test_a_muted_app_sends_silence_and_still_hears(kamailio, peers, talker_app, 
         time.sleep(3.0)
         c.request("hangup")
     peer.wait_call("ended")
-    [peer_heard] = peer.recordings()
+    peer_heard = peer.recording()
     [app_heard] = app.record_dir.glob("call-*.wav")
     assert heard(peer_heard, APP_TONE, 0.3, 1.8), "the phone heard nothing before the mute"
     assert not heard(peer_heard, APP_TONE, -2.5, -0.3), "the phone still hears the muted app"

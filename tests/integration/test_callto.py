@@ -37,7 +37,7 @@ def test_callto_rings_the_peer_with_our_caller_id_and_audio_flows_both_ways(kama
     assert ended["code"] == 200
     assert app.status()["calls"] == []
 
-    [peer_heard] = peer.recordings()
+    peer_heard = peer.recording()
     [app_heard] = app.record_dir.glob("call-*.wav")
     assert dominant(peer_heard, 1000.0, [1600.0, 400.0]), "the peer did not hear the caller's tone"
     assert dominant(app_heard, 1600.0, [1000.0, 400.0]), "the caller did not hear the peer's tone"

@@ -59,7 +59,7 @@ def test_the_microphone_reaches_the_phone_and_the_phone_comes_out_of_the_speaker
     finally:
         mic.stop()
         speaker_wav = speaker.stop()
-    [peer_heard] = peer.recordings()
+    peer_heard = peer.recording()
     # Heard all along, not in bursts: nothing (voice-activity detection, a buffer) cuts it.
     assert heard(peer_heard, MIC_TONE, 0.8, -0.3, min_share=0.8), "the phone did not hear the microphone"
     # The speaker sink's monitor: the phone's tone while the call was up, nothing after.
@@ -84,7 +84,7 @@ def test_muted_the_phone_hears_silence_from_the_microphone(kamailio, peers, talk
         peer.wait_call("ended")
     finally:
         mic.stop()
-    [peer_heard] = peer.recordings()
+    peer_heard = peer.recording()
     assert heard(peer_heard, MIC_TONE, 0.5, 1.8), "the phone heard nothing before the mute"
     assert not heard(peer_heard, MIC_TONE, -2.0, -0.3), "the phone still hears the muted microphone"
 

@@ -121,6 +121,29 @@ class Peer(CallEvents):
     def recordings(self) -> list[Path]:
         return sorted(self.record_dir.glob("*.wav"))
 
+    def recording(self, timeout: float = 10.0) -> Path:
+        """The phone's one call recording, once it is closed. pjmedia's WAV writer writes nothing,
+        not even the header, until its buffer fills, and the sizes only when the call's recorder
+        goes (the bridge removes it on its clock's next tick): until then the file is no WAV."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.recordings()
+            if len(found) == 1 and _closed_wav(found[0]):
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"peer {self.extension}: no closed call recording within {timeout} s: {found}")
+            time.sleep(0.05)
+
     def stop(self) -> None:
         self.agent.stop()
         self._stderr.close()
+
+
+def _closed_wav(path: Path) -> bool:
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as w:
+            return w.getnframes() > 0
+    except (EOFError, OSError, wave.Error):
+        return False
