@@ -114,6 +114,8 @@ def write_config(settings: KamailioSettings) -> None:
         "domain": settings.domain,
         "account_table": "sip_account",
         "sql_connection": SQL_CONNECTION,
+        # On SQLite a REGISTER waits for the write lock before usrloc writes (routing.py).
+        "sqlite": kamailio_db_module(settings.database_url) == "db_sqlite.so",
         # Where each device's leg of a ring plan is sent: Kamailio itself.
         "listen_address": settings.listen_address,
         "sip_port": settings.sip_port,

@@ -342,7 +342,8 @@ class DbError(RuntimeError):
 # write lock (the PBX saving a change, another Kamailio worker) fails at once with "database is
 # locked". A REGISTER then got 500 and a missed call went unrecorded. Writes are tried again
 # after these pauses (half a second in all; the PBX's own transactions hold the lock for
-# milliseconds), which hold up only the one worker. On PostgreSQL a write waits for locks
+# milliseconds), which hold up only the one worker; a REGISTER waits for the lock before usrloc
+# writes (routing.py: Router._wait_for_write_lock). On PostgreSQL a write waits for locks
 # itself, and a failure is a real one, tried as often.
 WRITE_RETRY_PAUSES_S = (0.005, 0.01, 0.02, 0.04, 0.08, 0.1, 0.1, 0.15)
 

@@ -67,6 +67,8 @@ except ImportError:  # imported outside Kamailio (a test of the module's import)
 
 # registrar.save()'s flag: prepare the reply, do not send it (reg_send_reply sends it).
 _SAVE_NO_REPLY = 0x02
+# A write that changes nothing but needs SQLite's write lock (Router._wait_for_write_lock).
+_SQLITE_LOCK_PROBE = "UPDATE location SET id = id WHERE 0"
 # auth module return codes (auth.h: auth_cfg_result_t), as KEMI returns them.
 _AUTH_NO_CREDENTIALS = -5
 # ... and those that mean a wrong guess (invalid password, unknown user, another user's name):
@@ -130,6 +132,7 @@ class Router:
         self.realm = config["domain"]
         self.account_table = config["account_table"]
         self.sqlcon = config.get("sql_connection", "talker")
+        self.sqlite = bool(config.get("sqlite"))
         self.host = config.get("listen_address", "127.0.0.1")
         self.port = int(config.get("sip_port", 5060))
         self.cap_ms = int(config.get("max_call_setup_s", 600)) * 1000
@@ -302,10 +305,9 @@ class Router:
             KSR.auth.auth_challenge(self.realm, 0)
             return 1
         KSR.auth.consume_credentials()
-        # Retried (decide.WRITE_RETRY_PAUSES_S): usrloc writes the contact through to the
-        # database, and with db_check_update a retry inserts what the failed try did not. Each
-        # try only prepares the reply; the last one's is sent: 200 with the contacts, or why not.
-        saved = _retried(lambda: KSR.registrar.save("location", _SAVE_NO_REPLY) >= 0)
+        if self.sqlite:
+            self._wait_for_write_lock()
+        saved = KSR.registrar.save("location", _SAVE_NO_REPLY) >= 0
         KSR.registrar.reg_send_reply()
         if saved:
             # A phone that proved who it is is never rate-limited from this address and port.
@@ -503,6 +505,19 @@ class Router:
             KSR.pv.sets("$ru", "sip:%s@%s" % (leg.address, leg.trunk))
         self._relay()
         return 1
+
+    def _wait_for_write_lock(self):
+        """Until SQLite's write lock is free, for at most decide.WRITE_RETRY_PAUSES_S: a write
+        that changes no row takes the lock for a moment. usrloc writes a REGISTER's contact
+        through at once, and a save() that failed on a busy database is no save to repeat: the
+        contact stays in usrloc's memory without its row, and saving again only updates a row
+        that is not there (db_sqlite counts no affected rows, so usrloc's db_check_update cannot
+        help). Another writer may still take the lock between this and the save: the phone then
+        gets 500, as it did every time before."""
+        try:
+            self._query(_SQLITE_LOCK_PROBE, 0)
+        except decide.DbError:
+            pass
 
     # --- Kamailio calls -----------------------------------------------------------------------
     def _query(self, sql, columns):
