@@ -48,18 +48,21 @@ def port_is_free(port: int, *, tcp: bool = True) -> bool:
     return True
 
 
-def free_port() -> int:
+def free_port(span: int = 1) -> int:
     """A loopback port free for UDP and TCP, below the kernel's ephemeral range: a server that a
     test stops and starts again (Kamailio) finds its port still free, because no socket that
     binds port 0 (an app, a phone, a client) can be given it meanwhile; and from this xdist
-    worker's own slice, so no other worker picks it either. Never the same twice in one run."""
+    worker's own slice, so no other worker picks it either. Never the same twice in one run.
+    `span`: the first of that many free ports in a row (sipp's media takes four from its -mp:
+    audio, video and their RTCP; a run once had its video port land on its own SIP port)."""
     low, high = _worker_share(20000, max(20001, _ephemeral_low()))
     rng = random.Random()
     for _ in range(1000):
-        port = rng.randrange(low, max(low + 1, high))
-        if port in _handed_out or not port_is_free(port):
+        port = rng.randrange(low, max(low + 1, high - span + 1))
+        ports = range(port, port + span)
+        if any(p in _handed_out or not port_is_free(p) for p in ports):
             continue
-        _handed_out.add(port)
+        _handed_out.update(ports)
         return port
     raise RuntimeError("no free loopback port below the ephemeral range")
 

@@ -72,8 +72,9 @@ class Sipp:
         self.log_path = self.workdir / f"{stem}.log"
         cmd = [SIPP, "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
                "-m", str(calls), "-d", str(pause_ms), "-nostdin",
-               # sipp opens an RTP echo socket even when unused: never on its fixed default port.
-               "-mp", str(free_port())]
+               # sipp opens its media sockets even when unused (audio and video, each with RTCP:
+               # four ports from -mp), never on its fixed default ports.
+               "-mp", str(free_port(span=4))]
         if trace:
             cmd += ["-trace_msg", "-message_file", str(self.message_file)]
         if service:
