@@ -144,8 +144,6 @@ class HttpClient:
         head = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         if body is not None:
             head["Content-Type"] = "application/json"
-        elif method in ("POST", "PUT", "PATCH"):
-            body = b""   # "Content-Length: 0": a proxy in front of the PBX may refuse a write without (411)
         data = pbx_wire.request(method, self.path + target, self.authority, head, body)
         conn = self._kept() or await self._connect()
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MAX_HEAD = 64 * 1024
 # The largest answer the app takes: a company's directory of 10,000 people is about 2 MB.
@@ -38,10 +38,13 @@ class ClosedEarly(WireError):
 
 # --- HTTP/1.1 ---------------------------------------------------------------------------------------
 def request(method: str, target: str, host: str, headers: dict[str, str], body: bytes | None = None) -> bytes:
-    """The bytes of a request. `host` is the Host header's value (host[:port])."""
+    """The bytes of a request. `host` is the Host header's value (host[:port]). A write always
+    says its length, an empty one too."""
     for text in (method, target, host, *headers, *headers.values()):
         if any(c in text for c in "\r\n\0"):
             raise ValueError(f"a line break in a request's head: {text!r}")
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        body = b""   # "Content-Length: 0": a proxy in front of the PBX may refuse a write without (411)
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     if body is not None:
@@ -109,7 +112,7 @@ class ResponseReader:
                 break
         if self._done is None and self._eof:
             if self._until_close and self._head is not None:
-                self._finish(keep_alive=False)
+                self._finish()
             else:
                 raise ClosedEarly(nothing=not self._got_bytes)
         return self._done
@@ -126,7 +129,7 @@ class ResponseReader:
         self._take(take)
         self._length = (self._length or 0) - take
         if self._length == 0:
-            self._finish(keep_alive=True)
+            self._finish()
         return False
 
     def _take(self, n: int) -> None:
@@ -163,7 +166,7 @@ class ResponseReader:
             self._buf.clear()
             self._done = head
         elif self._method == "HEAD" or status in (204, 304):
-            self._finish(keep_alive=True)
+            self._finish()
         elif "transfer-encoding" in headers:
             if _tokens(headers["transfer-encoding"]) != {"chunked"}:
                 raise WireError(f"an answer in {headers['transfer-encoding']!r}")
@@ -179,7 +182,7 @@ class ResponseReader:
             if self._length > MAX_BODY:
                 raise WireError(f"an answer of more than {MAX_BODY} bytes")
             if self._length == 0:
-                self._finish(keep_alive=True)
+                self._finish()
         else:
             self._until_close = True
         return True
@@ -192,7 +195,7 @@ class ResponseReader:
             line = bytes(self._buf[:end])
             del self._buf[:end + 2]
             if not line:
-                self._finish(keep_alive=True)
+                self._finish()
                 return False
             return True
         if self._chunk_left is None:
@@ -224,10 +227,12 @@ class ResponseReader:
         self._chunk_left = None
         return True
 
-    def _finish(self, keep_alive: bool) -> None:
+    def _finish(self) -> None:
         assert self._head is not None
         self._head.content = bytes(self._body)
-        self._head.keep_alive = keep_alive and not self._closing and not self._buf
+        # An answer that ended with the connection, said it would close it, or was followed by
+        # bytes nobody asked for leaves a connection not to be used again.
+        self._head.keep_alive = not (self._until_close or self._closing or self._buf)
         self._done = self._head
 
 
@@ -301,19 +306,19 @@ class Closed:
     reason: str = ""
 
 
-@dataclass
 class WebSocketReader:
     """The server's frames, read as they arrive; what they say comes out of `events()`: text
     messages (str), binary ones (bytes) and at the end a Closed. Pings are answered and a close
     returned on their own: `data_to_send()` has the bytes."""
 
-    max_message: int = MAX_MESSAGE
-    _buf: bytearray = field(default_factory=bytearray)
-    _out: bytearray = field(default_factory=bytearray)
-    _parts: list[bytes] = field(default_factory=list)
-    _opcode: int | None = None       # the message being assembled from fragments
-    closed: Closed | None = None
-    _close_sent: bool = False
+    def __init__(self, max_message: int = MAX_MESSAGE):
+        self.max_message = max_message
+        self.closed: Closed | None = None
+        self._buf = bytearray()
+        self._out = bytearray()
+        self._parts: list[bytes] = []
+        self._opcode: int | None = None   # the message being assembled from fragments
+        self._close_sent = False
 
     def receive_data(self, data: bytes) -> None:
         if self.closed is None:

@@ -4,8 +4,9 @@ the request gets no answer at all. A read is sent once more and succeeds; a writ
 safe to repeat is not repeated, and the user gets the reason. And when the network goes away
 without a word, the event stream is found dead and the app says so, then comes back by itself.
 
-Between the client and the real PBX API sits a loopback TCP relay that can drop the next HTTP
-request, as a closing server would, or swallow everything, as a network that went away does."""
+Between the client and the real PBX API sits a loopback TCP relay (tests/support/relay.py) that
+can drop the next HTTP request, as a closing server would, or swallow everything, as a network
+that went away does."""
 
 from __future__ import annotations
 
@@ -14,54 +15,14 @@ import asyncio
 import pytest
 
 from tests.api.helpers import until_fresh
+from tests.support.relay import Relay
 from tray import pbx_client, pbx_transport
 from tray.pbx_client import PbxClient, PbxRequestFailed
 from tray.secret_store import open_store
 
 
-class DroppingRelay:
-    def __init__(self, upstream_port: int):
-        self.upstream_port = upstream_port
-        self.armed = False
-        self.dropped = 0
-        self.frozen = False   # bytes either way go nowhere, and nothing is closed
-        self.server: asyncio.AbstractServer | None = None
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-
-        async def client_to_pbx():
-            while data := await reader.read(65536):
-                if self.frozen:
-                    continue
-                if self.armed and data.split(b" ", 1)[0] in (b"GET", b"POST", b"PATCH", b"PUT", b"DELETE"):
-                    self.armed, self.dropped = False, self.dropped + 1
-                    break  # the request goes nowhere and the connection closes
-                up_writer.write(data)
-                await up_writer.drain()
-
-        async def pbx_to_client():
-            while data := await up_reader.read(65536):
-                if self.frozen:
-                    continue
-                writer.write(data)
-                await writer.drain()
-
-        tasks = [asyncio.create_task(client_to_pbx()), asyncio.create_task(pbx_to_client())]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            task.cancel()
-        for w in (writer, up_writer):
-            w.close()
-
-
-async def _client_behind(relay: DroppingRelay, session: dict) -> PbxClient:
+async def _client_behind(relay: Relay, session: dict) -> PbxClient:
     """The app's PBX client through `relay`, holding `session`, once it has the PBX's settings."""
-    await relay.start()
     client = PbxClient(relay.url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
     client.store_session(session)
     client.start()
@@ -74,7 +35,7 @@ def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
     session = pbx_client.login(api.url, "101", anna.communicator_password)
 
     async def scenario():
-        relay = DroppingRelay(api.port)
+        relay = Relay(api.port)
         client = await _client_behind(relay, session)
         try:
             relay.armed = True
@@ -88,7 +49,7 @@ def test_a_read_the_pbx_drops_is_sent_again_and_a_write_is_not(api, company):
             assert relay.dropped == 2
         finally:
             await client.stop()
-            relay.server.close()
+            relay.stop()
 
     asyncio.run(scenario())
     with api.client(session["access_token"]) as http:
@@ -128,7 +89,7 @@ def test_a_stream_gone_silent_is_found_dead_and_the_app_comes_back_when_the_netw
     session = pbx_client.login(api.url, "101", company["admin"].communicator_password)
 
     async def scenario():
-        relay = DroppingRelay(api.port)
+        relay = Relay(api.port)
         client = await _client_behind(relay, session)
         try:
             relay.frozen = True
@@ -144,6 +105,6 @@ def test_a_stream_gone_silent_is_found_dead_and_the_app_comes_back_when_the_netw
             await until_fresh(client)
         finally:
             await client.stop()
-            relay.server.close()
+            relay.stop()
 
     asyncio.run(scenario())

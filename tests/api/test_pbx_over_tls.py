@@ -12,13 +12,13 @@ import asyncio
 import datetime as dt
 import ipaddress
 import ssl
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.api.helpers import until, until_fresh
 from tests.support.app import talker
+from tests.support.relay import Relay
 from tray import pbx_client
 from tray.pbx_client import PbxClient, PbxRequestFailed
 from tray.secret_store import open_store
@@ -61,75 +61,19 @@ def _authority_and_certificate(folder: Path, names: list[str]) -> tuple[Path, Pa
     return paths
 
 
-class TlsFront:
-    """A TLS server on a loopback port that hands each connection on to the PBX API's plain port,
-    on a thread of its own. `connections` counts those that got past the handshake."""
-
-    def __init__(self, upstream_port: int, certificate: Path, key: Path):
-        self.upstream_port = upstream_port
-        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.context.load_cert_chain(certificate, key)
-        self.connections = 0
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
-        self.thread.start()
-        assert started.wait(10)
-
-    def _run(self, started: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.server = self.loop.run_until_complete(
-            asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.context))
-        self.port = self.server.sockets[0].getsockname()[1]
-        started.set()
-        self.loop.run_forever()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-
-        tasks = [asyncio.create_task(pipe(reader, up_writer)), asyncio.create_task(pipe(up_reader, writer))]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        except Exception:
-            pass
-        for task in tasks:
-            task.cancel()
-        for w in (writer, up_writer):
-            w.close()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-def _front(api, folder: Path, names: list[str]) -> TlsFront:
+def _front(api, folder: Path, names: list[str]) -> tuple[Relay, Path]:
+    """A TLS front (tests/support/relay.py) for the PBX API with a certificate for `names` from a
+    company authority of its own, and that authority's PEM."""
     authority, certificate, key = _authority_and_certificate(folder, names)
-    server = TlsFront(api.port, certificate, key)
-    server.authority = authority
-    return server
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, key)
+    return Relay(api.port, tls=context), authority
 
 
-@pytest.fixture
-def front(api, tmp_path):
-    """The PBX at https://localhost:PORT (and 127.0.0.1), its certificate from the company's authority."""
-    server = _front(api, tmp_path, ["localhost", "127.0.0.1"])
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_the_app_logs_in_and_follows_the_pbx_over_tls(api, company, front, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", str(front.authority))
+def test_the_app_logs_in_and_follows_the_pbx_over_tls(api, company, monkeypatch, tmp_path):
+    front, authority = _front(api, tmp_path, ["localhost", "127.0.0.1"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority))
     url = f"https://localhost:{front.port}"
-    session = pbx_client.login(url, "102", company["boris"].communicator_password)
-    assert session["employee"]["name"] == "Boris Petrov"
 
     async def scenario():
         client = PbxClient(url, open_store(), region="RU", on_change=lambda: None, on_sip=lambda sip: None)
@@ -145,16 +89,21 @@ def test_the_app_logs_in_and_follows_the_pbx_over_tls(api, company, front, monke
         finally:
             await client.stop()
 
-    asyncio.run(scenario())
+    try:
+        session = pbx_client.login(url, "102", company["boris"].communicator_password)
+        assert session["employee"]["name"] == "Boris Petrov"
+        asyncio.run(scenario())
+    finally:
+        front.stop()
 
 
 @pytest.mark.parametrize("case", ["nobody trusts its authority", "a certificate for another name"])
 def test_a_certificate_the_app_cannot_trust_is_refused_in_words(api, company, monkeypatch, tmp_path, case):
     names = ["pbx.example.com"] if case == "a certificate for another name" else ["localhost", "127.0.0.1"]
-    front = _front(api, tmp_path, names)
+    front, authority = _front(api, tmp_path, names)
     try:
         if case == "a certificate for another name":
-            monkeypatch.setenv("SSL_CERT_FILE", str(front.authority))
+            monkeypatch.setenv("SSL_CERT_FILE", str(authority))
         url = f"https://127.0.0.1:{front.port}"
         with pytest.raises(PbxRequestFailed) as refused:
             pbx_client.login(url, "102", company["boris"].communicator_password)

@@ -44,9 +44,11 @@ class WriteLock:
 
     def _release_when_met(self) -> None:
         deadline = time.monotonic() + 20
-        while self.pbx.log().count(LOCKED) == self._seen and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            if self.pbx.log().count(LOCKED) > self._seen:
+                self.met.set()
+                break
             time.sleep(0.005)
-        self.met.set() if time.monotonic() < deadline else None
         self._db.execute("COMMIT")
 
     def wait(self) -> bool:
